@@ -1,0 +1,387 @@
+/**
+ * Build the single `coordinator` binary.
+ *
+ * ```sh
+ * deno task build               # Wasm codec, version stamp, deno compile -> dist/coordinator
+ * deno task build --check       # only verify the generated files are current (CI)
+ * deno task build:wasm          # only the Wasm codec
+ * DENORT_BIN=/path/to/denort deno task build
+ * ```
+ *
+ * Steps:
+ * 1. the Wasm codec: `buildWasm({check})` from `wasm/build_wasm.ts` (when it exists);
+ * 2. the version stamp: `mod/version.ts` `VERSION` is set to `deno.json` `version`;
+ * 3. `deno compile` of `main.ts` with exactly {@linkcode permissionFlags} into
+ *    `dist/coordinator`, then a smoke run (`CNI_COMMAND=VERSION`).
+ *
+ * `deno compile` writes the program into a copy of `denort`, the Deno runtime
+ * without the tool subcommands. Deno 2.9 takes it from the `DENORT_BIN`
+ * environment variable (the path of an unpacked `denort` executable; Deno then
+ * never touches the network), or else from its cache
+ * `$DENO_DIR/dl/release/v<deno version>/denort-<target>.zip`, and only when
+ * neither exists does it download that zip. This script stops before that
+ * download when no runtime is at hand, and says how to provide one.
+ *
+ * Exit codes: 0 success, 1 failure (messages on stderr).
+ *
+ * @module
+ */
+
+import { permissionFlags } from "./mod/permissions.ts";
+
+/** Where the binary goes. */
+export const DEFAULT_OUTPUT = "dist/coordinator";
+
+/** Where a runtime comes from. */
+export type RuntimeSource =
+  | { kind: "env"; path: string }
+  | { kind: "cache"; path: string };
+
+/** Why no runtime could be used. */
+export class RuntimeMissingError extends Error {
+  /**
+   * @param message the whole explanation, with the remedies
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "RuntimeMissingError";
+  }
+}
+
+/** Inputs of {@linkcode resolveRuntime}, injectable for tests. */
+export interface ResolveRuntimeOptions {
+  /** Value of `DENORT_BIN` (undefined when unset). */
+  denortBin: string | undefined;
+  /** The Deno cache directory (`deno info --json` `denoDir`). */
+  denoDir: string;
+  /** Deno version, e.g. "2.9.6". */
+  denoVersion: string;
+  /** Target triple, e.g. "x86_64-unknown-linux-gnu". */
+  target: string;
+  /** Reports whether a path is a regular file. */
+  isFile?: (path: string) => boolean;
+}
+
+function isFileSync(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+      return false;
+    }
+    throw err;
+  }
+}
+
+/**
+ * The cache path Deno looks at before it downloads a runtime.
+ *
+ * @param denoDir the Deno cache directory
+ * @param denoVersion e.g. "2.9.6"
+ * @param target e.g. "x86_64-unknown-linux-gnu"
+ * @returns the zip path
+ */
+export function cachedRuntimePath(denoDir: string, denoVersion: string, target: string): string {
+  return `${denoDir}/dl/release/v${denoVersion}/denort-${target}.zip`;
+}
+
+/**
+ * The text shown when no runtime is at hand.
+ *
+ * @param opts the resolved inputs
+ * @returns the message (several lines)
+ */
+export function runtimeMissingMessage(opts: ResolveRuntimeOptions): string {
+  const zip = cachedRuntimePath(opts.denoDir, opts.denoVersion, opts.target);
+  const name = `denort-${opts.target}.zip`;
+  return [
+    `Cannot compile: no Deno runtime (denort ${opts.denoVersion}) is at hand and this build does not download one`,
+    "",
+    "deno compile embeds the program into denort, the Deno runtime without the CLI tools.",
+    "Provide it in one of two ways, then run `deno task build` again:",
+    `  1. DENORT_BIN=/path/to/denort deno task build`,
+    `     (an unpacked denort ${opts.denoVersion} executable for ${opts.target})`,
+    `  2. put ${name} into the Deno cache: ${zip}`,
+    "",
+    `Both come from the Deno ${opts.denoVersion} release assets (${name}); on a machine with`,
+    "access to them, running `deno compile` once fills the cache, which can then be copied.",
+    "No npm package ships denort: the npm package `deno` (and @deno/linux-x64-glibc) carries",
+    "only the full deno CLI, which cannot serve as the runtime (the compiled file would",
+    "run the CLI, not the plugin).",
+  ].join("\n");
+}
+
+/**
+ * Find the runtime `deno compile` will use, without any network access.
+ *
+ * @param opts where to look
+ * @returns the source of the runtime
+ * @throws RuntimeMissingError when none is at hand (or DENORT_BIN is wrong)
+ */
+export function resolveRuntime(opts: ResolveRuntimeOptions): RuntimeSource {
+  const isFile = opts.isFile ?? isFileSync;
+  if (opts.denortBin !== undefined && opts.denortBin !== "") {
+    if (!isFile(opts.denortBin)) {
+      throw new RuntimeMissingError(
+        `Cannot compile: DENORT_BIN points to "${opts.denortBin}", which is not a file\n\n` +
+          runtimeMissingMessage(opts),
+      );
+    }
+    return { kind: "env", path: opts.denortBin };
+  }
+  const zip = cachedRuntimePath(opts.denoDir, opts.denoVersion, opts.target);
+  if (isFile(zip)) return { kind: "cache", path: zip };
+  throw new RuntimeMissingError(runtimeMissingMessage(opts));
+}
+
+/** Options of {@linkcode compileArgs}. */
+export interface CompileArgsOptions {
+  /** Output path (default `dist/coordinator`). */
+  output?: string;
+  /** Extra files to embed that are not imported statically. */
+  include?: readonly string[];
+}
+
+/**
+ * The `deno compile` argv (without the leading `deno`).
+ *
+ * @param opts output path and extra includes
+ * @returns the arguments: exactly {@linkcode permissionFlags} plus the output
+ */
+export function compileArgs(opts: CompileArgsOptions = {}): string[] {
+  const args = ["compile", ...permissionFlags(), "--output", opts.output ?? DEFAULT_OUTPUT];
+  for (const path of opts.include ?? []) args.push("--include", path);
+  args.push("main.ts");
+  return args;
+}
+
+const VERSION_RE = /^export const VERSION = "([^"]*)";$/m;
+
+/**
+ * Write `version` into the `VERSION` constant of a `mod/version.ts` text.
+ *
+ * @param source the file text
+ * @param version the version to stamp
+ * @returns the new text (unchanged when already stamped)
+ */
+export function stampVersion(source: string, version: string): string {
+  if (!VERSION_RE.test(source)) {
+    throw new Error('mod/version.ts has no line `export const VERSION = "..."`');
+  }
+  return source.replace(VERSION_RE, `export const VERSION = "${version}";`);
+}
+
+function log(line: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
+}
+
+async function denoDirOf(): Promise<string> {
+  const fromEnv = Deno.env.get("DENO_DIR");
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as { denoDir?: string };
+  if (info.denoDir === undefined) {
+    throw new Error("Cannot find the Deno cache directory: deno info --json has no denoDir");
+  }
+  return info.denoDir;
+}
+
+/** The full deno CLI prints "deno 2.x" for --version; denort does not. */
+async function refuseFullDeno(path: string): Promise<void> {
+  try {
+    const out = await new Deno.Command(path, {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+      stdin: "null",
+    }).output();
+    if (/^deno \d/.test(new TextDecoder().decode(out.stdout))) {
+      throw new RuntimeMissingError(
+        `Cannot compile: DENORT_BIN "${path}" is the full deno CLI, not denort: the compiled file would run the CLI, not the plugin`,
+      );
+    }
+  } catch (err) {
+    if (err instanceof RuntimeMissingError) throw err;
+    // denort without an embedded program may fail in any way: that is fine.
+  }
+}
+
+async function buildWasmStep(check: boolean): Promise<boolean> {
+  const url = new URL("./wasm/build_wasm.ts", import.meta.url);
+  try {
+    Deno.statSync(url);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      log("wasm: wasm/build_wasm.ts not present, skipping the codec build");
+      return true;
+    }
+    throw err;
+  }
+  const mod = await import(url.href) as {
+    buildWasm?: (opts: { check: boolean }) => unknown;
+  };
+  if (typeof mod.buildWasm !== "function") {
+    log("wasm: wasm/build_wasm.ts does not export buildWasm()");
+    return false;
+  }
+  const result = await mod.buildWasm({ check });
+  if (result === false) {
+    log("wasm: generated codec files are stale: run `deno task build:wasm`");
+    return false;
+  }
+  log(check ? "wasm: generated codec files are current" : "wasm: codec built");
+  return true;
+}
+
+async function versionStep(check: boolean): Promise<boolean> {
+  const config = JSON.parse(await Deno.readTextFile("deno.json")) as { version?: string };
+  const version = Deno.env.get("COORDINATOR_VERSION") ?? config.version;
+  if (version === undefined) {
+    log("version: deno.json has no version");
+    return false;
+  }
+  const path = "mod/version.ts";
+  const before = await Deno.readTextFile(path);
+  const after = stampVersion(before, version);
+  if (before === after) {
+    log(`version: ${version}`);
+    return true;
+  }
+  if (check) {
+    log(`version: mod/version.ts is not stamped with ${version}: run \`deno task build\``);
+    return false;
+  }
+  await Deno.writeTextFile(path, after);
+  log(`version: stamped ${version} into mod/version.ts`);
+  return true;
+}
+
+async function compileStep(output: string): Promise<boolean> {
+  const denortBin = Deno.env.get("DENORT_BIN");
+  const source = resolveRuntime({
+    denortBin,
+    denoDir: await denoDirOf(),
+    denoVersion: Deno.version.deno,
+    target: Deno.build.target,
+  });
+  if (source.kind === "env") await refuseFullDeno(source.path);
+  log(
+    `compile: runtime from ${
+      source.kind === "env" ? "DENORT_BIN" : "the Deno cache"
+    }: ${source.path}`,
+  );
+  const outDir = output.includes("/") ? output.slice(0, output.lastIndexOf("/")) : ".";
+  await Deno.mkdir(outDir, { recursive: true });
+  const args = compileArgs({ output });
+  log(`compile: deno ${args.join(" ")}`);
+  const env: Record<string, string> = {};
+  if (denortBin !== undefined) env["DENORT_BIN"] = denortBin;
+  const status = await new Deno.Command(Deno.execPath(), {
+    args,
+    env,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!status.success) {
+    log(`compile: deno compile failed with exit code ${status.code}`);
+    return false;
+  }
+  return await smokeTest(output);
+}
+
+async function smokeTest(output: string): Promise<boolean> {
+  const child = new Deno.Command(output, {
+    env: { CNI_COMMAND: "VERSION" },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode('{"cniVersion":"1.0.0"}'));
+  await writer.close();
+  const out = await child.output();
+  const text = new TextDecoder().decode(out.stdout);
+  try {
+    const parsed = JSON.parse(text) as { supportedVersions?: unknown };
+    if (out.success && Array.isArray(parsed.supportedVersions)) {
+      const size = (await Deno.stat(output)).size;
+      log(
+        `compile: ${output} (${(size / 1048576).toFixed(1)} MiB) answers VERSION: ${text.trim()}`,
+      );
+      return true;
+    }
+  } catch {
+    // fall through to the failure message
+  }
+  log(`compile: ${output} did not answer VERSION (exit ${out.code}): ${text.trim()}`);
+  log(new TextDecoder().decode(out.stderr).trim());
+  return false;
+}
+
+/** Parsed command line. */
+export interface BuildArgs {
+  check: boolean;
+  wasmOnly: boolean;
+  skipWasm: boolean;
+  output: string;
+}
+
+/**
+ * Parse the command line.
+ *
+ * @param argv `Deno.args`
+ * @returns the options
+ * @throws Error on an unknown argument
+ */
+export function parseBuildArgs(argv: readonly string[]): BuildArgs {
+  const args: BuildArgs = {
+    check: false,
+    wasmOnly: false,
+    skipWasm: false,
+    output: DEFAULT_OUTPUT,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--check") args.check = true;
+    else if (a === "--wasm-only") args.wasmOnly = true;
+    else if (a === "--skip-wasm") args.skipWasm = true;
+    else if (a === "--output" && argv[i + 1] !== undefined) args.output = argv[++i] as string;
+    else if (a?.startsWith("--output=")) args.output = a.slice("--output=".length);
+    else {throw new Error(
+        `Unknown argument "${a}": use --check, --wasm-only, --skip-wasm or --output PATH`,
+      );}
+  }
+  return args;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args: BuildArgs;
+  try {
+    args = parseBuildArgs(argv);
+  } catch (err) {
+    log((err as Error).message);
+    return 1;
+  }
+  try {
+    if (!args.skipWasm && !(await buildWasmStep(args.check))) return 1;
+    if (args.wasmOnly) return 0;
+    if (!(await versionStep(args.check))) return 1;
+    if (args.check) return 0;
+    return (await compileStep(args.output)) ? 0 : 1;
+  } catch (err) {
+    log(
+      err instanceof RuntimeMissingError
+        ? err.message
+        : `Build failed: ${(err as Error).stack ?? err}`,
+    );
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
