@@ -18,6 +18,7 @@ const SYMBOLS = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
