@@ -19,6 +19,7 @@
 
 import { CniError, ErrorCode } from "./errors.ts";
 import { formatCidr, formatIp, maskCidr, parseCidr, parseIp } from "./_ip.ts";
+import { validateLogPath } from "./log.ts";
 
 /** How the plugin treats the pod (spec 3.2). "disabled" is read as "disable". */
 export type Mode = "auto" | "underlay" | "overlay" | "disable";
@@ -459,7 +460,7 @@ function checkValue(path: string, spec: FieldSpec, value: unknown): unknown {
     }
     case "logFile": {
       if (typeof value !== "string") throw invalid(path, value, "is not a string");
-      return value;
+      return validateLogPath(value);
     }
     case "object": {
       if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -510,8 +511,9 @@ function readFields(
     const empty = value === "" || (Array.isArray(value) && value.length === 0);
     if (value === undefined || (spec.emptyIsDefault && empty)) {
       value = spec.kind === "object" ? {} : spec.default;
-      if (value === undefined) {
-        out[key] = undefined;
+      // An empty default ("" = feature off) needs no validation.
+      if (value === undefined || value === "") {
+        out[key] = value;
         continue;
       }
     }
