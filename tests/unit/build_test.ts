@@ -1,0 +1,76 @@
+/** build.ts: the compile argv and the runtime lookup, without compiling. */
+
+import assert from "node:assert/strict";
+import {
+  cachedRuntimePath,
+  compileArgs,
+  parseBuildArgs,
+  resolveRuntime,
+  RuntimeMissingError,
+  stampVersion,
+} from "../../build.ts";
+import { permissionFlags } from "../../mod/permissions.ts";
+
+const opts = {
+  denoDir: "/cache/deno",
+  denoVersion: "2.9.6",
+  target: "x86_64-unknown-linux-gnu",
+};
+
+Deno.test("compileArgs() carries exactly permissionFlags()", () => {
+  const args = compileArgs({ output: "dist/coordinator" });
+  assert.deepEqual(args, [
+    "compile",
+    ...permissionFlags(),
+    "--output",
+    "dist/coordinator",
+    "main.ts",
+  ]);
+  assert.ok(!args.some((a) => a === "-A" || a === "--allow-all"));
+});
+
+Deno.test("resolveRuntime() prefers DENORT_BIN, then the Deno cache", () => {
+  const files = new Set([
+    "/opt/denort",
+    cachedRuntimePath(opts.denoDir, opts.denoVersion, opts.target),
+  ]);
+  const isFile = (p: string) => files.has(p);
+  assert.deepEqual(resolveRuntime({ ...opts, denortBin: "/opt/denort", isFile }), {
+    kind: "env",
+    path: "/opt/denort",
+  });
+  assert.deepEqual(resolveRuntime({ ...opts, denortBin: undefined, isFile }), {
+    kind: "cache",
+    path: "/cache/deno/dl/release/v2.9.6/denort-x86_64-unknown-linux-gnu.zip",
+  });
+});
+
+Deno.test("resolveRuntime() stops with instructions when no runtime is at hand", () => {
+  const isFile = () => false;
+  assert.throws(
+    () => resolveRuntime({ ...opts, denortBin: undefined, isFile }),
+    (err: unknown) =>
+      err instanceof RuntimeMissingError && err.message.includes("DENORT_BIN=") &&
+      err.message.includes("denort-x86_64-unknown-linux-gnu.zip"),
+  );
+  assert.throws(
+    () => resolveRuntime({ ...opts, denortBin: "/missing/denort", isFile }),
+    /DENORT_BIN points to "\/missing\/denort", which is not a file/,
+  );
+});
+
+Deno.test("stampVersion() rewrites only the VERSION constant", () => {
+  const src = 'export const VERSION = "0.1.0";\nexport const ABOUT = `x v${VERSION}`;\n';
+  assert.equal(stampVersion(src, "1.2.3"), src.replace("0.1.0", "1.2.3"));
+  assert.throws(() => stampVersion("nothing here", "1.2.3"));
+});
+
+Deno.test("parseBuildArgs() reads the flags and refuses unknown ones", () => {
+  assert.deepEqual(parseBuildArgs(["--check", "--output", "x/y"]), {
+    check: true,
+    wasmOnly: false,
+    skipWasm: false,
+    output: "x/y",
+  });
+  assert.throws(() => parseBuildArgs(["--bogus"]), /Unknown argument "--bogus"/);
+});
