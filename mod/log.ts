@@ -124,10 +124,11 @@ export const nullLogger: Logger = Object.freeze({
   flush: noop,
 });
 
+/** The message shape of mod/config.ts: `Invalid "field": "value" why`. */
 function refuse(path: string, why: string): never {
   throw new CniError(
     ErrorCode.InvalidNetworkConfig,
-    `Invalid ${FIELD} "${path}": ${why}`,
+    `Invalid "${FIELD}": ${JSON.stringify(path)} ${why}`,
   );
 }
 
@@ -157,13 +158,13 @@ function normalise(path: string): string {
  * @throws {CniError} code 7 naming `logOptions.logFile` and the value
  */
 export function validateLogPath(path: string): string {
-  if (typeof path !== "string" || path === "") refuse(String(path), "must not be empty");
-  if (path.includes("\0")) refuse(path.replaceAll("\0", "\\0"), "must not contain a NUL byte");
-  if (!path.startsWith("/")) refuse(path, `must be an absolute path under "${LOG_DIR}"`);
-  if (path.endsWith("/")) refuse(path, "must name a file, not a directory");
+  if (typeof path !== "string" || path === "") refuse(String(path), "is empty");
+  if (path.includes("\0")) refuse(path, "contains a NUL byte");
+  if (!path.startsWith("/")) refuse(path, `is not an absolute path under "${LOG_DIR}"`);
+  if (path.endsWith("/")) refuse(path, "names a directory, not a file");
   const norm = normalise(path);
   if (!norm.startsWith(LOG_DIR) || norm.length === LOG_DIR.length) {
-    refuse(path, `must be a file under "${LOG_DIR}" after resolving ".."`);
+    refuse(path, `is not a file under "${LOG_DIR}" once ".." is resolved`);
   }
   const parts = norm.slice(LOG_DIR.length).split("/");
   let current = LOG_DIR.slice(0, -1);
@@ -176,11 +177,11 @@ export function validateLogPath(path: string): string {
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) break;
       const reason = err instanceof Error ? err.message : String(err);
-      refuse(path, `cannot check "${current}": ${reason}`);
+      refuse(path, `cannot be checked at "${current}": ${reason}`);
     }
-    if (info.isSymlink) refuse(path, `"${current}" is a symlink`);
-    if (isFile && !info.isFile) refuse(path, `"${current}" is not a regular file`);
-    if (!isFile && !info.isDirectory) refuse(path, `"${current}" is not a directory`);
+    if (info.isSymlink) refuse(path, `has a symlink at "${current}"`);
+    if (isFile && !info.isFile) refuse(path, "is not a regular file");
+    if (!isFile && !info.isDirectory) refuse(path, `has a non-directory at "${current}"`);
   }
   return norm;
 }
