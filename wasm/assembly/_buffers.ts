@@ -1,0 +1,16 @@
+// The static buffers of the module. The stub runtime never frees, so nothing
+// here is allocated at run time: these are fixed regions of linear memory,
+// zero-initialised and not stored in the binary.
+
+import { ARGS_SIZE, INPUT_CAPACITY, OPTION_TABLE_CAPACITY, OUTPUT_CAPACITY, RES_SIZE } from "./_fields";
+
+/** The frame to parse, copied in by the caller. */
+export const INPUT: usize = memory.data(INPUT_CAPACITY, 16);
+/** The frame a build call produced. */
+export const OUTPUT: usize = memory.data(OUTPUT_CAPACITY, 16);
+/** Build arguments (layout ARG_* in _fields.ts). */
+export const ARGS: usize = memory.data(ARGS_SIZE, 16);
+/** Parse result (layout RES_* in _fields.ts). */
+export const RESULT: usize = memory.data(RES_SIZE, 16);
+/** Offsets (u32, from the frame start) of each NDP option of the last parse. */
+export const OPTIONS: usize = memory.data(OPTION_TABLE_CAPACITY * 4, 16);

@@ -1,0 +1,108 @@
+// The exported ABI of the codec, and nothing else.
+//
+// The caller copies a frame into the input buffer and calls `parse(len)`, or
+// writes the build arguments and calls one of the build functions; results
+// are read from the result struct or the output buffer. Layouts are in
+// _fields.ts. Every export returns a number and never traps: rejections are
+// status codes (status.ts). Nothing is allocated.
+
+import { ARGS, INPUT, OPTIONS, OUTPUT, RESULT } from "./_buffers";
+import {
+  ARP_LEN,
+  ETH_MIN_FRAME_LEN,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV6,
+  ICMP_TYPE_NA,
+  ICMP_TYPE_NS,
+  INPUT_CAPACITY,
+  RES_ETHERTYPE,
+  RES_KIND,
+} from "./_fields";
+import { checkArpArgs, emitArp, parseArp } from "./arp";
+import { checkEthernetArgs, emitEthernet, parseEthernet } from "./ethernet";
+import { checkNdpArgs, emitNdp, parseNdp } from "./ndp";
+import { OK, TOO_LONG, UNSUPPORTED_ETHERTYPE } from "./status";
+
+/** Address of the input buffer (`inputCapacity()` bytes). */
+export function inputPtr(): usize {
+  return INPUT;
+}
+
+/** Size of the input buffer: the longest frame `parse` takes. */
+export function inputCapacity(): u32 {
+  return INPUT_CAPACITY;
+}
+
+/** Address of the output buffer of the build functions. */
+export function outputPtr(): usize {
+  return OUTPUT;
+}
+
+/** Address of the build arguments struct. */
+export function argsPtr(): usize {
+  return ARGS;
+}
+
+/** Address of the parse result struct. */
+export function resultPtr(): usize {
+  return RESULT;
+}
+
+/** Address of the option offset table filled by `parse`. */
+export function optionsPtr(): usize {
+  return OPTIONS;
+}
+
+/**
+ * Parses the `len`-byte frame in the input buffer. Returns a status; on OK
+ * the result struct (and for NDP the option table) describe the frame.
+ */
+export function parse(len: u32): i32 {
+  if (len > INPUT_CAPACITY) return TOO_LONG;
+  store<u8>(RESULT + RES_KIND, 0);
+  const header = parseEthernet(INPUT, len, RESULT);
+  if (header < 0) return -header;
+  const ethertype = load<u16>(RESULT + RES_ETHERTYPE);
+  const rest = len - <u32>header;
+  if (ethertype == ETHERTYPE_ARP) return parseArp(INPUT + <usize>header, rest, RESULT);
+  if (ethertype == ETHERTYPE_IPV6) {
+    return parseNdp(INPUT, INPUT + <usize>header, rest, RESULT, OPTIONS);
+  }
+  return UNSUPPORTED_ETHERTYPE;
+}
+
+/**
+ * Builds an ARP frame from the arguments, padded to 60 bytes. Returns the
+ * frame length, or minus a status.
+ */
+export function buildArp(): i32 {
+  let status = checkEthernetArgs(ARGS);
+  if (status == OK) status = checkArpArgs(ARGS);
+  if (status != OK) return -status;
+  const header = emitEthernet(OUTPUT, ARGS, ETHERTYPE_ARP);
+  emitArp(OUTPUT + <usize>header, ARGS);
+  let len = header + ARP_LEN;
+  if (len < ETH_MIN_FRAME_LEN) {
+    memory.fill(OUTPUT + <usize>len, 0, ETH_MIN_FRAME_LEN - len);
+    len = ETH_MIN_FRAME_LEN;
+  }
+  return <i32>len;
+}
+
+function buildNdp(type: u8): i32 {
+  let status = checkEthernetArgs(ARGS);
+  if (status == OK) status = checkNdpArgs(ARGS, type);
+  if (status != OK) return -status;
+  const header = emitEthernet(OUTPUT, ARGS, ETHERTYPE_IPV6);
+  return <i32>(header + emitNdp(OUTPUT + <usize>header, ARGS, type));
+}
+
+/** Builds a Neighbor Solicitation frame. Returns the frame length, or minus a status. */
+export function buildNs(): i32 {
+  return buildNdp(ICMP_TYPE_NS);
+}
+
+/** Builds a Neighbor Advertisement frame. Returns the frame length, or minus a status. */
+export function buildNa(): i32 {
+  return buildNdp(ICMP_TYPE_NA);
+}
