@@ -1,0 +1,184 @@
+/**
+ * Invoke CNI plugins the way a runtime does, for the demo and the benchmark:
+ * a fresh process per call, `CNI_*` in the environment, the config on stdin,
+ * started in the "host" netns of the world (the node netns) without any
+ * wrapper process: the parent enters the node netns with `setns(2)` only for
+ * the synchronous spawn (mod/netns.ts), so the child starts there and timing
+ * sees no `ip netns exec` overhead.
+ *
+ * The coordinator runs as `deno run <permissionFlags()> main.ts` (the same
+ * flags the compiled binary carries), or as the binary in `COORDINATOR_BIN`.
+ * Reference plugins (macvlan, static IPAM) come from the first of
+ * `/usr/lib/cni` and `/opt/cni/bin` that has them.
+ *
+ * Requires root (netns) and `--allow-run`, `--allow-ffi`.
+ *
+ * @module
+ */
+
+import { permissionFlags } from "../mod/permissions.ts";
+import { inNetns } from "../mod/netns.ts";
+
+/** Directories searched for the reference plugins, first match wins. */
+export const REF_PLUGIN_DIRS: readonly string[] = ["/usr/lib/cni", "/opt/cni/bin"];
+
+/** Absolute path of main.ts. */
+export const MAIN_TS: string = new URL("../main.ts", import.meta.url).pathname;
+
+/**
+ * The argv that starts the coordinator.
+ *
+ * @returns `[COORDINATOR_BIN]` or `deno run <permissionFlags()> main.ts`
+ */
+export function coordinatorArgv(): string[] {
+  const bin = Deno.env.get("COORDINATOR_BIN");
+  if (bin !== undefined && bin !== "") return [bin];
+  return [Deno.execPath(), "run", ...permissionFlags(), MAIN_TS];
+}
+
+/**
+ * The directory holding a reference plugin.
+ *
+ * @param type plugin type, e.g. "macvlan"
+ * @returns the directory, or undefined when no directory has it
+ */
+export function refPluginDir(type: string): string | undefined {
+  for (const dir of REF_PLUGIN_DIRS) {
+    try {
+      if (Deno.statSync(`${dir}/${type}`).isFile) return dir;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+/** One plugin call. */
+export interface Invocation {
+  /** "coordinator" or a reference plugin type ("macvlan", ...). */
+  plugin: string;
+  command: "ADD" | "DEL" | "CHECK" | "VERSION" | "STATUS" | "GC";
+  /** The plugin's config object (with cniVersion, name, prevResult as needed). */
+  conf: Record<string, unknown>;
+  containerId: string;
+  /** CNI_NETNS path ("" allowed for DEL). */
+  netns: string;
+  ifname: string;
+  /** The netns path the plugin process starts in (the node); default: ours. */
+  hostNetns?: string;
+  /** CNI_ARGS. */
+  cniArgs?: string;
+  /** Argv put before the plugin's (e.g. strace, /usr/bin/time). */
+  wrapper?: readonly string[];
+}
+
+/** What one call did. */
+export interface InvocationResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON when it is JSON. */
+  json: unknown;
+  /** Wall time from spawn to exit, milliseconds. */
+  ms: number;
+}
+
+/**
+ * Run one plugin call to completion.
+ *
+ * @param inv what to run
+ * @returns exit code, output, parsed result and wall time
+ */
+export async function invoke(inv: Invocation): Promise<InvocationResult> {
+  let argv: string[];
+  let cniPath: string;
+  if (inv.plugin === "coordinator") {
+    argv = coordinatorArgv();
+    cniPath = refPluginDir("macvlan") ?? "/opt/cni/bin";
+  } else {
+    const dir = refPluginDir(inv.plugin);
+    if (dir === undefined) {
+      throw new Error(
+        `Cannot find the reference plugin "${inv.plugin}" in ${REF_PLUGIN_DIRS.join(", ")}`,
+      );
+    }
+    argv = [`${dir}/${inv.plugin}`];
+    cniPath = dir;
+  }
+  argv = [...(inv.wrapper ?? []), ...argv];
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+    CNI_COMMAND: inv.command,
+    CNI_CONTAINERID: inv.containerId,
+    CNI_NETNS: inv.netns,
+    CNI_IFNAME: inv.ifname,
+    CNI_ARGS: inv.cniArgs ?? "",
+    CNI_PATH: cniPath,
+    NO_COLOR: "1",
+  };
+  for (const key of ["HOME", "DENO_DIR"]) {
+    const v = Deno.env.get(key);
+    if (v !== undefined) env[key] = v;
+  }
+  const [cmd, ...args] = argv;
+  const spawn = () =>
+    new Deno.Command(cmd!, {
+      args,
+      env,
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  const t0 = performance.now();
+  const child = inv.hostNetns === undefined ? spawn() : inNetns(inv.hostNetns, spawn);
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify(inv.conf))).catch(() => {});
+  await writer.close().catch(() => {});
+  const out = await child.output();
+  const ms = performance.now() - t0;
+  const stdout = new TextDecoder().decode(out.stdout);
+  let json: unknown = undefined;
+  try {
+    json = stdout.trim() === "" ? undefined : JSON.parse(stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code: out.code, stdout, stderr: new TextDecoder().decode(out.stderr), json, ms };
+}
+
+/**
+ * A random 64-hex-digit container ID, like the ones runtimes use.
+ *
+ * @returns the ID
+ */
+export function randomContainerId(): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(32)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+/**
+ * The config of a macvlan main CNI with static IPAM (one address, a default route).
+ *
+ * @param opts name, cniVersion, master, address (CIDR) and gateway
+ * @returns the plugin config object
+ */
+export function macvlanConf(
+  opts: { name: string; cniVersion: string; master: string; address: string; gateway: string },
+): Record<string, unknown> {
+  return {
+    cniVersion: opts.cniVersion,
+    name: opts.name,
+    type: "macvlan",
+    master: opts.master,
+    mode: "bridge",
+    ipam: {
+      type: "static",
+      addresses: [{ address: opts.address, gateway: opts.gateway }],
+      routes: [{ dst: "0.0.0.0/0", gw: opts.gateway }],
+    },
+  };
+}
