@@ -52,7 +52,10 @@ async function main(): Promise<number> {
     try {
       ({ values } = parseArgs({
         args: Deno.args,
-        options: { help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
+        options: {
+          help: { type: "boolean", short: "h" },
+          version: { type: "boolean", short: "v" },
+        },
       }));
     } catch (err) {
       writeAll(Deno.stderr, `${err instanceof Error ? err.message : err}\n\n${CLI_HELP}`);
@@ -65,18 +68,16 @@ async function main(): Promise<number> {
     writeAll(Deno.stderr, aboutText() + (values.help ? "\n" + CLI_HELP : ""));
     return 0;
   }
-  let stdin: Uint8Array = new Uint8Array();
-  if (command !== "VERSION") {
-    try {
-      stdin = await readStdin(1 << 20);
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      writeAll(
-        Deno.stdout,
-        JSON.stringify({ code: 5, msg: `Cannot read the config from stdin: ${msg}` }) + "\n",
-      );
-      return 1;
-    }
+  let stdin: Uint8Array;
+  try {
+    stdin = await readStdin(1 << 20);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    writeAll(
+      Deno.stdout,
+      JSON.stringify({ code: 5, msg: `Cannot read the config from stdin: ${msg}` }) + "\n",
+    );
+    return 1;
   }
   const out = await runCni({ env: Deno.env.toObject(), stdin });
   if (out.stdout !== "") writeAll(Deno.stdout, out.stdout);

@@ -19,6 +19,7 @@ import { type CniArgs, parseCniArgs } from "./args.ts";
 import { type CoordinatorConfig, ifnameProblem, NAME_RE, parseConfig } from "./config.ts";
 import { CniError, ErrorCode, toCniError } from "./errors.ts";
 import { createLogger, type Logger, nullLogger } from "./log.ts";
+import { validateNetns } from "./netns.ts";
 import { formatResult, parseResult } from "./result.ts";
 import type { CniEnv, Result } from "./types.ts";
 import { ABOUT } from "./version.ts";
@@ -62,6 +63,8 @@ export interface CniIo {
   stdin: Uint8Array;
   /** Where the network logic comes from (default: `./commands.ts`, loaded lazily). */
   commands?: () => Promise<Commands>;
+  /** How CNI_NETNS is checked before ADD/CHECK (default: {@linkcode validateNetns}). */
+  checkNetns?: (path: string) => void;
 }
 
 /** What to print and how to exit. */
@@ -135,7 +138,10 @@ function checkEnv(cmd: Command, io: CniIo, env: CniEnv): void {
   }
   if (!required.includes("CNI_CONTAINERID")) return;
   if (env.containerId === "") {
-    throw new CniError(ErrorCode.UnknownContainer, "Missing container ID: CNI_CONTAINERID is empty");
+    throw new CniError(
+      ErrorCode.UnknownContainer,
+      "Missing container ID: CNI_CONTAINERID is empty",
+    );
   }
   if (!NAME_RE.test(env.containerId)) {
     throw new CniError(
@@ -215,7 +221,7 @@ function versionOutcome(stdin: Uint8Array): CniOutcome {
 function readAttachments(raw: Record<string, unknown>): Attachment[] {
   const list = raw["cni.dev/valid-attachments"] ?? raw["cni.dev/attachments"] ?? [];
   if (!Array.isArray(list)) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, "Invalid \"cni.dev/valid-attachments\"", {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, 'Invalid "cni.dev/valid-attachments"', {
       details: "expected a list of {containerID, ifname}",
     });
   }
@@ -301,6 +307,8 @@ export async function runCni(io: CniIo): Promise<CniOutcome> {
         : { podNamespace: cniArgs.K8S_POD_NAMESPACE }),
     };
     log = createLogger(conf.logOptions, logContext);
+    // Before anything is changed: the netns must exist, be a netns, and not be ours.
+    if (cmd === "ADD" || cmd === "CHECK") (io.checkNetns ?? validateNetns)(env.netns);
     const commands = await (io.commands ?? (() => import("./commands.ts")))();
     const ctx: CmdContext = { env, conf, prevResult, cniArgs, log };
     switch (cmd) {

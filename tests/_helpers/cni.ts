@@ -76,7 +76,9 @@ export async function runPlugin(opts: RunPluginOptions): Promise<PluginRun> {
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
-  await writer.write(typeof stdinData === "string" ? new TextEncoder().encode(stdinData) : stdinData)
+  await writer.write(
+    typeof stdinData === "string" ? new TextEncoder().encode(stdinData) : stdinData,
+  )
     .catch(() => {});
   await writer.close().catch(() => {});
   const out = await child.output();
