@@ -31,7 +31,7 @@
  * @module
  */
 
-import { permissionFlags } from "../../mod/permissions.ts";
+import { pluginArgv } from "./cni.ts";
 import type { TestNetns } from "./netns.ts";
 
 /** Where Debian's `containernetworking-plugins` puts the reference plugins. */
@@ -39,12 +39,6 @@ export const REF_PLUGIN_DIR = "/usr/lib/cni";
 
 /** Reference plugins the tests use. */
 export const REF_PLUGINS = ["macvlan", "static", "host-local", "ptp", "bridge"] as const;
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-/** Absolute path of the plugin's entry point. */
-export const MAIN_TS = `${ROOT}main.ts`;
-/** Absolute path of the project's deno.json. */
-export const DENO_JSON = `${ROOT}deno.json`;
 
 /** A JSON object as read from stdout or written to stdin. */
 export type Json = Record<string, unknown>;
@@ -396,19 +390,6 @@ export function refPluginsSkipReason(): string | undefined {
   return undefined;
 }
 
-/**
- * The command line that runs the coordinator: the compiled binary when
- * `COORDINATOR_BIN` is set, else `deno run` of main.ts with the binary's
- * permission flags.
- *
- * @returns argv
- */
-export function coordinatorArgv(): string[] {
-  const bin = Deno.env.get("COORDINATOR_BIN");
-  if (bin) return [bin];
-  return [Deno.execPath(), "run", `--config=${DENO_JSON}`, ...permissionFlags(), MAIN_TS];
-}
-
 function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'"'"'`)}'`;
 }
@@ -435,7 +416,8 @@ export interface PluginDirOptions {
 
 /**
  * Make a CNI_PATH directory: symlinks to every plugin in /usr/lib/cni plus
- * `coordinator`, a `#!/bin/sh` wrapper that runs {@linkcode coordinatorArgv}.
+ * `coordinator`, a `#!/bin/sh` wrapper that runs the plugin command line of
+ * `tests/_helpers/cni.ts` (`COORDINATOR_BIN`, or `deno run` of main.ts).
  *
  * @param opts options
  * @returns the directory
@@ -449,7 +431,7 @@ export async function makePluginDir(opts: PluginDirOptions = {}): Promise<Plugin
   }
   let callLog: string | undefined;
   if (opts.coordinator ?? true) {
-    const cmd = coordinatorArgv().map(shellQuote).join(" ");
+    const cmd = pluginArgv().map(shellQuote).join(" ");
     let script: string;
     if (opts.logCalls) {
       callLog = `${path}/coordinator.calls`;
