@@ -24,6 +24,8 @@
  * @module
  */
 
+import { WASM_BASE64 } from "./_codec_wasm.ts";
+
 /** A MAC address, lowercase, colon separated: `"aa:bb:cc:dd:ee:ff"`. */
 export type Mac = string;
 
@@ -187,11 +189,54 @@ export type CodecErrorKind =
   | "badAddress"
   | "badArgument";
 
-/** A frame the codec rejected, or builder arguments it refused. Returned, never a trap. */
+const KINDS: readonly CodecErrorKind[] = [
+  "truncated", // placeholder for Ok, never used
+  "truncated",
+  "tooLong",
+  "unsupportedEthertype",
+  "unsupportedArp",
+  "badOperation",
+  "notIpv6",
+  "notIcmpv6",
+  "notNdp",
+  "badHopLimit",
+  "badCode",
+  "badLength",
+  "badChecksum",
+  "badOption",
+  "badTarget",
+  "badAddress",
+  "badArgument",
+];
+
+const MESSAGES: readonly string[] = [
+  "",
+  "Frame is truncated",
+  "Frame is longer than the codec's 65536-byte buffer",
+  "Frame is neither ARP nor IPv6",
+  "ARP packet is not Ethernet/IPv4 (htype 1, ptype 0x0800, hlen 6, plen 4)",
+  "ARP operation is neither request nor reply",
+  "IPv6 ethertype with an IP version other than 6",
+  "IPv6 packet is not ICMPv6",
+  "ICMPv6 message is neither a neighbor solicitation nor an advertisement",
+  "NDP message has a hop limit other than 255",
+  "NDP message has an ICMPv6 code other than 0",
+  "NDP message is shorter than 24 bytes",
+  "ICMPv6 checksum does not verify",
+  "NDP option has length 0, runs past the message, or is a link-layer option of the wrong size",
+  "NDP target is a multicast address",
+  "NDP addresses break RFC 4861 rules (DAD solicitation or solicited advertisement)",
+  "Builder argument is out of range",
+];
+
+/**
+ * A frame the codec rejected, or builder arguments it refused. Returned by the
+ * parsers (never thrown, never a trap), thrown by the builders.
+ */
 export class CodecError extends Error {
   /** The reason, as a word. */
   readonly kind: CodecErrorKind;
-  /** The numeric status from the Wasm module. */
+  /** The numeric status (see {@linkcode Status}). */
   readonly status: number;
 
   /**
@@ -202,19 +247,406 @@ export class CodecError extends Error {
     super(message);
     this.name = "CodecError";
     this.kind = kind;
-    this.status = 0;
+    this.status = KINDS.indexOf(kind, 1);
   }
 }
 
 /**
- * Parse one Ethernet frame: ARP, or IPv6 ICMPv6 NS/NA. Never throws.
+ * One frozen instance per parse status: the parsers return these sentinels
+ * (like `ErrInvalidHardwareAddr` in mdlayher/arp), so a receive loop that
+ * skips foreign frames does not pay for an Error and its stack per frame.
+ */
+const PARSE_ERRORS: readonly CodecError[] = KINDS.map((kind, status) =>
+  Object.freeze(new CodecError(kind, status === 0 ? "" : `Cannot parse frame: ${MESSAGES[status]}`))
+);
+
+function parseError(status: number): CodecError {
+  return PARSE_ERRORS[status] ?? new CodecError("badArgument", `Unknown codec status "${status}"`);
+}
+
+function argumentError(message: string): CodecError {
+  return new CodecError("badArgument", message);
+}
+
+// ---------------------------------------------------------------------------
+// The Wasm instance and its memory layout (mirrors wasm/assembly/_fields.ts).
+
+interface CodecExports {
+  memory: WebAssembly.Memory;
+  inputPtr(): number;
+  inputCapacity(): number;
+  outputPtr(): number;
+  argsPtr(): number;
+  resultPtr(): number;
+  optionsPtr(): number;
+  parse(len: number): number;
+  buildArp(): number;
+  buildNs(): number;
+  buildNa(): number;
+}
+
+/** The exports the module must have, in the order asc emits them (a test checks it). */
+export const EXPORTS: readonly string[] = [
+  "inputPtr",
+  "inputCapacity",
+  "outputPtr",
+  "argsPtr",
+  "resultPtr",
+  "optionsPtr",
+  "parse",
+  "buildArp",
+  "buildNs",
+  "buildNa",
+  "memory",
+];
+
+const ARG_ETH_DST = 0;
+const ARG_ETH_SRC = 6;
+const ARG_VLAN = 12;
+const ARG_HAS_VLAN = 14;
+const ARG_HAS_LLA = 15;
+const ARG_ARP_OPER = 16;
+const ARG_ARP_SHA = 18;
+const ARG_ARP_SPA = 24;
+const ARG_ARP_THA = 28;
+const ARG_ARP_TPA = 34;
+const ARG_IP6_SRC = 40;
+const ARG_IP6_DST = 56;
+const ARG_NDP_TARGET = 72;
+const ARG_NA_FLAGS = 88;
+const ARG_LLA = 90;
+
+const RES_KIND = 0;
+const RES_HAS_VLAN = 1;
+const RES_VLAN = 2;
+const RES_ETHERTYPE = 4;
+const RES_HAS_LLA = 6;
+const RES_NA_FLAGS = 7;
+const RES_ETH_DST = 8;
+const RES_ETH_SRC = 14;
+const RES_ARP_OPER = 20;
+const RES_ARP_SHA = 22;
+const RES_ARP_SPA = 28;
+const RES_ARP_THA = 32;
+const RES_ARP_TPA = 38;
+const RES_HOP_LIMIT = 42;
+const RES_OPTION_COUNT = 44;
+const RES_LLA = 48;
+const RES_IP6_SRC = 56;
+const RES_IP6_DST = 72;
+const RES_NDP_TARGET = 88;
+
+const KIND_ARP = 1;
+const KIND_NS = 2;
+
+const NA_ROUTER = 0x80;
+const NA_SOLICITED = 0x40;
+const NA_OVERRIDE = 0x20;
+
+// The module's memory is fixed (initial = maximum, nothing allocates), so these
+// views stay valid for the life of the process.
+let wasm: CodecExports | undefined;
+let mem = new Uint8Array(0);
+let view = new DataView(mem.buffer);
+let inputAt = 0;
+let inputCapacity = 0;
+let outputAt = 0;
+let argsAt = 0;
+let resultAt = 0;
+let optionsAt = 0;
+
+/** Instantiate the module on first use (synchronously; it is small). */
+function instance(): CodecExports {
+  if (wasm !== undefined) return wasm;
+  const module = new WebAssembly.Module(Uint8Array.fromBase64(WASM_BASE64));
+  const ex = new WebAssembly.Instance(module, {}).exports as unknown as CodecExports;
+  const buffer = ex.memory.buffer as ArrayBuffer;
+  mem = new Uint8Array(buffer);
+  view = new DataView(buffer);
+  inputAt = ex.inputPtr();
+  inputCapacity = ex.inputCapacity();
+  outputAt = ex.outputPtr();
+  argsAt = ex.argsPtr();
+  resultAt = ex.resultPtr();
+  optionsAt = ex.optionsPtr();
+  wasm = ex;
+  return ex;
+}
+
+/**
+ * The compiled module, for contract tests (`WebAssembly.Module.imports()`).
  *
- * @param bytes the frame, from the destination MAC on (no FCS needed)
- * @returns the frame, or the reason it was rejected
+ * @returns a new `WebAssembly.Module` of the embedded bytes
+ */
+export function codecModule(): WebAssembly.Module {
+  return new WebAssembly.Module(Uint8Array.fromBase64(WASM_BASE64));
+}
+
+// ---------------------------------------------------------------------------
+// Address text <-> bytes.
+
+const HEX: readonly string[] = Array.from(
+  { length: 256 },
+  (_, i) => i.toString(16).padStart(2, "0"),
+);
+
+function macAt(b: Uint8Array, at: number): Mac {
+  return `${HEX[b[at]!]}:${HEX[b[at + 1]!]}:${HEX[b[at + 2]!]}:${HEX[b[at + 3]!]}:${
+    HEX[b[at + 4]!]
+  }:${HEX[b[at + 5]!]}`;
+}
+
+function ipv4At(b: Uint8Array, at: number): string {
+  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+}
+
+/** RFC 5952, Section 4: lowercase, no leading zeros, the first longest run of 2+ zero groups as `::`. */
+function ipv6At(b: Uint8Array, at: number): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b[at + i]! << 8) | b[at + i + 1]!);
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(":");
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+}
+
+const MAC_RE = /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$/;
+
+function writeMac(mac: Mac, to: Uint8Array, at: number, what: string): void {
+  if (typeof mac !== "string" || !MAC_RE.test(mac)) {
+    throw argumentError(`Invalid ${what} MAC address "${String(mac)}"`);
+  }
+  for (let i = 0; i < 6; i++) to[at + i] = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
+}
+
+const IPV4_RE =
+  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** Dotted quad to a number, or -1 (no leading zeros: "010" is ambiguous). */
+function ipv4Number(ip: string): number {
+  const m = typeof ip === "string" ? IPV4_RE.exec(ip) : null;
+  if (m === null) return -1;
+  return ((+m[1]! << 24) | (+m[2]! << 16) | (+m[3]! << 8) | +m[4]!) >>> 0;
+}
+
+function writeIpv4(ip: string, to: Uint8Array, at: number, what: string): void {
+  const n = ipv4Number(ip);
+  if (n < 0) throw argumentError(`Invalid ${what} IPv4 address "${String(ip)}"`);
+  to[at] = n >>> 24;
+  to[at + 1] = (n >>> 16) & 0xff;
+  to[at + 2] = (n >>> 8) & 0xff;
+  to[at + 3] = n & 0xff;
+}
+
+const GROUP_RE = /^[0-9a-fA-F]{1,4}$/;
+
+/** Parse the colon groups of one side of "::"; a dotted quad may end the address. */
+function ipv6Groups(part: string, v4Allowed: boolean): number[] | undefined {
+  if (part === "") return [];
+  const pieces = part.split(":");
+  const out: number[] = [];
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i]!;
+    if (v4Allowed && i === pieces.length - 1 && piece.includes(".")) {
+      const n = ipv4Number(piece);
+      if (n < 0) return undefined;
+      out.push(n >>> 16, n & 0xffff);
+    } else if (GROUP_RE.test(piece)) {
+      out.push(parseInt(piece, 16));
+    } else {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+/** IPv6 text (RFC 4291, Section 2.2; no zone) to 16 bytes at `to[at]`; false if invalid. */
+function ipv6Into(ip: string, to: Uint8Array, at: number): boolean {
+  if (typeof ip !== "string") return false;
+  const gap = ip.indexOf("::");
+  let groups: number[] | undefined;
+  if (gap < 0) {
+    groups = ipv6Groups(ip, true);
+    if (groups === undefined || groups.length !== 8) return false;
+  } else {
+    if (ip.indexOf("::", gap + 1) >= 0) return false;
+    const head = ipv6Groups(ip.slice(0, gap), false);
+    const tail = ipv6Groups(ip.slice(gap + 2), true);
+    if (head === undefined || tail === undefined || head.length + tail.length > 7) return false;
+    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+  }
+  for (let i = 0; i < 8; i++) {
+    to[at + 2 * i] = groups[i]! >>> 8;
+    to[at + 2 * i + 1] = groups[i]! & 0xff;
+  }
+  return true;
+}
+
+function writeIpv6(ip: string, to: Uint8Array, at: number, what: string): void {
+  if (!ipv6Into(ip, to, at)) throw argumentError(`Invalid ${what} IPv6 address "${String(ip)}"`);
+}
+
+function ipv6Bytes(ip: string, what: string): Uint8Array {
+  const b = new Uint8Array(16);
+  writeIpv6(ip, b, 0, what);
+  return b;
+}
+
+// ---------------------------------------------------------------------------
+// Parse.
+
+function readEthernet(): EthernetHeader {
+  const eth: EthernetHeader = {
+    dst: macAt(mem, resultAt + RES_ETH_DST),
+    src: macAt(mem, resultAt + RES_ETH_SRC),
+    ethertype: view.getUint16(resultAt + RES_ETHERTYPE, true),
+  };
+  if (mem[resultAt + RES_HAS_VLAN] !== 0) eth.vlan = view.getUint16(resultAt + RES_VLAN, true);
+  return eth;
+}
+
+function readOptions(): NdpOption[] {
+  const count = view.getUint32(resultAt + RES_OPTION_COUNT, true);
+  const options: NdpOption[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = inputAt + view.getUint32(optionsAt + 4 * i, true);
+    const type = mem[at]!;
+    if (type === 1 || type === 2) {
+      options.push({ type, linkLayerAddr: macAt(mem, at + 2) });
+    } else {
+      options.push({ type, raw: mem.slice(at + 2, at + mem[at + 1]! * 8) });
+    }
+  }
+  return options;
+}
+
+function copyIn(bytes: Uint8Array): number {
+  const ex = instance();
+  if (bytes.length > inputCapacity) return Status.TooLong;
+  mem.set(bytes, inputAt);
+  return ex.parse(bytes.length);
+}
+
+/**
+ * Parse one Ethernet frame: ARP, or IPv6 ICMPv6 NS/NA. Never throws. Checks,
+ * in order: Ethernet length, ethertype (after one optional 802.1Q tag); for
+ * ARP length, formats, operation; for IPv6 length, version, next header,
+ * payload length, ICMPv6 type, hop limit, code, NS/NA length, checksum,
+ * target, options, then the RFC 4861 address rules. Bytes after the ARP packet
+ * or the IPv6 payload (padding) are ignored.
+ *
+ * @param bytes the frame, from the destination MAC on (no FCS)
+ * @returns the frame, or the reason it was rejected (a shared, frozen {@linkcode CodecError})
  */
 export function parseFrame(bytes: Uint8Array): Frame | CodecError {
-  void bytes;
-  throw new Error("Not implemented");
+  const status = copyIn(bytes);
+  if (status !== Status.Ok) return parseError(status);
+  const eth = readEthernet();
+  const kind = mem[resultAt + RES_KIND];
+  if (kind === KIND_ARP) {
+    return {
+      kind: "arp",
+      eth,
+      arp: {
+        operation: view.getUint16(resultAt + RES_ARP_OPER, true) as ArpOperation,
+        senderHardwareAddr: macAt(mem, resultAt + RES_ARP_SHA),
+        senderProtocolAddr: ipv4At(mem, resultAt + RES_ARP_SPA),
+        targetHardwareAddr: macAt(mem, resultAt + RES_ARP_THA),
+        targetProtocolAddr: ipv4At(mem, resultAt + RES_ARP_TPA),
+      },
+    };
+  }
+  const ip6: Ipv6Header = {
+    src: ipv6At(mem, resultAt + RES_IP6_SRC),
+    dst: ipv6At(mem, resultAt + RES_IP6_DST),
+    hopLimit: mem[resultAt + RES_HOP_LIMIT]!,
+  };
+  const target = ipv6At(mem, resultAt + RES_NDP_TARGET);
+  const hasLla = mem[resultAt + RES_HAS_LLA] !== 0;
+  const options = readOptions();
+  if (kind === KIND_NS) {
+    const ns: NeighborSolicitation = { kind: "ns", target, options };
+    if (hasLla) ns.sourceLinkLayerAddr = macAt(mem, resultAt + RES_LLA);
+    return { kind: "ndp", eth, ip6, ndp: ns };
+  }
+  const flags = mem[resultAt + RES_NA_FLAGS]!;
+  const na: NeighborAdvertisement = {
+    kind: "na",
+    router: (flags & NA_ROUTER) !== 0,
+    solicited: (flags & NA_SOLICITED) !== 0,
+    override: (flags & NA_OVERRIDE) !== 0,
+    target,
+    options,
+  };
+  if (hasLla) na.targetLinkLayerAddr = macAt(mem, resultAt + RES_LLA);
+  return { kind: "ndp", eth, ip6, ndp: na };
+}
+
+/**
+ * Parse an ARP frame into `out` without allocating. Same validation as
+ * {@linkcode parseFrame}; an accepted NDP frame gives `Status.UnsupportedEthertype`.
+ *
+ * @param bytes the frame
+ * @param out overwritten on success, untouched otherwise
+ * @returns `Status.Ok` or the rejection status
+ */
+export function parseArpInto(bytes: Uint8Array, out: ArpNumbers): number {
+  const status = copyIn(bytes);
+  if (status !== Status.Ok) return status;
+  if (mem[resultAt + RES_KIND] !== KIND_ARP) return Status.UnsupportedEthertype;
+  const r = resultAt;
+  out.operation = view.getUint16(r + RES_ARP_OPER, true);
+  out.senderHardwareAddr = view.getUint16(r + RES_ARP_SHA) * 0x1_0000_0000 +
+    view.getUint32(r + RES_ARP_SHA + 2);
+  out.senderProtocolAddr = view.getUint32(r + RES_ARP_SPA);
+  out.targetHardwareAddr = view.getUint16(r + RES_ARP_THA) * 0x1_0000_0000 +
+    view.getUint32(r + RES_ARP_THA + 2);
+  out.targetProtocolAddr = view.getUint32(r + RES_ARP_TPA);
+  return Status.Ok;
+}
+
+// ---------------------------------------------------------------------------
+// Build.
+
+function writeEthernetArgs(dst: Mac, src: Mac, vlan: number | undefined): void {
+  instance();
+  writeMac(dst, mem, argsAt + ARG_ETH_DST, "Ethernet destination");
+  writeMac(src, mem, argsAt + ARG_ETH_SRC, "Ethernet source");
+  if (vlan === undefined) {
+    mem[argsAt + ARG_HAS_VLAN] = 0;
+    view.setUint16(argsAt + ARG_VLAN, 0, true);
+  } else {
+    if (!Number.isInteger(vlan) || vlan < 0 || vlan > 4095) {
+      throw argumentError(`Invalid VLAN id "${vlan}": expected 0-4095`);
+    }
+    mem[argsAt + ARG_HAS_VLAN] = 1;
+    view.setUint16(argsAt + ARG_VLAN, vlan, true);
+  }
+}
+
+function finishBuild(result: number, what: string): Uint8Array {
+  if (result < 0) {
+    const status = -result;
+    throw new CodecError(
+      KINDS[status] ?? "badArgument",
+      `Cannot build ${what}: ${MESSAGES[status]}`,
+    );
+  }
+  return mem.slice(outputAt, outputAt + result);
 }
 
 /**
@@ -223,11 +655,21 @@ export function parseFrame(bytes: Uint8Array): Frame | CodecError {
  * @param eth Ethernet addresses (the ethertype is 0x0806)
  * @param arp the ARP packet
  * @returns the frame
- * @throws {CodecError} `badArgument` for a malformed MAC, IP or VLAN id
+ * @throws {CodecError} `badArgument` for a malformed MAC, IP or VLAN id, `badOperation`
  */
 export function buildArp(eth: EthernetAddrs, arp: ArpPacket): Uint8Array {
-  void eth, arp;
-  throw new Error("Not implemented");
+  writeEthernetArgs(eth.dst, eth.src, eth.vlan);
+  const op = arp.operation as number;
+  view.setUint16(
+    argsAt + ARG_ARP_OPER,
+    Number.isInteger(op) && op >= 0 && op <= 0xffff ? op : 0,
+    true,
+  );
+  writeMac(arp.senderHardwareAddr, mem, argsAt + ARG_ARP_SHA, "ARP sender");
+  writeIpv4(arp.senderProtocolAddr, mem, argsAt + ARG_ARP_SPA, "ARP sender");
+  writeMac(arp.targetHardwareAddr, mem, argsAt + ARG_ARP_THA, "ARP target");
+  writeIpv4(arp.targetProtocolAddr, mem, argsAt + ARG_ARP_TPA, "ARP target");
+  return finishBuild(wasm!.buildArp(), "ARP frame");
 }
 
 /** Options of the ARP helpers. */
@@ -238,17 +680,36 @@ export interface ArpHelperOptions {
   vlan?: number;
 }
 
+const BROADCAST: Mac = "ff:ff:ff:ff:ff:ff";
+const ZERO_MAC: Mac = "00:00:00:00:00:00";
+
+function broadcastArp(
+  srcMac: Mac,
+  spa: string,
+  tpa: string,
+  options: ArpHelperOptions,
+): Uint8Array {
+  const eth: EthernetAddrs = { dst: BROADCAST, src: srcMac };
+  if (options.vlan !== undefined) eth.vlan = options.vlan;
+  return buildArp(eth, {
+    operation: 1,
+    senderHardwareAddr: srcMac,
+    senderProtocolAddr: spa,
+    targetHardwareAddr: options.targetHardwareAddr ?? ZERO_MAC,
+    targetProtocolAddr: tpa,
+  });
+}
+
 /**
  * Build an RFC 5227 ARP probe: broadcast request, SPA 0.0.0.0, TPA = `ip`.
  *
  * @param srcMac Ethernet source and SHA
  * @param ip the probed address
- * @param options THA override
+ * @param options THA override, VLAN
  * @returns the frame
  */
 export function buildArpProbe(srcMac: Mac, ip: string, options: ArpHelperOptions = {}): Uint8Array {
-  void srcMac, ip, options;
-  throw new Error("Not implemented");
+  return broadcastArp(srcMac, "0.0.0.0", ip, options);
 }
 
 /**
@@ -257,7 +718,7 @@ export function buildArpProbe(srcMac: Mac, ip: string, options: ArpHelperOptions
  *
  * @param srcMac Ethernet source and SHA
  * @param ip the announced address
- * @param options THA override (HEAD's announce uses ff:ff:ff:ff:ff:ff)
+ * @param options THA override (HEAD's announce uses ff:ff:ff:ff:ff:ff), VLAN
  * @returns the frame
  */
 export function buildArpAnnouncement(
@@ -265,8 +726,7 @@ export function buildArpAnnouncement(
   ip: string,
   options: ArpHelperOptions = {},
 ): Uint8Array {
-  void srcMac, ip, options;
-  throw new Error("Not implemented");
+  return broadcastArp(srcMac, ip, ip, options);
 }
 
 /** Arguments of {@linkcode buildArpRequest}. */
@@ -286,15 +746,14 @@ export interface ArpRequestOptions extends ArpHelperOptions {
  * @returns the frame
  */
 export function buildArpRequest(options: ArpRequestOptions): Uint8Array {
-  void options;
-  throw new Error("Not implemented");
+  return broadcastArp(options.srcMac, options.srcIp, options.targetIp, options);
 }
 
 /** Arguments of {@linkcode buildNeighborSolicitation}. */
 export interface NeighborSolicitationOptions {
   /** Ethernet source. */
   srcMac: Mac;
-  /** Ethernet destination; defaults to the multicast MAC of `dst`. */
+  /** Ethernet destination; defaults to the multicast MAC of `dst` (required when `dst` is unicast). */
   dstMac?: Mac;
   /** IPv6 source (`::` for DAD, then no SLLA is allowed). */
   src: string;
@@ -308,6 +767,36 @@ export interface NeighborSolicitationOptions {
   vlan?: number;
 }
 
+function ndpEthernetDst(dstMac: Mac | undefined, dst: Uint8Array, dstText: string): Mac {
+  if (dstMac !== undefined) return dstMac;
+  if (dst[0] !== 0xff) {
+    throw argumentError(`Missing Ethernet destination for unicast IPv6 destination "${dstText}"`);
+  }
+  return `33:33:${HEX[dst[12]!]}:${HEX[dst[13]!]}:${HEX[dst[14]!]}:${HEX[dst[15]!]}`;
+}
+
+function writeNdpArgs(
+  srcMac: Mac,
+  dstMac: Mac | undefined,
+  src: string,
+  dst: string,
+  target: string,
+  lla: Mac | undefined,
+  vlan: number | undefined,
+): void {
+  const dstBytes = ipv6Bytes(dst, "IPv6 destination");
+  writeEthernetArgs(ndpEthernetDst(dstMac, dstBytes, dst), srcMac, vlan);
+  writeIpv6(src, mem, argsAt + ARG_IP6_SRC, "IPv6 source");
+  mem.set(dstBytes, argsAt + ARG_IP6_DST);
+  writeIpv6(target, mem, argsAt + ARG_NDP_TARGET, "NDP target");
+  if (lla === undefined) {
+    mem[argsAt + ARG_HAS_LLA] = 0;
+  } else {
+    writeMac(lla, mem, argsAt + ARG_LLA, "link-layer address option");
+    mem[argsAt + ARG_HAS_LLA] = 1;
+  }
+}
+
 /**
  * Build an IPv6 Neighbor Solicitation frame (hop limit 255, checksum filled).
  *
@@ -316,8 +805,18 @@ export interface NeighborSolicitationOptions {
  * @throws {CodecError} `badArgument`, `badTarget` (multicast), `badAddress` (RFC 4861 7.1.1 rules)
  */
 export function buildNeighborSolicitation(options: NeighborSolicitationOptions): Uint8Array {
-  void options;
-  throw new Error("Not implemented");
+  const dst = options.dst ?? solicitedNodeMulticast(options.target);
+  writeNdpArgs(
+    options.srcMac,
+    options.dstMac,
+    options.src,
+    dst,
+    options.target,
+    options.sourceLinkLayerAddr,
+    options.vlan,
+  );
+  mem[argsAt + ARG_NA_FLAGS] = 0;
+  return finishBuild(wasm!.buildNs(), "neighbor solicitation");
 }
 
 /**
@@ -329,8 +828,7 @@ export function buildNeighborSolicitation(options: NeighborSolicitationOptions):
  * @returns the frame
  */
 export function buildDadSolicitation(srcMac: Mac, target: string): Uint8Array {
-  void srcMac, target;
-  throw new Error("Not implemented");
+  return buildNeighborSolicitation({ srcMac, src: "::", target });
 }
 
 /** The NA flags (RFC 4861, Section 4.4). */
@@ -347,7 +845,7 @@ export interface NaFlags {
 export interface NeighborAdvertisementOptions {
   /** Ethernet source. */
   srcMac: Mac;
-  /** Ethernet destination; defaults to the multicast MAC of `dst`. */
+  /** Ethernet destination; defaults to the multicast MAC of `dst` (required when `dst` is unicast). */
   dstMac?: Mac;
   /** IPv6 source. */
   src: string;
@@ -371,8 +869,19 @@ export interface NeighborAdvertisementOptions {
  * @throws {CodecError} `badArgument`, `badTarget`, `badAddress` (S set with a multicast destination)
  */
 export function buildNeighborAdvertisement(options: NeighborAdvertisementOptions): Uint8Array {
-  void options;
-  throw new Error("Not implemented");
+  writeNdpArgs(
+    options.srcMac,
+    options.dstMac,
+    options.src,
+    options.dst ?? "ff02::1",
+    options.target,
+    options.targetLinkLayerAddr,
+    options.vlan,
+  );
+  const f = options.flags;
+  mem[argsAt + ARG_NA_FLAGS] = (f.router ? NA_ROUTER : 0) | (f.solicited ? NA_SOLICITED : 0) |
+    (f.override ? NA_OVERRIDE : 0);
+  return finishBuild(wasm!.buildNa(), "neighbor advertisement");
 }
 
 /** Arguments of {@linkcode buildUnsolicitedAdvertisement}. */
@@ -387,7 +896,7 @@ export interface UnsolicitedAdvertisementOptions {
 
 /**
  * Build an unsolicited NA to all nodes: dst ff02::1 (33:33:00:00:00:01),
- * O=1 S=0 R=0, TLLA = `srcMac`.
+ * O=1 S=0 R=0, TLLA = `srcMac` (RFC 4861, Section 7.2.6).
  *
  * @param options addresses
  * @returns the frame
@@ -395,8 +904,14 @@ export interface UnsolicitedAdvertisementOptions {
 export function buildUnsolicitedAdvertisement(
   options: UnsolicitedAdvertisementOptions,
 ): Uint8Array {
-  void options;
-  throw new Error("Not implemented");
+  return buildNeighborAdvertisement({
+    srcMac: options.srcMac,
+    src: options.src,
+    dst: "ff02::1",
+    target: options.target,
+    flags: { router: false, solicited: false, override: true },
+    targetLinkLayerAddr: options.srcMac,
+  });
 }
 
 /**
@@ -408,8 +923,10 @@ export function buildUnsolicitedAdvertisement(
  * @throws {CodecError} `badArgument` if `ip` is not IPv6
  */
 export function solicitedNodeMulticast(ip: string): string {
-  void ip;
-  throw new Error("Not implemented");
+  const b = ipv6Bytes(ip, "IPv6");
+  const group = new Uint8Array(16);
+  group.set([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, b[13]!, b[14]!, b[15]!]);
+  return ipv6At(group, 0);
 }
 
 /**
@@ -417,11 +934,23 @@ export function solicitedNodeMulticast(ip: string): string {
  *
  * @param ip an IPv6 multicast address
  * @returns the MAC
- * @throws {CodecError} `badArgument` if `ip` is not IPv6
+ * @throws {CodecError} `badArgument` if `ip` is not an IPv6 multicast address
  */
 export function ipv6MulticastMac(ip: string): Mac {
-  void ip;
-  throw new Error("Not implemented");
+  const b = ipv6Bytes(ip, "IPv6 multicast");
+  if (b[0] !== 0xff) throw argumentError(`Invalid IPv6 multicast address "${ip}"`);
+  return ndpEthernetDst(undefined, b, ip);
+}
+
+/**
+ * The canonical text of an IPv6 address (RFC 5952, Section 4; no dotted quad).
+ *
+ * @param ip any valid IPv6 text
+ * @returns the canonical form
+ * @throws {CodecError} `badArgument` if `ip` is not IPv6
+ */
+export function canonicalIpv6(ip: string): string {
+  return ipv6At(ipv6Bytes(ip, "IPv6"), 0);
 }
 
 /**
@@ -442,19 +971,6 @@ export interface ArpNumbers {
 }
 
 /**
- * Parse an ARP frame into `out` without allocating. Same validation as
- * {@linkcode parseFrame}; an IPv6 frame gives `Status.UnsupportedEthertype`.
- *
- * @param bytes the frame
- * @param out overwritten on success, untouched otherwise
- * @returns `Status.Ok` or the rejection status
- */
-export function parseArpInto(bytes: Uint8Array, out: ArpNumbers): number {
-  void bytes, out;
-  throw new Error("Not implemented");
-}
-
-/**
  * A MAC as a 48-bit integer (for comparisons with {@linkcode ArpNumbers}).
  *
  * @param mac the MAC
@@ -462,8 +978,10 @@ export function parseArpInto(bytes: Uint8Array, out: ArpNumbers): number {
  * @throws {CodecError} `badArgument`
  */
 export function macToNumber(mac: Mac): number {
-  void mac;
-  throw new Error("Not implemented");
+  const b = new Uint8Array(6);
+  writeMac(mac, b, 0, "");
+  return ((b[0]! << 8) | b[1]!) * 0x1_0000_0000 +
+    (((b[2]! << 24) | (b[3]! << 16) | (b[4]! << 8) | b[5]!) >>> 0);
 }
 
 /**
@@ -474,8 +992,9 @@ export function macToNumber(mac: Mac): number {
  * @throws {CodecError} `badArgument`
  */
 export function ipv4ToNumber(ip: string): number {
-  void ip;
-  throw new Error("Not implemented");
+  const n = ipv4Number(ip);
+  if (n < 0) throw argumentError(`Invalid IPv4 address "${String(ip)}"`);
+  return n;
 }
 
 /**
@@ -485,6 +1004,5 @@ export function ipv4ToNumber(ip: string): number {
  * @returns the matching {@linkcode CodecErrorKind}
  */
 export function statusKind(status: number): CodecErrorKind {
-  void status;
-  throw new Error("Not implemented");
+  return parseError(status).kind;
 }
