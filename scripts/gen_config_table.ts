@@ -80,16 +80,30 @@ export function withTable(readme: string): string {
   return readme.slice(0, a) + configTable() + readme.slice(b + END.length);
 }
 
+/**
+ * Compare two README texts ignoring table padding (deno fmt aligns markdown tables).
+ *
+ * @param a one text
+ * @param b the other
+ * @returns true when they differ only in table padding
+ */
+export function sameIgnoringPadding(a: string, b: string): boolean {
+  const norm = (s: string) =>
+    s.split("\n").map((l) => l.startsWith("|") ? l.replace(/ +/g, " ").replace(/-{3,}/g, "---") : l)
+      .join("\n");
+  return norm(a) === norm(b);
+}
+
 if (import.meta.main) {
   const path = new URL("../README.md", import.meta.url);
   const current = Deno.readTextFileSync(path);
   const next = withTable(current);
   if (Deno.args.includes("--check")) {
-    if (next !== current) {
+    if (!sameIgnoringPadding(next, current)) {
       console.error("README.md config table is stale: run deno task readme");
       Deno.exit(1);
     }
-  } else if (next !== current) {
+  } else if (!sameIgnoringPadding(next, current)) {
     Deno.writeTextFileSync(path, next);
   }
 }

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { withTable } from "../../scripts/gen_config_table.ts";
+import { sameIgnoringPadding, withTable } from "../../scripts/gen_config_table.ts";
 
 Deno.test("README.md config table matches CONFIG_FIELDS (run scripts/gen_config_table.ts)", () => {
   const readme = Deno.readTextFileSync(new URL("../../README.md", import.meta.url));
-  assert.equal(withTable(readme), readme);
+  assert.ok(sameIgnoringPadding(withTable(readme), readme), "run deno task readme");
 });
 
 Deno.test("README.md test command is what .ci/run runs", () => {
