@@ -53,7 +53,7 @@ function row(key: string, spec: FieldSpec): string {
  * @returns the generated block
  */
 export function configTable(): string {
-  const lines = [START, "| Field | Type | Default | Meaning |", "|---|---|---|---|"];
+  const lines = [START, "", "| Field | Type | Default | Meaning |", "|---|---|---|---|"];
   for (const [key, spec] of Object.entries(CONFIG_FIELDS)) {
     if (spec.kind === "object") {
       for (const [sub, s] of Object.entries(spec.properties ?? {})) {
@@ -63,7 +63,7 @@ export function configTable(): string {
       lines.push(row(key, spec));
     }
   }
-  lines.push(END);
+  lines.push("", END);
   return lines.join("\n");
 }
 
