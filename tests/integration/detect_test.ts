@@ -1,0 +1,504 @@
+/**
+ * Privileged tests of the raw-socket helper, the detection and the announce
+ * in worlds of throwaway network namespaces: a "pod" netns and a "peer" netns
+ * joined by a veth pair. The peer's kernel answers ARP and NS for the addresses
+ * it holds, which makes a conflict or an up gateway. The frames the pod sent
+ * are checked by capturing them in the peer with our own AF_PACKET socket and
+ * decoding them with the codec, never by timing.
+ */
+
+import assert from "node:assert/strict";
+import { createNetns, privilegedSkipReason } from "../_helpers/netns.ts";
+import type { TestNetns } from "../_helpers/netns.ts";
+import { detectGateways, detectIpConflicts } from "../../mod/detect.ts";
+import { announce } from "../../mod/announce.ts";
+import { openRawSocket } from "../../mod/rawsock.ts";
+import type { RawSocket } from "../../mod/rawsock.ts";
+import { CodecError, parseFrame } from "../../mod/codec.ts";
+import type { ArpFrame, Frame, NdpFrame } from "../../mod/codec.ts";
+import { CniError, ErrorCode } from "../../mod/errors.ts";
+
+const skip = privilegedSkipReason();
+const ignore = skip !== undefined;
+const tag = skip === undefined ? "" : ` [ignored: ${skip}]`;
+
+const POD_MAC = "02:00:00:00:01:0a";
+const PEER_MAC = "02:00:00:00:01:0b";
+const OPTIONS = { retries: 3, intervalMs: 10, timeoutMs: 100 };
+
+/** A pod netns and a peer netns joined by pod "eth0" <-> peer "eth0", both disposed. */
+interface World extends AsyncDisposable {
+  pod: TestNetns;
+  peer: TestNetns;
+}
+
+async function world(): Promise<World> {
+  const pod = await createNetns("detp");
+  let peer: TestNetns | undefined;
+  try {
+    peer = await createNetns("detq");
+    await pod.ip([
+      "link",
+      "add",
+      "eth0",
+      "address",
+      POD_MAC,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "eth0",
+      "address",
+      PEER_MAC,
+      "netns",
+      peer.name,
+    ]);
+    // Keep the peer's own chatter (router solicitations, MLD) off the link.
+    peer.setSysctl("net.ipv6.conf.eth0.router_solicitations", 0);
+    await pod.ip(["link", "set", "eth0", "up"]);
+    await peer.ip(["link", "set", "eth0", "up"]);
+  } catch (err) {
+    await peer?.destroy();
+    await pod.destroy();
+    throw err;
+  }
+  const p = peer;
+  return {
+    pod,
+    peer: p,
+    [Symbol.asyncDispose]: async () => {
+      await p.destroy();
+      await pod.destroy();
+    },
+  };
+}
+
+/** Start capturing in the peer everything that arrives on its eth0. */
+function capture(peer: TestNetns): RawSocket {
+  return openRawSocket({ netns: peer.path, ifname: "eth0", protocol: "all" });
+}
+
+/** Frames the pod's MAC sent that the codec accepts, read from a capture socket. */
+function drainFromPod(sock: RawSocket): Frame[] {
+  const out: Frame[] = [];
+  for (let b = sock.tryRecv(); b !== undefined; b = sock.tryRecv()) {
+    const f = parseFrame(b);
+    if (!(f instanceof CodecError) && f.eth.src === POD_MAC) out.push(f);
+  }
+  return out;
+}
+
+function arps(frames: Frame[]): ArpFrame[] {
+  return frames.filter((f): f is ArpFrame => f.kind === "arp");
+}
+
+function ndps(frames: Frame[]): NdpFrame[] {
+  return frames.filter((f): f is NdpFrame => f.kind === "ndp");
+}
+
+/** Frames may still be on their way through the veth: wait until `n` arrived or 1 s passed. */
+async function collect(sock: RawSocket, n: number): Promise<Frame[]> {
+  const out: Frame[] = [];
+  const until = performance.now() + 1000;
+  while (out.length < n && performance.now() < until) {
+    out.push(...drainFromPod(sock));
+    if (out.length < n) await new Promise((r) => setTimeout(r, 5));
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  out.push(...drainFromPod(sock));
+  return out;
+}
+
+async function rejectsWith(p: Promise<unknown>, code: number, msg: string | RegExp) {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof CniError, `expected a CniError, got ${err}`);
+    assert.equal(err.code, code);
+    if (typeof msg === "string") assert.equal(err.message, msg);
+    else assert.match(err.message, msg);
+    return true;
+  });
+}
+
+Deno.test({
+  name: `detectIpConflicts() finds no conflict and sends RFC 5227 / DAD probes${tag}`,
+  ignore,
+  fn: async () => {
+    await using w = await world();
+    await w.pod.ip(["addr", "add", "10.20.0.2/24", "dev", "eth0"]);
+    await w.pod.ip(["addr", "add", "fd00:20::2/64", "dev", "eth0", "nodad"]);
+    await w.peer.ip(["addr", "add", "10.20.0.1/24", "dev", "eth0"]);
+    await w.peer.ip(["addr", "add", "fd00:20::1/64", "dev", "eth0", "nodad"]);
+    using cap = capture(w.peer);
+    await detectIpConflicts({
+      netns: w.pod.path,
+      ifname: "eth0",
+      mac: POD_MAC,
+      ips: ["10.20.0.2", "fd00:20::2"],
+      options: OPTIONS,
+    });
+    const frames = await collect(cap, 6);
+    const probes = arps(frames);
+    assert.equal(probes.length, 3);
+    for (const f of probes) {
+      assert.equal(f.eth.dst, "ff:ff:ff:ff:ff:ff");
+      assert.deepEqual(f.arp, {
+        operation: 1,
+        senderHardwareAddr: POD_MAC,
+        senderProtocolAddr: "0.0.0.0",
+        targetHardwareAddr: "00:00:00:00:00:00",
+        targetProtocolAddr: "10.20.0.2",
+      });
+    }
+    const dad = ndps(frames).filter((f) => f.ndp.kind === "ns");
+    assert.equal(dad.length, 3);
+    for (const f of dad) {
+      assert.equal(f.eth.dst, "33:33:ff:00:00:02");
+      assert.equal(f.ip6.src, "::");
+      assert.equal(f.ip6.dst, "ff02::1:ff00:2");
+      assert.equal(f.ip6.hopLimit, 255);
+      assert.equal(f.ndp.target, "fd00:20::2");
+      assert.deepEqual(f.ndp.options, []);
+    }
+  },
+});
+
+Deno.test({
+  name: `detectIpConflicts() reports an IPv4 address held by another netns (code 100)${tag}`,
+  ignore,
+  fn: async () => {
+    await using w = await world();
+    await w.pod.ip(["addr", "add", "10.20.0.5/24", "dev", "eth0"]);
+    await w.peer.ip(["addr", "add", "10.20.0.5/24", "dev", "eth0"]);
+    using cap = capture(w.peer);
+    await rejectsWith(
+      detectIpConflicts({
+        netns: w.pod.path,
+        ifname: "eth0",
+        mac: POD_MAC,
+        ips: ["10.20.0.5"],
+        options: OPTIONS,
+      }),
+      ErrorCode.IpConflict,
+      `IP address "10.20.0.5" on "eth0" is already in use by "${PEER_MAC}"`,
+    );
+    // The peer answered the first probe; at most a second went out meanwhile.
+    const probes = arps(await collect(cap, 1));
+    assert.ok(probes.length >= 1 && probes.length <= 3, `${probes.length} probes`);
+    assert.equal(probes[0]?.arp.senderProtocolAddr, "0.0.0.0");
+  },
+});
+
+Deno.test({
+  name: `detectIpConflicts() reports an IPv6 address held by another netns (code 100)${tag}`,
+  ignore,
+  fn: async () => {
+    await using w = await world();
+    // The pod holds the address too: its own kernel must not count as the holder.
+    await w.pod.ip(["addr", "add", "fd00:20::5/64", "dev", "eth0", "nodad"]);
+    await w.peer.ip(["addr", "add", "fd00:20::5/64", "dev", "eth0", "nodad"]);
+    await rejectsWith(
+      detectIpConflicts({
+        netns: w.pod.path,
+        ifname: "eth0",
+        mac: POD_MAC,
+        ips: ["fd00:20::5", "10.20.0.9"],
+        options: OPTIONS,
+      }),
+      ErrorCode.IpConflict,
+      `IP address "fd00:20::5" on "eth0" is already in use by "${PEER_MAC}"`,
+    );
+  },
+});
+
+Deno.test({
+  name: `detectGateways() passes when the gateway answers, with SPA = pod IP and SLLA${tag}`,
+  ignore,
+  fn: async () => {
+    await using w = await world();
+    await w.pod.ip(["addr", "add", "10.20.0.2/24", "dev", "eth0"]);
+    await w.pod.ip(["addr", "add", "fd00:20::2/64", "dev", "eth0", "nodad"]);
+    await w.peer.ip(["addr", "add", "10.20.0.1/24", "dev", "eth0"]);
+    await w.peer.ip(["addr", "add", "fd00:20::1/64", "dev", "eth0", "nodad"]);
+    using cap = capture(w.peer);
+    await detectGateways({
+      netns: w.pod.path,
+      ifname: "eth0",
+      mac: POD_MAC,
+      ips: ["10.20.0.2", "fd00:20::2"],
+      gateways: ["10.20.0.1", "fd00:20::1"],
+      options: OPTIONS,
+    });
+    const frames = await collect(cap, 2);
+    const req = arps(frames);
+    assert.ok(req.length >= 1);
+    assert.deepEqual(req[0]!.arp, {
+      operation: 1,
+      senderHardwareAddr: POD_MAC,
+      senderProtocolAddr: "10.20.0.2",
+      targetHardwareAddr: "00:00:00:00:00:00",
+      targetProtocolAddr: "10.20.0.1",
+    });
+    const ns = ndps(frames).filter((f) => f.ndp.kind === "ns");
+    assert.ok(ns.length >= 1);
+    assert.equal(ns[0]!.ip6.src, "fd00:20::2");
+    assert.equal(ns[0]!.ip6.dst, "ff02::1:ff00:1");
+    assert.equal(ns[0]!.eth.dst, "33:33:ff:00:00:01");
+    assert.equal(ns[0]!.ndp.target, "fd00:20::1");
+    assert.equal(ns[0]!.ndp.kind === "ns" && ns[0]!.ndp.sourceLinkLayerAddr, POD_MAC);
+    // Side effect: the gateway learnt the pod's MAC from the requests.
+    const neigh = await w.peer.ip(["neigh", "show", "dev", "eth0"]);
+    assert.match(neigh, new RegExp(`10\\.20\\.0\\.2 lladdr ${POD_MAC}`));
+    assert.match(neigh, new RegExp(`fd00:20::2 lladdr ${POD_MAC}`));
+  },
+});
+
+Deno.test({
+  name: `detectGateways() fails with code 101 after all probes when nobody answers${tag}`,
+  ignore,
+  fn: async () => {
+    await using w = await world();
+    await w.pod.ip(["addr", "add", "10.20.0.2/24", "dev", "eth0"]);
+    await w.pod.ip(["addr", "add", "fd00:20::2/64", "dev", "eth0", "nodad"]);
+    using cap = capture(w.peer);
+    await rejectsWith(
+      detectGateways({
+        netns: w.pod.path,
+        ifname: "eth0",
+        mac: POD_MAC,
+        ips: ["10.20.0.2", "fd00:20::2"],
+        gateways: ["10.20.0.1"],
+        options: OPTIONS,
+      }),
+      ErrorCode.GatewayUnreachable,
+      `Gateway "10.20.0.1" did not answer on "eth0" after 3 probes`,
+    );
+    const req = arps(await collect(cap, 3));
+    assert.equal(req.length, 3);
+    for (const f of req) assert.equal(f.arp.targetProtocolAddr, "10.20.0.1");
+    await rejectsWith(
+      detectGateways({
+        netns: w.pod.path,
+        ifname: "eth0",
+        mac: POD_MAC,
+        ips: ["fd00:20::2"],
+        gateways: ["fd00:20::1"],
+        options: { retries: 2, intervalMs: 10, timeoutMs: 50 },
+      }),
+      ErrorCode.GatewayUnreachable,
+      `Gateway "fd00:20::1" did not answer on "eth0" after 2 probes`,
+    );
+    const ns = ndps(await collect(cap, 2)).filter((f) => f.ndp.kind === "ns");
+    assert.equal(ns.length, 2);
+  },
+});
+
+Deno.test({
+  name: `detectGateways() fails when the gateway sits behind a NIC that is down (code 105)${tag}`,
+  ignore,
+  fn: async () => {
+    await using w = await world();
+    await w.pod.ip(["link", "set", "eth0", "down"]);
+    await rejectsWith(
+      detectGateways({
+        netns: w.pod.path,
+        ifname: "eth0",
+        mac: POD_MAC,
+        ips: ["10.20.0.2"],
+        gateways: ["10.20.0.1"],
+        options: OPTIONS,
+      }),
+      ErrorCode.RawSocketFailed,
+      `Interface "eth0" in netns "${w.pod.path}" is down: it must be up before probing`,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    `openRawSocket() turns a missing interface into code 105 and a missing netns into 102${tag}`,
+  ignore,
+  fn: async () => {
+    await using w = await world();
+    assert.throws(
+      () => openRawSocket({ netns: w.pod.path, ifname: "nope0", protocol: "arp" }),
+      (err: unknown) =>
+        err instanceof CniError && err.code === ErrorCode.RawSocketFailed &&
+        err.message ===
+          `Cannot open a raw socket on "nope0" in netns "${w.pod.path}": the interface does not exist (No such device (errno 19))`,
+    );
+    assert.throws(
+      () => openRawSocket({ netns: `${w.pod.path}-gone`, ifname: "eth0", protocol: "arp" }),
+      (err: unknown) => err instanceof CniError && err.code === ErrorCode.NotFound,
+    );
+  },
+});
+
+Deno.test({
+  name: `openRawSocket() sends and receives frames between two namespaces${tag}`,
+  ignore,
+  fn: async () => {
+    await using w = await world();
+    using a = openRawSocket({ netns: w.pod.path, ifname: "eth0", protocol: "arp" });
+    using b = openRawSocket({ netns: w.peer.path, ifname: "eth0", protocol: "arp" });
+    assert.deepEqual(a.linkFlags().up, true);
+    assert.equal(a.hardwareAddr(), POD_MAC);
+    const { buildArpProbe } = await import("../../mod/codec.ts");
+    const frame = buildArpProbe(POD_MAC, "10.20.0.77");
+    a.send(frame);
+    const got = await b.recv(performance.now() + 1000);
+    assert.ok(got !== undefined, "no frame arrived");
+    assert.deepEqual(got.subarray(0, frame.length), frame);
+    // Our own frame is not read back on the sending socket.
+    assert.equal(a.tryRecv(), undefined);
+    a.close();
+    assert.throws(() => a.send(frame), /already closed/);
+  },
+});
+
+Deno.test({
+  name: `announce() updates the peer's stale neighbour entries to the new MAC${tag}`,
+  ignore,
+  fn: async () => {
+    await using w = await world();
+    const newMac = "0a:1b:0a:14:00:02";
+    await w.pod.ip(["addr", "add", "10.20.0.2/24", "dev", "eth0"]);
+    await w.pod.ip(["addr", "add", "fd00:20::2/64", "dev", "eth0", "nodad"]);
+    await w.peer.ip(["addr", "add", "10.20.0.1/24", "dev", "eth0"]);
+    await w.peer.ip(["addr", "add", "fd00:20::1/64", "dev", "eth0", "nodad"]);
+    // The peer still knows the pod by its old MAC.
+    await w.peer.ip([
+      "neigh",
+      "replace",
+      "10.20.0.2",
+      "lladdr",
+      POD_MAC,
+      "dev",
+      "eth0",
+      "nud",
+      "stale",
+    ]);
+    await w.peer.ip([
+      "neigh",
+      "replace",
+      "fd00:20::2",
+      "lladdr",
+      POD_MAC,
+      "dev",
+      "eth0",
+      "nud",
+      "stale",
+    ]);
+    await w.pod.ip(["link", "set", "eth0", "address", newMac]);
+    // Control: changing the MAC alone tells the peer nothing.
+    await new Promise((r) => setTimeout(r, 50));
+    const before = await w.peer.ip(["neigh", "show", "dev", "eth0"]);
+    assert.match(before, new RegExp(`10\\.20\\.0\\.2 lladdr ${POD_MAC}`));
+    assert.match(before, new RegExp(`fd00:20::2 lladdr ${POD_MAC}`));
+    using cap = openRawSocket({ netns: w.peer.path, ifname: "eth0", protocol: "all" });
+    const failures = await announce({
+      netns: w.pod.path,
+      ifname: "eth0",
+      mac: newMac,
+      ips: ["10.20.0.2", "fd00:20::2"],
+    });
+    assert.deepEqual(failures, []);
+    const frames: Frame[] = [];
+    const until = performance.now() + 1000;
+    while (frames.length < 2 && performance.now() < until) {
+      const b = await cap.recv(until);
+      if (b === undefined) break;
+      const f = parseFrame(b);
+      if (!(f instanceof CodecError) && f.eth.src === newMac) frames.push(f);
+    }
+    const garp = arps(frames)[0];
+    assert.ok(garp !== undefined, "no gratuitous ARP captured");
+    assert.equal(garp.arp.senderProtocolAddr, "10.20.0.2");
+    assert.equal(garp.arp.targetProtocolAddr, "10.20.0.2");
+    const na = ndps(frames)[0];
+    assert.ok(na !== undefined, "no neighbour advertisement captured");
+    assert.equal(na.ndp.kind, "na");
+    assert.equal(na.ip6.dst, "ff02::1");
+    // The peer's kernel accepted both and now has the new MAC.
+    const neigh = await w.peer.ip(["neigh", "show", "dev", "eth0"]);
+    assert.match(neigh, new RegExp(`10\\.20\\.0\\.2 lladdr ${newMac}`));
+    assert.match(neigh, new RegExp(`fd00:20::2 lladdr ${newMac}`));
+  },
+});
+
+Deno.test({
+  name: `detectIpConflicts() does not see an address held in another, unconnected world${tag}`,
+  ignore,
+  fn: async () => {
+    await using w1 = await world();
+    await using w2 = await world();
+    await w2.peer.ip(["addr", "add", "10.20.0.5/24", "dev", "eth0"]);
+    await detectIpConflicts({
+      netns: w1.pod.path,
+      ifname: "eth0",
+      mac: POD_MAC,
+      ips: ["10.20.0.5"],
+      options: OPTIONS,
+    });
+  },
+});
+
+Deno.test({
+  name: `detection works through a macvlan NIC whose parent links to the peer${tag}`,
+  ignore,
+  fn: async () => {
+    // node: veth "uplink" <-> peer "eth0"; pod "eth0" = macvlan (bridge) on "uplink".
+    await using node = await createNetns("detn");
+    await using pod = await createNetns("detp");
+    await using peer = await createNetns("detq");
+    await node.ip([
+      "link",
+      "add",
+      "uplink",
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "eth0",
+      "netns",
+      peer.name,
+    ]);
+    await node.ip(["link", "set", "uplink", "up"]);
+    await peer.ip(["link", "set", "eth0", "up"]);
+    await node.ip([
+      "link",
+      "add",
+      "link",
+      "uplink",
+      "name",
+      "mv0",
+      "address",
+      POD_MAC,
+      "type",
+      "macvlan",
+      "mode",
+      "bridge",
+    ]);
+    await node.ip(["link", "set", "mv0", "netns", pod.name]);
+    await pod.ip(["link", "set", "mv0", "name", "eth0"]);
+    await pod.ip(["link", "set", "eth0", "up"]);
+    await pod.ip(["addr", "add", "10.30.0.2/24", "dev", "eth0"]);
+    await pod.ip(["addr", "add", "fd00:30::2/64", "dev", "eth0", "nodad"]);
+    await peer.ip(["addr", "add", "10.30.0.1/24", "dev", "eth0"]);
+    await peer.ip(["addr", "add", "fd00:30::1/64", "dev", "eth0", "nodad"]);
+    const base = { netns: pod.path, ifname: "eth0", mac: POD_MAC, options: OPTIONS };
+    await detectIpConflicts({ ...base, ips: ["10.30.0.2", "fd00:30::2"] });
+    await detectGateways({
+      ...base,
+      ips: ["10.30.0.2", "fd00:30::2"],
+      gateways: ["10.30.0.1", "fd00:30::1"],
+    });
+    const [peerLink] = JSON.parse(await peer.ip(["-j", "link", "show", "eth0"])) as {
+      address: string;
+    }[];
+    await rejectsWith(
+      detectIpConflicts({ ...base, ips: ["10.30.0.3", "fd00:30::1"] }),
+      ErrorCode.IpConflict,
+      `IP address "fd00:30::1" on "eth0" is already in use by "${peerLink?.address}"`,
+    );
+  },
+});
