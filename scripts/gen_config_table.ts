@@ -90,7 +90,7 @@ export function withTable(readme: string): string {
 export function sameIgnoringPadding(a: string, b: string): boolean {
   const norm = (s: string) =>
     s.split("\n").filter((l) => l.trim() !== "").map((l) =>
-      l.startsWith("|") ? l.replace(/ +/g, " ").replace(/-{3,}/g, "---") : l
+      l.startsWith("|") ? l.replace(/ +/g, "").replace(/-{3,}/g, "---") : l
     ).join("\n");
   return norm(a) === norm(b);
 }
