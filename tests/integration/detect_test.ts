@@ -211,6 +211,29 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    `detectIpConflicts() reports a conflict while the pod's own address is still tentative${tag}`,
+  ignore,
+  fn: async () => {
+    await using w = await world();
+    // As a main plugin leaves it: added with DAD, which has not finished yet.
+    await w.peer.ip(["addr", "add", "fd00:20::6/64", "dev", "eth0", "nodad"]);
+    await w.pod.ip(["addr", "add", "fd00:20::6/64", "dev", "eth0"]);
+    await rejectsWith(
+      detectIpConflicts({
+        netns: w.pod.path,
+        ifname: "eth0",
+        mac: POD_MAC,
+        ips: ["fd00:20::6"],
+        options: OPTIONS,
+      }),
+      ErrorCode.IpConflict,
+      `IP address "fd00:20::6" on "eth0" is already in use by "${PEER_MAC}"`,
+    );
+  },
+});
+
+Deno.test({
   name: `detectGateways() passes when the gateway answers, with SPA = pod IP and SLLA${tag}`,
   ignore,
   fn: async () => {
