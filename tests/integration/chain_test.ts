@@ -1,0 +1,465 @@
+/**
+ * Whole chains through Debian's reference plugins, driven the way libcni
+ * drives them (tests/_helpers/refplugins.ts): macvlan with static IPAM on the
+ * node's uplink, then the coordinator, per cniVersion; a podMACPrefix chain
+ * whose CHECK must pass end to end; and the overlay pair of spec 3.7.2 (ptp
+ * eth0 without the coordinator, macvlan net1 with it).
+ *
+ * Every case builds its own world of network namespaces (tests/_helpers/world.ts)
+ * and removes it, also on failure. Needs root, iproute2, iptables and the
+ * reference plugins in /usr/lib/cni.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  hasTool,
+  privilegedSkipReason,
+  readback,
+  type Snapshot,
+  type TestNetns,
+} from "../_helpers/netns.ts";
+import {
+  type Conflist,
+  type Json,
+  makePluginDir,
+  pluginVersions,
+  REF_PLUGIN_DIR,
+  refPluginsSkipReason,
+  runChain,
+} from "../_helpers/refplugins.ts";
+import { createWorld, WORLD, type World } from "../_helpers/world.ts";
+
+const POD_IP = "10.6.212.241";
+const SERVICE_IP = "10.233.0.10";
+const HIJACK_IP = "169.254.20.10";
+
+const skip = privilegedSkipReason() ?? refPluginsSkipReason() ??
+  (hasTool("iptables") ? undefined : "needs iptables");
+const macvlanVersions = skip === undefined
+  ? await pluginVersions(`${REF_PLUGIN_DIR}/macvlan`) ?? []
+  : [];
+
+/** Test options for a version: ignored (with the reason in the name) when it cannot run. */
+function gate(name: string, version?: string): { name: string; ignore: boolean } {
+  if (skip !== undefined) return { name: `${name} (ignored: ${skip})`, ignore: true };
+  if (version !== undefined && !macvlanVersions.includes(version)) {
+    return {
+      name: `${name} (ignored: Debian's reference plugins support cniVersion ` +
+        `${macvlanVersions.join(", ")} only, not ${version})`,
+      ignore: true,
+    };
+  }
+  return { name, ignore: false };
+}
+
+function randomId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+function norm(line: string): string {
+  return line.replace(/\s+/g, " ").trim();
+}
+
+function normAll(lines: string[]): string[] {
+  return lines.map(norm).sort();
+}
+
+function macvlanStatic(master: string, cidr: string, gateway: string): Json {
+  return {
+    type: "macvlan",
+    master,
+    mode: "bridge",
+    ipam: {
+      type: "static",
+      addresses: [{ address: cidr, gateway }],
+      routes: [{ dst: "0.0.0.0/0" }],
+    },
+  };
+}
+
+function coordinatorConf(extra: Json = {}): Json {
+  return {
+    type: "coordinator",
+    mode: "auto",
+    serviceCIDR: ["10.233.0.0/18"],
+    overlayPodCIDR: ["10.233.64.0/18"],
+    hijackCIDR: [`${HIJACK_IP}/32`],
+    tunePodRoutes: true,
+    hostRuleTable: 500,
+    podRPFilter: 0,
+    ...extra,
+  };
+}
+
+async function linkMac(ns: TestNetns, ifname: string): Promise<string> {
+  const [link] = JSON.parse(await ns.ip(["-j", "link", "show", "dev", ifname])) as {
+    address: string;
+  }[];
+  assert.ok(link, `no link ${ifname} in ${ns.name}`);
+  return link.address;
+}
+
+async function ping(from: TestNetns, dst: string, what: string): Promise<void> {
+  const r = await from.exec(["ping", "-c", "1", "-w", "5", dst], { allowFail: true });
+  assert.equal(
+    r.code,
+    0,
+    `ping ${what} (${dst}) from ${from.name} failed:\n${r.stdout}${r.stderr}`,
+  );
+}
+
+async function routeGet(ns: TestNetns, args: string[]): Promise<string> {
+  return norm(await ns.ip(["route", "get", ...args]));
+}
+
+async function setupWorld(): Promise<World> {
+  const world = await createWorld();
+  try {
+    await world.addServiceAddress(`${SERVICE_IP}/32`);
+    await world.addServiceAddress(`${HIJACK_IP}/32`);
+  } catch (err) {
+    await world.destroy();
+    throw err;
+  }
+  return world;
+}
+
+/** The shared host rule, which the original never removes (spec 4) and DEL may keep. */
+const SHARED_HOST_RULE = "1000: from all lookup 500";
+
+/**
+ * What changed on the node between two snapshots, ignoring the sysctl
+ * section (new links bring their own keys), as normalised sorted lines.
+ */
+function nodeChanges(
+  before: Snapshot,
+  after: Snapshot,
+): Record<string, { added: string[]; removed: string[] }> {
+  const out: Record<string, { added: string[]; removed: string[] }> = {};
+  for (const key of Object.keys(before) as (keyof Snapshot)[]) {
+    if (key === "sysctls") continue;
+    const a = normAll(before[key]);
+    const b = normAll(after[key]);
+    const added = b.filter((l) => !a.includes(l));
+    const removed = a.filter((l) => !b.includes(l));
+    if (added.length > 0 || removed.length > 0) out[key] = { added, removed };
+  }
+  return out;
+}
+
+/** Assert the node is as before except, at most, the shared host rule. */
+function assertNodeClean(before: Snapshot, after: Snapshot, when: string): void {
+  const changes = nodeChanges(before, after);
+  const rules = changes.rules4;
+  if (rules && rules.removed.length === 0 && rules.added.every((l) => l === SHARED_HOST_RULE)) {
+    delete changes.rules4;
+  }
+  assert.deepEqual(changes, {}, `node not clean ${when}`);
+}
+
+function resultInterface(result: Json, name: string): Json | undefined {
+  const ifs = (result.interfaces ?? []) as Json[];
+  return ifs.find((i) => i.name === name);
+}
+
+function assertResultShape(result: Json, version: string, cidr: string): void {
+  assert.equal(result.cniVersion, version, "the result must carry the request's cniVersion");
+  const ips = result.ips as Json[];
+  assert.ok(Array.isArray(ips), "result.ips");
+  const ip = ips.find((i) => i.address === cidr);
+  assert.ok(ip, `result.ips has ${cidr}: ${JSON.stringify(ips)}`);
+  if (version.startsWith("0.")) assert.equal(ip.version, "4", "ips[].version below 1.0.0");
+  else assert.equal(ip.version, undefined, "no ips[].version from 1.0.0 on");
+}
+
+for (const version of ["0.4.0", "1.0.0", "1.1.0"]) {
+  Deno.test({
+    ...gate(
+      `[${version}] macvlan+static then coordinator: ADD, CHECK of the chain, traffic, DEL leaves the node as it was`,
+      version,
+    ),
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      await using world = await setupWorld();
+      await using dir = await makePluginDir();
+      const pod = await world.addPod();
+      const containerId = randomId();
+      const hostVeth = `veth${containerId.slice(0, 11)}`;
+      const list: Conflist = {
+        cniVersion: version,
+        name: "macvlan-underlay",
+        plugins: [
+          macvlanStatic(WORLD.uplink, `${POD_IP}/16`, WORLD.gateway4),
+          coordinatorConf(),
+        ],
+      };
+      const chain = runChain(list, {
+        containerId,
+        netns: pod.path,
+        ifname: "eth0",
+        args: "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=a1",
+        cniPath: [dir.path],
+        hostNetns: world.node,
+      });
+      const nodeBefore = await readback(world.node);
+
+      const result = await chain.add();
+      assertResultShape(result, version, `${POD_IP}/16`);
+      assert.equal(
+        resultInterface(result, "eth0")?.mac,
+        await linkMac(pod, "eth0"),
+        "result MAC of eth0 = the live MAC",
+      );
+
+      // Pod: exactly the state of spec 3.7.1.
+      const p = await readback(pod);
+      const hostMac = await linkMac(world.node, hostVeth);
+      const podVethMac = await linkMac(pod, "veth0");
+      assert.deepEqual(
+        normAll(p.routes4),
+        normAll([
+          `default via ${WORLD.nodeIp4} dev veth0 table 100 src ${POD_IP}`,
+          `${WORLD.nodeIp4} dev veth0 table 101 scope link src ${POD_IP}`,
+          `default via ${WORLD.gateway4} dev eth0`,
+          `10.6.0.0/16 dev eth0 proto kernel scope link src ${POD_IP}`,
+          `${WORLD.nodeIp4} dev veth0 scope link src ${POD_IP}`,
+          `10.233.0.0/18 via ${WORLD.nodeIp4} dev veth0 src ${POD_IP}`,
+          `10.233.64.0/18 via ${WORLD.nodeIp4} dev veth0 src ${POD_IP}`,
+          `${HIJACK_IP} via ${WORLD.nodeIp4} dev veth0 src ${POD_IP}`,
+        ]),
+        "pod IPv4 routes (all tables)",
+      );
+      assert.deepEqual(p.routes6, [], "an IPv4 pod gets no IPv6 routes");
+      assert.deepEqual(
+        normAll(p.rules4),
+        normAll([
+          "0: from all lookup local",
+          "1000: from all fwmark 0x1 lookup 100",
+          "32766: from all lookup main",
+          "32767: from all lookup default",
+        ]),
+      );
+      assert.deepEqual(normAll(p.neigh), [
+        `${WORLD.nodeIp4} dev veth0 lladdr ${hostMac} PERMANENT`,
+      ]);
+      const veth0 = p.links.find((l) => l.startsWith("veth0 "));
+      assert.match(
+        veth0 ?? "",
+        /^veth0 kind=veth mac=\S+ mtu=1500 txqlen=0 flags=BROADCAST,LOWER_UP,MULTICAST,UP$/,
+      );
+      for (
+        const rule of [
+          "-A PREROUTING -i veth0 -m conntrack --ctstate NEW -j MARK --set-xmark 0x1/0xffffffff",
+          "-A PREROUTING -m mark --mark 0x1 -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff",
+          "-A OUTPUT -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff",
+        ]
+      ) {
+        assert.ok(
+          p.iptables.map(norm).includes(rule),
+          `pod mangle rule missing: ${rule}\n${p.iptables.join("\n")}`,
+        );
+      }
+
+      // Node: only the host veth, its table-500 route, the neighbour and the shared rule.
+      const nodeAfter = await readback(world.node);
+      assert.deepEqual(nodeChanges(nodeBefore, nodeAfter), {
+        links: {
+          added: [
+            `${hostVeth} kind=veth mac=${hostMac} mtu=1500 txqlen=0 flags=BROADCAST,LOWER_UP,MULTICAST,UP`,
+          ],
+          removed: [],
+        },
+        routes4: { added: [`${POD_IP} dev ${hostVeth} table 500 scope link`], removed: [] },
+        rules4: { added: [SHARED_HOST_RULE], removed: [] },
+        neigh: { added: [`${POD_IP} dev ${hostVeth} lladdr ${podVethMac} PERMANENT`], removed: [] },
+      });
+      assert.equal(world.node.sysctl(`net.ipv6.conf.${hostVeth}.accept_ra`), "0");
+
+      await chain.check();
+
+      // Traffic: the paths a user relies on.
+      assert.match(
+        await routeGet(pod, [SERVICE_IP]),
+        new RegExp(`via ${WORLD.nodeIp4} dev veth0 src ${POD_IP}`),
+      );
+      assert.match(await routeGet(pod, [WORLD.gateway4]), /dev eth0 /);
+      await ping(pod, WORLD.nodeIp4, "pod -> node through veth0");
+      await ping(pod, SERVICE_IP, "pod -> service address on the node");
+      await ping(pod, HIJACK_IP, "pod -> hijacked address on the node");
+      await ping(pod, WORLD.gateway4, "pod -> gateway through eth0");
+      await ping(world.gw, POD_IP, "gateway -> pod underlay IP");
+      await ping(world.node, POD_IP, "node -> pod through the host veth");
+
+      await chain.del();
+      const links = JSON.parse(await pod.ip(["-j", "link", "show"])) as { ifname: string }[];
+      assert.deepEqual(links.map((l) => l.ifname), ["lo"], "only lo is left in the pod");
+      assertNodeClean(nodeBefore, await readback(world.node), "after DEL");
+
+      // DEL again, and DEL as ctr sends it (empty CNI_NETNS): both succeed.
+      await chain.del();
+      await runChain(list, { ...chain.rt, netns: "" }).del();
+      assertNodeClean(nodeBefore, await readback(world.node), "after repeated DELs");
+    },
+  });
+}
+
+Deno.test({
+  ...gate(
+    "[1.0.0] podMACPrefix chain: the result carries the new MAC and CHECK of the chain passes",
+    "1.0.0",
+  ),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using world = await setupWorld();
+    await using dir = await makePluginDir();
+    const pod = await world.addPod();
+    const list: Conflist = {
+      cniVersion: "1.0.0",
+      name: "macvlan-underlay",
+      plugins: [
+        macvlanStatic(WORLD.uplink, `${POD_IP}/16`, WORLD.gateway4),
+        coordinatorConf({ podMACPrefix: "0a:1b" }),
+      ],
+    };
+    const chain = runChain(list, {
+      containerId: randomId(),
+      netns: pod.path,
+      ifname: "eth0",
+      cniPath: [dir.path],
+      hostNetns: world.node,
+    });
+    const nodeBefore = await readback(world.node);
+    const result = await chain.add();
+    // spec 3.3.8: prefix + the four octets of 10.6.212.241.
+    assert.equal(await linkMac(pod, "eth0"), "0a:1b:0a:06:d4:f1");
+    assert.equal(resultInterface(result, "eth0")?.mac, "0a:1b:0a:06:d4:f1");
+    await chain.check();
+    await ping(world.gw, POD_IP, "gateway -> pod with the new MAC");
+    await ping(pod, WORLD.nodeIp4, "pod -> node through veth0");
+    await chain.del();
+    assertNodeClean(nodeBefore, await readback(world.node), "after DEL");
+  },
+});
+
+Deno.test({
+  ...gate(
+    "[1.0.0] overlay: ptp eth0 without coordinator, macvlan net1 + coordinator (spec 3.7.2)",
+    "1.0.0",
+  ),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using world = await setupWorld();
+    await using dir = await makePluginDir();
+    const pod = await world.addPod();
+    const containerId = randomId();
+    const rt = { containerId, netns: pod.path, cniPath: [dir.path], hostNetns: world.node };
+    const overlay = runChain({
+      cniVersion: "1.0.0",
+      name: "k8s-pod-network",
+      plugins: [{
+        type: "ptp",
+        mtu: 1500,
+        ipam: {
+          type: "static",
+          addresses: [{ address: "10.233.100.2/24", gateway: "10.233.100.1" }],
+          routes: [{ dst: "0.0.0.0/0" }],
+        },
+      }],
+    }, { ...rt, ifname: "eth0" });
+    const underlay = runChain({
+      cniVersion: "1.0.0",
+      name: "macvlan-underlay",
+      plugins: [macvlanStatic(WORLD.uplink, `${POD_IP}/16`, WORLD.gateway4), coordinatorConf()],
+    }, { ...rt, ifname: "net1" });
+    const nodeBefore = await readback(world.node);
+
+    await overlay.add();
+    const [ptpPeer] = JSON.parse(await pod.ip(["-j", "link", "show", "dev", "eth0"])) as {
+      "link_index": number;
+    }[];
+    const hostLinks = JSON.parse(await world.node.ip(["-j", "link", "show"])) as {
+      ifindex: number;
+      ifname: string;
+      address: string;
+    }[];
+    const ptpVeth = hostLinks.find((l) => l.ifindex === ptpPeer?.link_index);
+    assert.ok(ptpVeth, "the ptp host veth");
+    const podEth0Mac = await linkMac(pod, "eth0");
+
+    await underlay.add();
+    await overlay.check();
+    await underlay.check();
+
+    const p = await readback(pod);
+    const routes = normAll(p.routes4);
+    const has = (line: string) =>
+      assert.ok(routes.includes(line), `pod route missing: ${line}\n${routes.join("\n")}`);
+    has("default via 10.233.100.1 dev eth0");
+    has("default via 10.233.100.1 dev eth0 table 100");
+    has(`default via ${WORLD.gateway4} dev net1 table 101`);
+    has(`${WORLD.nodeIp4} dev eth0 scope link src 10.233.100.2`);
+    has("10.233.0.0/18 via 10.233.100.1 dev eth0 src 10.233.100.2");
+    has("10.233.64.0/18 via 10.233.100.1 dev eth0 src 10.233.100.2");
+    has(`${HIJACK_IP} via 10.233.100.1 dev eth0 src 10.233.100.2`);
+    assert.ok(
+      !routes.includes(`default via ${WORLD.gateway4} dev net1`),
+      "net1's default left main",
+    );
+    assert.equal(p.links.some((l) => l.startsWith("veth0 ")), false, "no veth0 in overlay mode");
+    const rules = p.rules4.map(norm);
+    for (const r of ["from 10.233.100.2 lookup 100", `from ${POD_IP} lookup 101`]) {
+      assert.ok(
+        rules.some((l) => l.endsWith(`: ${r}`)),
+        `pod rule missing: ${r}\n${rules.join("\n")}`,
+      );
+    }
+    const neigh = normAll(p.neigh);
+    assert.ok(
+      neigh.includes(`${WORLD.nodeIp4} dev eth0 lladdr ${ptpVeth.address} PERMANENT`),
+      neigh.join("\n"),
+    );
+    assert.deepEqual(p.iptables, [], "no mangle rules in overlay mode");
+
+    const nodeAfter = nodeChanges(nodeBefore, await readback(world.node));
+    assert.ok(
+      nodeAfter.routes4?.added.includes(`${POD_IP} dev ${ptpVeth.ifname} table 500 scope link`),
+      JSON.stringify(nodeAfter),
+    );
+    assert.ok(
+      nodeAfter.neigh?.added.includes(
+        `${POD_IP} dev ${ptpVeth.ifname} lladdr ${podEth0Mac} PERMANENT`,
+      ),
+      JSON.stringify(nodeAfter),
+    );
+
+    assert.match(await routeGet(pod, [WORLD.gateway4, "from", POD_IP]), /dev net1 table 101/);
+    assert.match(
+      await routeGet(pod, [SERVICE_IP]),
+      /via 10\.233\.100\.1 dev eth0 src 10\.233\.100\.2/,
+    );
+    await ping(pod, WORLD.nodeIp4, "pod -> node through eth0");
+    await ping(pod, SERVICE_IP, "pod -> service address through eth0");
+    await ping(world.gw, POD_IP, "gateway -> pod net1");
+
+    // DEL of net1 must take the node-side traces for net1 with it, although
+    // the overlay veth stays (a defect of the original, issue 4).
+    await underlay.del();
+    const afterNet1 = nodeChanges(nodeBefore, await readback(world.node));
+    assert.ok(
+      !(afterNet1.routes4?.added ?? []).some((l) => l.startsWith(`${POD_IP} `)),
+      `table-500 route for net1 left: ${JSON.stringify(afterNet1)}`,
+    );
+    assert.ok(
+      !(afterNet1.neigh?.added ?? []).some((l) => l.startsWith(`${POD_IP} `)),
+      `neighbour for net1 left: ${JSON.stringify(afterNet1)}`,
+    );
+    await overlay.del();
+    assertNodeClean(nodeBefore, await readback(world.node), "after both DELs");
+  },
+});
