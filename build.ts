@@ -223,19 +223,22 @@ async function buildWasmStep(check: boolean): Promise<boolean> {
     throw err;
   }
   const mod = await import(url.href) as {
-    buildWasm?: (opts: { check: boolean }) => unknown;
+    buildWasm?: (opts: { check: boolean }) => Promise<{ wasm: Uint8Array; changed: boolean }>;
   };
   if (typeof mod.buildWasm !== "function") {
     log("wasm: wasm/build_wasm.ts does not export buildWasm()");
     return false;
   }
-  const result = await mod.buildWasm({ check });
-  if (result === false) {
-    log("wasm: generated codec files are stale: run `deno task build:wasm`");
+  try {
+    const { wasm, changed } = await mod.buildWasm({ check });
+    const what = check ? "is current" : changed ? "was regenerated" : "was already current";
+    log(`wasm: mod/_codec_wasm.ts ${what} (${wasm.length} bytes of Wasm)`);
+    return true;
+  } catch (err) {
+    // buildWasm() throws on a compile error and, with check, when the file is stale.
+    log(`wasm: ${err instanceof Error ? err.message : String(err)}`);
     return false;
   }
-  log(check ? "wasm: generated codec files are current" : "wasm: codec built");
-  return true;
 }
 
 async function versionStep(check: boolean): Promise<boolean> {
@@ -303,8 +306,9 @@ async function smokeTest(output: string): Promise<boolean> {
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode('{"cniVersion":"1.0.0"}'));
-  await writer.close();
+  // VERSION does not read stdin: the child may be gone before the write.
+  await writer.write(new TextEncoder().encode('{"cniVersion":"1.0.0"}')).catch(() => {});
+  await writer.close().catch(() => {});
   const out = await child.output();
   const text = new TextDecoder().decode(out.stdout);
   try {
