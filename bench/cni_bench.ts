@@ -264,6 +264,27 @@ async function timedPass(
   };
 }
 
+/**
+ * The floor under every call: a VERSION call starts the runtime, loads main.ts
+ * and answers without touching the network.
+ */
+async function versionPass(world: World, n: number): Promise<Stats> {
+  const times: number[] = [];
+  for (let i = 0; i <= n; i++) {
+    const r = await invoke({
+      plugin: "coordinator",
+      command: "VERSION",
+      conf: { cniVersion: CNI_VERSION },
+      containerId: "",
+      netns: "",
+      ifname: "",
+      hostNetns: world.node.path,
+    });
+    if (r.code === 0 && i > 0) times.push(r.ms);
+  }
+  return stats(times);
+}
+
 interface ProbeResult {
   /** Child processes per coordinator ADD (median over the probe pods). */
   childrenPerAdd: number | undefined;
@@ -452,6 +473,7 @@ async function main(): Promise<number> {
   const passes: PassResult[] = [];
   const probes: ProbeResult[] = [];
   let codec: CodecBench[] | undefined;
+  let versionFloor: Stats | undefined;
   try {
     world = await createWorld({ ipv6: false });
     await world.addServiceAddress("10.233.0.10/32");
@@ -460,6 +482,7 @@ async function main(): Promise<number> {
         coordinatorArgv().slice(0, 2).join(" ")
       } ...; pods per pass: ${opts.pods} (+1 warm-up)`,
     );
+    versionFloor = await versionPass(world, opts.pods);
     for (const [k, detection] of [false, true].entries()) {
       say(`pass: detection ${detection ? "on" : "off"} ...`);
       passes.push(await timedPass(world, opts, detection, 100 + k, logFile));
@@ -480,6 +503,13 @@ async function main(): Promise<number> {
   say();
   say("| detection | call | n | median ms | p95 ms | min ms | max ms |");
   say("|---|---|---|---|---|---|---|");
+  if (versionFloor !== undefined) {
+    const v = versionFloor;
+    say(
+      `| - | coordinator VERSION (process start floor) | ${v.n} | ${ms(v.median)} | ` +
+        `${ms(v.p95)} | ${ms(v.min)} | ${ms(v.max)} |`,
+    );
+  }
   for (const p of passes) {
     const d = p.detection ? "on" : "off";
     for (
@@ -541,6 +571,7 @@ async function main(): Promise<number> {
       JSON.stringify({
         machine: info,
         pods: opts.pods,
+        versionFloor: versionFloor ?? null,
         passes,
         probes,
         codec: codec ?? null,
