@@ -1,0 +1,388 @@
+/**
+ * The gateway to iproute2: typed views of `ip -j` JSON, parsers, argv/batch
+ * line builders, and a batch runner that maps the outputs and failures of an
+ * `ip -j -force -batch -` run back to its lines.
+ *
+ * One `ip -batch` process reads and changes many things; with `-force` it goes
+ * on after a failing line, prints `Command failed -:N` on stderr for each
+ * failing line N, and prints one JSON array on stdout for each successful
+ * read line. Callers say per line which errors are acceptable (for example
+ * "File exists" on a rule that is shared by all pods).
+ *
+ * Requires `--allow-run=ip` (and `--allow-ffi` when run in a netns).
+ *
+ * @example
+ * ```ts
+ * import { parseJsonArrays } from "./iproute.ts";
+ * const arrays = parseJsonArrays('[{"a":1}]\n[]\n');
+ * if (arrays.length !== 2) throw new Error("unexpected");
+ * ```
+ *
+ * @module
+ */
+
+import { run } from "./_exec.ts";
+import { CniError, ErrorCode } from "./errors.ts";
+import { formatCidr, formatIp, maskCidr, parseCidr, parseIp } from "./_ip.ts";
+
+/** A link as printed by `ip -j -d link show`. */
+export interface IpLink {
+  ifindex: number;
+  ifname: string;
+  flags: string[];
+  mtu: number;
+  /** Missing when 0. */
+  txqlen?: number;
+  address?: string;
+  /** Peer/parent ifindex (veth peer, macvlan parent). */
+  "link_index"?: number;
+  /** Set when the peer/parent lives in another netns. */
+  "link_netnsid"?: number;
+  /** Name of the peer/parent when in the same netns. */
+  link?: string;
+  linkinfo?: { "info_kind"?: string; "info_data"?: Record<string, unknown> };
+}
+
+/** One address of {@linkcode IpAddrLink}. */
+export interface IpAddrInfo {
+  family: "inet" | "inet6" | string;
+  local: string;
+  prefixlen: number;
+  scope: string;
+  tentative?: boolean;
+  dadfailed?: boolean;
+}
+
+/** A link with its addresses as printed by `ip -j addr show`. */
+export interface IpAddrLink {
+  ifindex: number;
+  ifname: string;
+  flags?: string[];
+  address?: string;
+  "addr_info": IpAddrInfo[];
+}
+
+/** One nexthop of a multipath route. */
+export interface IpNexthop {
+  gateway?: string;
+  dev?: string;
+  weight?: number;
+  flags?: string[];
+}
+
+/** A route as printed by `ip -j route show table all`. */
+export interface IpRoute {
+  type?: string;
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  /** Absent means main. */
+  table?: string;
+  protocol?: string;
+  scope?: string;
+  prefsrc?: string;
+  metric?: number;
+  flags?: string[];
+  nexthops?: IpNexthop[];
+}
+
+/** A rule as printed by `ip -j rule show`. */
+export interface IpRule {
+  priority: number;
+  src: string;
+  srclen?: number;
+  dst?: string;
+  dstlen?: number;
+  fwmark?: string;
+  fwmask?: string;
+  table?: string;
+}
+
+/** A neighbour as printed by `ip -j neigh show`. */
+export interface IpNeigh {
+  dst: string;
+  dev: string;
+  lladdr?: string;
+  state?: string[];
+}
+
+/** The answer of `ip -j route get`. */
+export interface IpRouteGet {
+  dst: string;
+  dev?: string;
+  prefsrc?: string;
+  gateway?: string;
+}
+
+/**
+ * Split a stream of concatenated JSON values (what `ip -j -batch` prints)
+ * into the parsed values.
+ *
+ * @param text stdout of `ip -j -batch`
+ * @returns one parsed value per top-level JSON value
+ */
+export function parseJsonArrays(text: string): unknown[] {
+  const out: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (ch === "\\") escaped = true;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    else if (ch === "[" || ch === "{") {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (ch === "]" || ch === "}") {
+      depth--;
+      if (depth === 0 && start >= 0) {
+        out.push(JSON.parse(text.slice(start, i + 1)));
+        start = -1;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Map the stderr of `ip -force -batch` to the failing line numbers (1-based)
+ * and the message printed before each "Command failed -:N".
+ *
+ * @param stderr stderr text
+ * @returns line number -> error text
+ */
+export function parseBatchFailures(stderr: string): Map<number, string> {
+  const failures = new Map<number, string>();
+  let pending: string[] = [];
+  for (const raw of stderr.split("\n")) {
+    const line = raw.trim();
+    if (line === "") continue;
+    const m = /^Command failed (?:-|\S+):(\d+)$/.exec(line);
+    if (m?.[1] !== undefined) {
+      failures.set(Number(m[1]), pending.join("; ") || "unknown error");
+      pending = [];
+    } else {
+      pending.push(line);
+    }
+  }
+  return failures;
+}
+
+/** One line of an `ip -batch` script. */
+export interface BatchLine {
+  /** The command without the leading `ip`, as words. */
+  args: string[];
+  /** A read command: its JSON output is returned. */
+  read?: boolean;
+  /** Errors matching this are accepted (for example `/File exists/`). */
+  tolerate?: RegExp;
+  /** The whole line may fail (best-effort cleanup). */
+  optional?: boolean;
+}
+
+/** Outcome of one {@linkcode BatchLine}. */
+export interface LineOutcome {
+  line: BatchLine;
+  /** JSON output of a successful read. */
+  output?: unknown;
+  /** Error text when the line failed. */
+  error?: string;
+}
+
+/** Result of {@linkcode runBatch}. */
+export interface BatchResult {
+  outcomes: LineOutcome[];
+  /** Failures that were neither tolerated nor optional. */
+  errors: LineOutcome[];
+}
+
+/** Options of {@linkcode runBatch}. */
+export interface BatchOptions {
+  /** Run in this netns path. */
+  netns?: string;
+  /** `-6`: rules are IPv6 rules. */
+  family?: 4 | 6;
+}
+
+function quoteWord(w: string): string {
+  if (/^[A-Za-z0-9_.:/@+,=-]+$/.test(w)) return w;
+  throw new CniError(ErrorCode.Internal, `Refusing unsafe word "${w}" in an ip batch line`);
+}
+
+/**
+ * Render batch lines as an `ip -batch` script (one command per line).
+ *
+ * @param lines the lines
+ * @returns the script text
+ */
+export function renderBatch(lines: readonly BatchLine[]): string {
+  return lines.map((l) => l.args.map(quoteWord).join(" ")).join("\n") + "\n";
+}
+
+/**
+ * Assign outputs and failures to lines: failing lines print nothing on
+ * stdout, every successful read prints exactly one JSON value.
+ *
+ * @param lines the script lines
+ * @param stdout stdout of the run
+ * @param stderr stderr of the run
+ * @returns outcomes per line and the errors that matter
+ */
+export function matchBatchOutput(
+  lines: readonly BatchLine[],
+  stdout: string,
+  stderr: string,
+): BatchResult {
+  const failures = parseBatchFailures(stderr);
+  const values = parseJsonArrays(stdout);
+  let next = 0;
+  const outcomes: LineOutcome[] = [];
+  const errors: LineOutcome[] = [];
+  lines.forEach((line, i) => {
+    const error = failures.get(i + 1);
+    const o: LineOutcome = { line };
+    if (error !== undefined) {
+      o.error = error;
+      if (!line.optional && !(line.tolerate?.test(error) ?? false)) errors.push(o);
+    } else if (line.read) {
+      o.output = values[next++] ?? [];
+    }
+    outcomes.push(o);
+  });
+  return { outcomes, errors };
+}
+
+/**
+ * Run lines through one `ip -j -d -force -batch -` process.
+ *
+ * @param lines the script
+ * @param opts netns and rule family
+ * @returns outcomes per line and the errors that matter
+ */
+export async function runBatch(
+  lines: readonly BatchLine[],
+  opts: BatchOptions = {},
+): Promise<BatchResult> {
+  if (lines.length === 0) return { outcomes: [], errors: [] };
+  const argv = ["ip", ...(opts.family === 6 ? ["-6"] : []), "-j", "-d", "-force", "-batch", "-"];
+  const res = await run(argv, {
+    stdin: renderBatch(lines),
+    okCodes: [0, 1],
+    ...(opts.netns === undefined ? {} : { netns: opts.netns }),
+  });
+  return matchBatchOutput(lines, res.stdout, res.stderr);
+}
+
+/**
+ * Describe batch errors as one message.
+ *
+ * @param what the action, e.g. "Cannot configure the pod"
+ * @param errors failed lines
+ * @returns the message
+ */
+export function batchErrorMessage(what: string, errors: readonly LineOutcome[]): string {
+  return `${what}: ` +
+    errors.map((e) => `"ip ${e.line.args.join(" ")}": ${e.error ?? "failed"}`).join("; ");
+}
+
+/**
+ * Address family of a textual IP or prefix.
+ *
+ * @param ip address text
+ * @returns 4 or 6
+ */
+export function familyOf(ip: string): 4 | 6 {
+  return ip.includes(":") ? 6 : 4;
+}
+
+/**
+ * Strip a prefix length.
+ *
+ * @param cidr "10.0.0.1/24" or "10.0.0.1"
+ * @returns "10.0.0.1"
+ */
+export function bareIp(cidr: string): string {
+  const i = cidr.indexOf("/");
+  return i < 0 ? cidr : cidr.slice(0, i);
+}
+
+/**
+ * Host prefix of an address.
+ *
+ * @param ip address
+ * @returns "ip/32" or "ip/128"
+ */
+export function hostPrefix(ip: string): string {
+  return `${ip}/${familyOf(ip) === 4 ? 32 : 128}`;
+}
+
+/** Whether an address is link-local (169.254/16, fe80::/10) or multicast. */
+export function isLinkLocalOrMulticast(ip: string): boolean {
+  if (familyOf(ip) === 4) {
+    const [a, b] = ip.split(".").map(Number);
+    return (a === 169 && b === 254) || (a !== undefined && a >= 224 && a <= 239);
+  }
+  const first = parseInt(ip.split(":")[0] || "0", 16);
+  return (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00;
+}
+
+/** Whether a route destination means "default" (spec 3.3.18: any all-zero address). */
+export function isDefaultDst(dst: string): boolean {
+  if (dst === "default") return true;
+  const ip = bareIp(dst);
+  return ip === "0.0.0.0" || /^[0:]+$/.test(ip);
+}
+
+/**
+ * Canonical route destination as `ip -j` prints it: "default" stays,
+ * host prefixes lose their length.
+ *
+ * @param cidr a prefix
+ * @returns the way ip prints it
+ */
+export function routeDstKey(cidr: string): string {
+  if (isDefaultDst(cidr) && (cidr.endsWith("/0") || cidr === "default")) return "default";
+  const [ip, len] = cidr.split("/");
+  if (ip === undefined) return cidr;
+  if (len === undefined) return ip;
+  if ((familyOf(ip) === 4 && len === "32") || (familyOf(ip) === 6 && len === "128")) return ip;
+  return `${ip}/${len}`;
+}
+
+/** Table name as `ip -j` prints it. */
+export function tableKey(table: number): string {
+  if (table === 254) return "main";
+  if (table === 255) return "local";
+  if (table === 253) return "default";
+  return String(table);
+}
+
+/**
+ * Canonical form of an address (lower case, compressed, as iproute2 prints).
+ *
+ * @param ip address text
+ * @returns canonical text (unchanged when it does not parse)
+ */
+export function canonicalIp(ip: string): string {
+  const b = parseIp(ip);
+  return b === undefined ? ip : formatIp(b);
+}
+
+/**
+ * Mask a prefix to its network address: "10.1.2.3/16" -> "10.1.0.0/16".
+ *
+ * @param cidr prefix text (a bare address gets /32 or /128)
+ * @returns the masked, canonical prefix
+ * @throws CniError 7 when it does not parse
+ */
+export function maskCidrText(cidr: string): string {
+  const c = parseCidr(cidr.trim(), true);
+  if (c === undefined) throw new CniError(ErrorCode.InvalidNetworkConfig, `Invalid CIDR "${cidr}"`);
+  return formatCidr(maskCidr(c));
+}
