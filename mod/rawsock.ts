@@ -179,6 +179,17 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+const closing = new Set<Promise<void>>();
+
+/**
+ * Wait until every socket closed so far is really closed (tests, benchmarks).
+ *
+ * @returns a promise that settles when no close is pending
+ */
+export async function pendingCloses(): Promise<void> {
+  while (closing.size > 0) await Promise.all([...closing]);
+}
+
 /** How long {@linkcode RawSocket.recv} sleeps between empty reads, ms. */
 const IDLE_SLEEP_MS = 1;
 
@@ -329,11 +340,20 @@ export class RawSocket implements FrameSink, Disposable {
     return ifr;
   }
 
-  /** Close the descriptor (idempotent). */
+  /**
+   * Close the descriptor (idempotent). The kernel's release of a packet socket
+   * waits for an RCU grace period (5-15 ms here), so the `close(2)` runs on an
+   * FFI worker thread: this returns at once, the descriptor is unusable from
+   * now on, and the pending close keeps the process alive until it is done
+   * ({@linkcode pendingCloses} waits for it).
+   */
   close(): void {
     if (this.#fd < 0) return;
-    libc().close(this.#fd);
+    const fd = this.#fd;
     this.#fd = -1;
+    const p = libc().closeInBackground(fd).then(() => {}, () => {});
+    closing.add(p);
+    void p.then(() => closing.delete(p));
   }
 
   /** Same as {@linkcode RawSocket.close}. */
