@@ -34,6 +34,8 @@ import { createWorld, WORLD, type World } from "../_helpers/world.ts";
 const POD_IP = "10.6.212.241";
 const SERVICE_IP = "10.233.0.10";
 const HIJACK_IP = "169.254.20.10";
+const POD_IP6 = "fd00:6::f1";
+const SERVICE_IP6 = "fd00:10:233::10";
 
 const skip = privilegedSkipReason() ?? refPluginsSkipReason() ??
   (hasTool("iptables") ? undefined : "needs iptables");
@@ -153,9 +155,11 @@ function nodeChanges(
 /** Assert the node is as before except, at most, the shared host rule. */
 function assertNodeClean(before: Snapshot, after: Snapshot, when: string): void {
   const changes = nodeChanges(before, after);
-  const rules = changes.rules4;
-  if (rules && rules.removed.length === 0 && rules.added.every((l) => l === SHARED_HOST_RULE)) {
-    delete changes.rules4;
+  for (const key of ["rules4", "rules6"] as const) {
+    const rules = changes[key];
+    if (rules && rules.removed.length === 0 && rules.added.every((l) => l === SHARED_HOST_RULE)) {
+      delete changes[key];
+    }
   }
   assert.deepEqual(changes, {}, `node not clean ${when}`);
 }
@@ -306,6 +310,100 @@ for (const version of ["0.4.0", "1.0.0", "1.1.0"]) {
     },
   });
 }
+
+Deno.test({
+  ...gate(
+    "[1.0.0] dual-stack macvlan+static then coordinator: IPv4 and IPv6 paths, CHECK, clean DEL",
+    "1.0.0",
+  ),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using world = await setupWorld();
+    await world.addServiceAddress(`${SERVICE_IP6}/128`);
+    await using dir = await makePluginDir();
+    const pod = await world.addPod();
+    const containerId = randomId();
+    const hostVeth = `veth${containerId.slice(0, 11)}`;
+    const list: Conflist = {
+      cniVersion: "1.0.0",
+      name: "macvlan-underlay",
+      plugins: [
+        {
+          type: "macvlan",
+          master: WORLD.uplink,
+          mode: "bridge",
+          ipam: {
+            type: "static",
+            addresses: [
+              { address: `${POD_IP}/16`, gateway: WORLD.gateway4 },
+              { address: `${POD_IP6}/64`, gateway: WORLD.gateway6 },
+            ],
+            routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0" }],
+          },
+        },
+        coordinatorConf({
+          serviceCIDR: ["10.233.0.0/18", "fd00:10:233::/116"],
+          overlayPodCIDR: ["10.233.64.0/18", "fd00:10:233:64::/64"],
+        }),
+      ],
+    };
+    const chain = runChain(list, {
+      containerId,
+      netns: pod.path,
+      ifname: "eth0",
+      cniPath: [dir.path],
+      hostNetns: world.node,
+    });
+    const nodeBefore = await readback(world.node);
+    const result = await chain.add();
+    assert.deepEqual(
+      (result.ips as Json[]).map((i) => i.address).sort(),
+      [`${POD_IP}/16`, `${POD_IP6}/64`],
+    );
+    await chain.check();
+
+    const p = await readback(pod);
+    const routes6 = normAll(p.routes6);
+    for (
+      const line of [
+        `${WORLD.nodeIp6} dev veth0 metric 1024`,
+        `${WORLD.nodeIp6} dev veth0 table 101 metric 1024`,
+        `default via ${WORLD.nodeIp6} dev veth0 table 100 metric 1024`,
+        `fd00:10:233::/116 via ${WORLD.nodeIp6} dev veth0 metric 1024`,
+        `fd00:10:233:64::/64 via ${WORLD.nodeIp6} dev veth0 metric 1024`,
+      ]
+    ) {
+      assert.ok(routes6.includes(line), `pod IPv6 route missing: ${line}\n${routes6.join("\n")}`);
+    }
+    assert.ok(
+      normAll(p.rules6).includes("1000: from all fwmark 0x1 lookup 100"),
+      p.rules6.join("\n"),
+    );
+    const hostMac = await linkMac(world.node, hostVeth);
+    assert.ok(
+      normAll(p.neigh).includes(`${WORLD.nodeIp6} dev veth0 lladdr ${hostMac} PERMANENT`),
+      p.neigh.join("\n"),
+    );
+    const node = nodeChanges(nodeBefore, await readback(world.node));
+    assert.ok(
+      node.routes6?.added.includes(`${POD_IP6} dev ${hostVeth} table 500 metric 1024`),
+      JSON.stringify(node),
+    );
+    assert.ok(node.rules6?.added.includes(SHARED_HOST_RULE), JSON.stringify(node));
+
+    assert.match(await routeGet(pod, [SERVICE_IP6]), new RegExp(`via ${WORLD.nodeIp6} dev veth0`));
+    await ping(pod, WORLD.nodeIp6, "pod -> node IPv6 through veth0");
+    await ping(pod, SERVICE_IP6, "pod -> IPv6 service address on the node");
+    await ping(pod, WORLD.gateway6, "pod -> IPv6 gateway through eth0");
+    await ping(world.gw, POD_IP6, "gateway -> pod IPv6");
+    await ping(pod, SERVICE_IP, "pod -> IPv4 service address on the node");
+    await ping(world.gw, POD_IP, "gateway -> pod IPv4");
+
+    await chain.del();
+    assertNodeClean(nodeBefore, await readback(world.node), "after DEL");
+  },
+});
 
 Deno.test({
   ...gate(
