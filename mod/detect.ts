@@ -116,6 +116,16 @@ function sameMac(a: string, b: string): boolean {
 }
 
 const UNSPECIFIED_V4 = "0.0.0.0";
+const MAC_RE = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+
+function checkMac(mac: string, ifname: string): void {
+  if (!MAC_RE.test(mac)) {
+    throw new CniError(
+      ErrorCode.Internal,
+      `Cannot probe on "${ifname}": invalid MAC address "${mac}"`,
+    );
+  }
+}
 
 /**
  * Decide whether one received frame shows that `ip` is held by another host
@@ -344,6 +354,7 @@ export async function detectIpConflicts(
   const { netns, ifname, mac, options } = args;
   const { v4, v6 } = splitFamilies(args.ips, "address");
   if (v4.length === 0 && v6.length === 0) return;
+  checkMac(mac, ifname);
   const codec = await import("./codec.ts");
   const stop: Stop = { stopped: false };
   const conflicts: { ip: string; evidence: ConflictEvidence }[] = [];
@@ -440,6 +451,7 @@ export async function detectGateways(
   const { netns, ifname, mac, options } = args;
   const gws = splitFamilies(args.gateways, "gateway");
   if (gws.v4.length === 0 && gws.v6.length === 0) return;
+  checkMac(mac, ifname);
   const own = splitFamilies(args.ips, "address");
   const codec = await import("./codec.ts");
   const stop: Stop = { stopped: false };
