@@ -13,8 +13,6 @@
  * @module
  */
 
-import asc from "assemblyscript/asc";
-
 /** The pinned compiler: part of the source hash, so a compiler bump is a rebuild. */
 export const ASC_VERSION = "0.28.20";
 
@@ -47,8 +45,10 @@ async function sha256Hex(data: Uint8Array | string): Promise<string> {
 /**
  * The hash over everything that determines the module: the compiler version,
  * asconfig.json and every `wasm/assembly/*.ts`, by sorted name.
+ *
+ * @returns sha256, hex
  */
-async function sourceHash(): Promise<string> {
+export async function sourceHash(): Promise<string> {
   const names: string[] = [];
   for await (const entry of Deno.readDir(ASSEMBLY_DIR)) {
     if (entry.isFile && entry.name.endsWith(".ts")) names.push(entry.name);
@@ -64,6 +64,8 @@ async function sourceHash(): Promise<string> {
 
 /** Compile one asconfig target in memory: returns the files asc wrote, by name. */
 async function compile(target: "release" | "debug"): Promise<Map<string, Uint8Array | string>> {
+  // Loaded here, not at the top: the hash check needs no compiler.
+  const { default: asc } = await import("assemblyscript/asc");
   const outputs = new Map<string, Uint8Array | string>();
   const stderr: string[] = [];
   const baseDir = WASM_DIR.pathname;
