@@ -24,6 +24,7 @@ import {
   type Conflist,
   type Json,
   makePluginDir,
+  PluginError,
   pluginVersions,
   REF_PLUGIN_DIR,
   refPluginsSkipReason,
@@ -178,6 +179,59 @@ function assertResultShape(result: Json, version: string, cidr: string): void {
   if (version.startsWith("0.")) assert.equal(ip.version, "4", "ips[].version below 1.0.0");
   else assert.equal(ip.version, undefined, "no ips[].version from 1.0.0 on");
 }
+
+Deno.test({
+  ...gate("runChain() drives macvlan+static like libcni (baseline without the coordinator)"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using world = await setupWorld();
+    await using dir = await makePluginDir({ coordinator: false });
+    const pod = await world.addPod();
+    const nodeBefore = await readback(world.node);
+    for (const version of ["0.4.0", "1.0.0"]) {
+      const chain = runChain({
+        cniVersion: version,
+        name: "macvlan-only",
+        plugins: [macvlanStatic(WORLD.uplink, `${POD_IP}/16`, WORLD.gateway4)],
+      }, {
+        containerId: randomId(),
+        netns: pod.path,
+        ifname: "eth0",
+        cniPath: [dir.path],
+        hostNetns: world.node,
+      });
+      const result = await chain.add();
+      assertResultShape(result, version, `${POD_IP}/16`);
+      assert.equal(resultInterface(result, "eth0")?.mac, await linkMac(pod, "eth0"));
+      assert.ok(chain.cached !== undefined, "the final result is cached");
+      await chain.check();
+      await ping(world.gw, POD_IP, "gateway -> pod");
+      await chain.del();
+      assert.equal(chain.cached, undefined, "DEL drops the cache");
+      assertNodeClean(nodeBefore, await readback(world.node), `after DEL (${version})`);
+    }
+    // A plugin error comes back as libcni reports it: code and message from stdout.
+    const bad = runChain({
+      cniVersion: "1.0.0",
+      name: "macvlan-only",
+      plugins: [macvlanStatic("no-such-link", `${POD_IP}/16`, WORLD.gateway4)],
+    }, {
+      containerId: randomId(),
+      netns: pod.path,
+      ifname: "eth0",
+      cniPath: [dir.path],
+      hostNetns: world.node,
+    });
+    await assert.rejects(bad.add(), (err: unknown) => {
+      assert.ok(err instanceof PluginError, String(err));
+      assert.equal(err.plugin, "macvlan");
+      assert.equal(err.error.code, 999, err.message);
+      assert.match(err.error.msg, /Link not found/);
+      return true;
+    });
+  },
+});
 
 for (const version of ["0.4.0", "1.0.0", "1.1.0"]) {
   Deno.test({
