@@ -20,6 +20,7 @@ import assert from "node:assert/strict";
 import { readback, type Snapshot, type TestNetns } from "../_helpers/netns.ts";
 import {
   type Conflist,
+  type Json,
   makePluginDir,
   type PluginDir,
   refPluginsSkipReason,
@@ -69,7 +70,14 @@ function randomHex(n: number): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("").slice(0, n);
 }
 
-function conflist(version: string, ipamDir: string): Conflist {
+const COORDINATOR: Json = {
+  type: "coordinator",
+  serviceCIDR: ["10.233.0.0/18"],
+  overlayPodCIDR: ["10.233.64.0/18"],
+  hijackCIDR: [`${HIJACK_IP}/32`],
+};
+
+function conflist(version: string, ipamDir: string, coordinator: boolean): Conflist {
   return {
     cniVersion: version,
     name: NETWORK,
@@ -90,12 +98,7 @@ function conflist(version: string, ipamDir: string): Conflist {
           routes: [{ dst: "0.0.0.0/0" }],
         },
       },
-      {
-        type: "coordinator",
-        serviceCIDR: ["10.233.0.0/18"],
-        overlayPodCIDR: ["10.233.64.0/18"],
-        hijackCIDR: [`${HIJACK_IP}/32`],
-      },
+      ...(coordinator ? [COORDINATOR] : []),
     ],
   };
 }
@@ -109,7 +112,7 @@ interface Setup extends AsyncDisposable {
   nodeBefore: Snapshot;
 }
 
-async function setup(version: string): Promise<Setup> {
+async function setup(version: string, coordinator = true): Promise<Setup> {
   const stack = new AsyncDisposableStack();
   try {
     const tarball = await busyboxImage();
@@ -121,7 +124,7 @@ async function setup(version: string): Promise<Setup> {
     stack.defer(() => Deno.remove(ipamDir, { recursive: true }));
     const ctrd = stack.use(await startContainerd({ node: world.node, pluginDir: dir.path }));
     await ctrd.importImage(tarball);
-    await ctrd.writeConflist(conflist(version, ipamDir));
+    await ctrd.writeConflist(conflist(version, ipamDir, coordinator));
     const nodeBefore = await readback(world.node);
     const moved = stack.move();
     return {
@@ -398,5 +401,28 @@ Deno.test({
     assert.deepEqual(cacheEntries(s.ctrd), []);
     assert.deepEqual(reservedIps(s.ipamDir), []);
     assertNodeClean(s.nodeBefore, await readback(s.world.node), "after DEL");
+  },
+});
+
+Deno.test({
+  ...gate(
+    "[1.0.0] ctr run --cni with macvlan only (baseline of the runtime set-up, no coordinator)",
+  ),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using s = await setup("1.0.0", false);
+    const c = await s.ctrd.run(`b${randomHex(8)}`, ["sleep", "3600"]);
+    const ip = cachedResult(s.ctrd, c).ips[0]?.address.split("/")[0] ?? "";
+    assert.match(ip, /^10\.6\.212\.\d+$/);
+    const r = await c.exec(["ping", "-c", "1", "-w", "5", WORLD.gateway4]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await pingFrom(s.world.gw, ip, "gateway -> container");
+    const stopped = await c.stop();
+    assert.equal(stopped.code, 137, stopped.stderr);
+    assert.doesNotMatch(stopped.stderr, /level=error/);
+    assert.deepEqual(cacheEntries(s.ctrd), []);
+    assert.deepEqual(reservedIps(s.ipamDir), []);
+    assertNodeClean(s.nodeBefore, await readback(s.world.node), "after the container stopped");
   },
 });
