@@ -394,11 +394,12 @@ async function codecBench(): Promise<CodecBench[] | undefined> {
   const text = new TextDecoder().decode(out.stdout);
   try {
     const report = JSON.parse(text) as {
-      benches: { name: string; results: { ok?: { avg: number } }[] }[];
+      benches: { name: string; group?: string; results: { ok?: { avg: number } }[] }[];
     };
     return report.benches.flatMap((b) => {
       const avg = b.results[0]?.ok?.avg;
-      return avg === undefined ? [] : [{ name: b.name, avgNs: avg, opsPerSec: 1e9 / avg }];
+      const name = b.group ? `${b.group}: ${b.name}` : b.name;
+      return avg === undefined ? [] : [{ name, avgNs: avg, opsPerSec: 1e9 / avg }];
     });
   } catch {
     say(
