@@ -26,6 +26,7 @@
 import type { Attachment, CmdContext } from "./cni.ts";
 import { run } from "./_exec.ts";
 import {
+  GONE,
   type HostCleanup,
   hostCleanupLines,
   podRuleCleanupLines,
@@ -41,6 +42,7 @@ import {
   familyOf,
   type IpAddrLink,
   type IpLink,
+  type IpRoute,
   type IpRouteGet,
   type IpRule,
   runBatch,
@@ -85,6 +87,9 @@ interface Undo {
   podRules: PlannedRule[];
   mangle: { family: 4 | 6; rules: string[] }[];
   state?: boolean;
+  /** The node batch ran (its rule may need dropping again). */
+  hostTouched?: boolean;
+  v6: boolean;
 }
 
 function linkByName(links: readonly IpLink[], name: string): IpLink | undefined {
@@ -96,8 +101,7 @@ function isFwmarkRule(r: IpRule): boolean {
 }
 
 async function rollback(netns: string, undo: Undo, ctx: CmdContext): Promise<void> {
-  const batches: { lines: BatchLine[]; opts: { netns?: string; family?: 4 | 6 }; what: string }[] =
-    [];
+  let hostLines: BatchLine[] = [];
   if (undo.vethCreated !== undefined || undo.hostRoutes !== undefined) {
     const c: HostCleanup = undo.vethCreated !== undefined
       ? { hostVeth: undo.vethCreated, deleteVeth: true, podIps: [], hostRuleTable: 0 }
@@ -107,16 +111,19 @@ async function rollback(netns: string, undo: Undo, ctx: CmdContext): Promise<voi
         podIps: undo.hostRoutes!.ips,
         hostRuleTable: undo.hostRoutes!.table,
       };
-    batches.push({ lines: hostCleanupLines(c), opts: {}, what: "Cannot roll back the node" });
+    hostLines = hostCleanupLines(c);
   }
   const pr = podRuleCleanupLines(undo.podRules);
-  batches.push({ lines: pr.lines, opts: { netns }, what: "Cannot roll back pod rules" });
-  batches.push({
-    lines: pr.lines6,
-    opts: { netns, family: 6 },
-    what: "Cannot roll back pod rules",
-  });
-  const failures = await withHostLock(() => runCleanup(batches));
+  const [hostFailures, podFailures] = await Promise.all([
+    undo.hostTouched
+      ? withHostLock(() => cleanHost(hostLines, ctx.conf.hostRuleTable, undo.v6))
+      : Promise.resolve([]),
+    runCleanup([
+      { lines: pr.lines, opts: { netns }, what: "Cannot roll back pod rules" },
+      { lines: pr.lines6, opts: { netns, family: 6 }, what: "Cannot roll back pod rules" },
+    ]),
+  ]);
+  const failures = [...hostFailures, ...podFailures];
   for (const m of undo.mangle) {
     try {
       await restore(m.family, restoreScript("-D", m.rules), netns);
@@ -242,7 +249,7 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
     podVethMac,
     hostVeth,
   };
-  const undo: Undo = { podRules: [], mangle: [] };
+  const undo: Undo = { podRules: [], mangle: [], v6: hasFamily(family, 6) };
   try {
     const host = planHost(view, create ? { hostMac } : undefined);
     const outcomes = await withHostLock(async () => {
@@ -250,6 +257,7 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
         runBatch(host.lines),
         host.lines6.length > 0 ? runBatch(host.lines6, { family: 6 }) : undefined,
       ]);
+      undo.hostTouched = true;
       const created = create && res.outcomes[host.reads]?.error === undefined;
       if (created) undo.vethCreated = hostVeth;
       else undo.hostRoutes = { hostVeth, ips: current, table: conf.hostRuleTable };
@@ -452,6 +460,57 @@ async function hostCleanupFor(
 }
 
 /**
+ * Run node cleanup lines, then drop the shared `from all lookup <table>` rule
+ * of a family once its table holds no route any more (the last pod is gone),
+ * so that the node ends as it was before the first ADD. Must run under the
+ * host lock: ADD adds the rule and its routes under the same lock. The check
+ * reads ride in the same `ip` process as the cleanup.
+ *
+ * @returns failure messages
+ */
+async function cleanHost(
+  lines: BatchLine[],
+  hostRuleTable: number,
+  v6: boolean,
+): Promise<string[]> {
+  const reads: BatchLine[] = [
+    { args: ["route", "show", "table", "all"], read: true },
+    { args: ["rule", "show"], read: true },
+  ];
+  const failures: string[] = [];
+  let res;
+  try {
+    res = await runBatch([...lines, ...reads]);
+  } catch (err) {
+    return [`Cannot clean the node: ${err instanceof Error ? err.message : String(err)}`];
+  }
+  if (res.errors.length > 0) failures.push(batchErrorMessage("Cannot clean the node", res.errors));
+  const n = lines.length;
+  const routes = (res.outcomes[n]?.output ?? []) as IpRoute[];
+  const rules4 = (res.outcomes[n + 1]?.output ?? []) as IpRule[];
+  const table = String(hostRuleTable);
+  const inTable = (f: 4 | 6) =>
+    routes.some((r) =>
+      r.table === table && (r.dst === "default" ? ("pref" in r ? 6 : 4) : familyOf(r.dst)) === f
+    );
+  const isHostRule = (r: IpRule) =>
+    r.priority === RULE_PRIORITY && r.src === "all" && r.table === table && r.fwmark === undefined;
+  const del: BatchLine = {
+    args: ["rule", "del", "pref", String(RULE_PRIORITY), "table", table],
+    tolerate: GONE,
+  };
+  const drops: { lines: BatchLine[]; opts: { family?: 4 | 6 }; what: string }[] = [];
+  if (rules4.some(isHostRule) && !inTable(4)) {
+    drops.push({ lines: [del], opts: {}, what: "Cannot drop the node rule" });
+  }
+  if (v6 && !inTable(6)) {
+    drops.push({ lines: [del], opts: { family: 6 }, what: "Cannot drop the node rule" });
+  }
+  failures.push(...await runCleanup(drops));
+  return failures;
+}
+
+/**
  * DEL (spec 4, cni-contract 7): remove every node-side trace of this
  * attachment, from the state file when there is one. Works with an empty or
  * missing netns, without prevResult, twice in a row and without an ADD. Only
@@ -465,13 +524,7 @@ export async function cmdDel(ctx: CmdContext): Promise<void> {
   const usable = netnsUsable(env.netns);
   const cleanups = await hostCleanupFor(ctx, state, usable);
   const batches: { lines: BatchLine[]; opts: { netns?: string; family?: 4 | 6 }; what: string }[] =
-    [
-      {
-        lines: cleanups.flatMap(hostCleanupLines),
-        opts: {},
-        what: "Cannot clean the node",
-      },
-    ];
+    [];
   // Hot-unplug of a later NIC: its `from` rules would outlive it in the pod.
   if (state !== undefined && usable && state.podRules.length > 0) {
     const pr = podRuleCleanupLines(state.podRules);
@@ -486,7 +539,13 @@ export async function cmdDel(ctx: CmdContext): Promise<void> {
       what: "Cannot clean the pod rules",
     });
   }
-  const failures = await withHostLock(() => runCleanup(batches));
+  const v6 = state?.podIPs.some((ip) => familyOf(ip) === 6) ?? false;
+  const hostLines = cleanups.flatMap(hostCleanupLines);
+  const [podFailures, hostFailures] = await Promise.all([
+    runCleanup(batches),
+    withHostLock(() => cleanHost(hostLines, conf.hostRuleTable, v6)),
+  ]);
+  const failures = [...hostFailures, ...podFailures];
   if (failures.length > 0) {
     throw new CniError(ErrorCode.NetworkSetupFailed, failures.join("; "));
   }
@@ -512,9 +571,8 @@ export async function cmdGc(ctx: CmdContext, valid: Attachment[]): Promise<void>
       podIps: s.podIPs,
       hostRuleTable: s.hostRuleTable,
     });
-    const f = await withHostLock(() =>
-      runCleanup([{ lines, opts: {}, what: `Cannot clean "${s.containerId}" "${s.ifname}"` }])
-    );
+    const v6 = s.podIPs.some((ip) => familyOf(ip) === 6);
+    const f = await withHostLock(() => cleanHost(lines, s.hostRuleTable, v6));
     if (f.length === 0) removeState(s.network, s.containerId, s.ifname);
     failures.push(...f);
     ctx.log.info("GC removed a stale attachment", { containerId: s.containerId, ifname: s.ifname });

@@ -1,0 +1,153 @@
+/**
+ * Run the coordinator (main.ts with the plugin's exact permission flags, or
+ * COORDINATOR_BIN) as a runtime does, but inside the world's node netns, so
+ * that its "host" is the test node and never the machine.
+ *
+ * @module
+ */
+
+import { pluginArgv } from "../_helpers/cni.ts";
+import { type TestNetns } from "../_helpers/netns.ts";
+import type { Result } from "../../mod/types.ts";
+
+/** One invocation. */
+export interface CoordinatorCall {
+  command: "ADD" | "DEL" | "CHECK" | "GC" | "STATUS";
+  conf: Record<string, unknown>;
+  containerId: string;
+  netns: string;
+  ifname: string;
+  args?: string;
+}
+
+/** What the plugin did. */
+export interface CoordinatorRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: unknown;
+}
+
+/**
+ * Run the plugin in the node netns.
+ *
+ * @param node the node netns (the plugin's host)
+ * @param call command, config and CNI_* values
+ * @returns exit code, output, parsed stdout
+ */
+export async function runCoordinator(
+  node: TestNetns,
+  call: CoordinatorCall,
+): Promise<CoordinatorRun> {
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+    CNI_COMMAND: call.command,
+    CNI_CONTAINERID: call.containerId,
+    CNI_NETNS: call.netns,
+    CNI_IFNAME: call.ifname,
+    CNI_ARGS: call.args ?? "",
+    CNI_PATH: "/opt/cni/bin",
+  };
+  for (const k of ["DENO_DIR", "HOME", "COORDINATOR_STATE_DIR", "COORDINATOR_LOCK_FILE"]) {
+    const v = Deno.env.get(k);
+    if (v) env[k] = v;
+  }
+  const argv = pluginArgv();
+  if (Deno.env.get("COORDINATOR_IT_DRIVER") === "1" && argv[1] === "run") {
+    argv[argv.length - 1] = new URL("./_driver.ts", import.meta.url).pathname;
+  }
+  // COORDINATOR_IT_ALLOW_ALL=1 runs main.ts with --allow-all instead of the
+  // plugin's own flags (to tell a permission problem from a logic one).
+  if (Deno.env.get("COORDINATOR_IT_ALLOW_ALL") === "1" && argv[1] === "run") {
+    argv.splice(2, argv.length - 3, "--allow-all", "--no-prompt");
+  }
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", node.name, ...argv],
+    env,
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(JSON.stringify(call.conf)));
+  await w.close();
+  const out = await child.output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  let json: unknown;
+  try {
+    json = stdout.trim() === "" ? undefined : JSON.parse(stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code: out.code, stdout, stderr: new TextDecoder().decode(out.stderr), json };
+}
+
+/** A random 64-hex container ID. */
+export function containerId(): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(32)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+/**
+ * Give a pod an `eth0` macvlan on the node's uplink with addresses and a
+ * default route, as the macvlan + static IPAM plugins would, and return the
+ * matching prevResult.
+ *
+ * @param node node netns
+ * @param pod pod netns
+ * @param opts NIC name, addresses (CIDR), gateways, uplink
+ * @returns the 1.0.0 prevResult
+ */
+export async function addMacvlanNic(
+  node: TestNetns,
+  pod: TestNetns,
+  opts: { ifname: string; addrs: string[]; gateways: string[]; uplink?: string },
+): Promise<Result> {
+  const tmp = `mv${Math.floor(Math.random() * 1e6)}`;
+  await node.ip([
+    "link",
+    "add",
+    tmp,
+    "link",
+    opts.uplink ?? "ens192",
+    "type",
+    "macvlan",
+    "mode",
+    "bridge",
+  ]);
+  await node.ip(["link", "set", tmp, "netns", pod.name]);
+  await pod.ip(["link", "set", tmp, "name", opts.ifname]);
+  for (const a of opts.addrs) {
+    await pod.ip(["addr", "add", a, "dev", opts.ifname, ...(a.includes(":") ? ["nodad"] : [])]);
+  }
+  await pod.ip(["link", "set", opts.ifname, "up"]);
+  for (const gw of opts.gateways) {
+    await pod.ip([
+      "route",
+      "add",
+      gw.includes(":") ? "::/0" : "0.0.0.0/0",
+      "via",
+      gw,
+      "dev",
+      opts.ifname,
+    ]);
+  }
+  const link = JSON.parse(await pod.ip(["-j", "link", "show", opts.ifname]))[0];
+  return {
+    cniVersion: "1.0.0",
+    interfaces: [{ name: opts.ifname, mac: link.address, sandbox: pod.path }],
+    ips: opts.addrs.map((a, i) => ({
+      address: a,
+      interface: 0,
+      ...(opts.gateways.find((g) => g.includes(":") === a.includes(":")) === undefined
+        ? {}
+        : { gateway: opts.gateways.find((g) => g.includes(":") === a.includes(":"))! }),
+      ...(i < 0 ? {} : {}),
+    })),
+    routes: opts.gateways.map((g) => ({ dst: g.includes(":") ? "::/0" : "0.0.0.0/0", gw: g })),
+  };
+}
