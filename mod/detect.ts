@@ -51,6 +51,7 @@ import { CniError, ErrorCode } from "./errors.ts";
 import type { Frame } from "./codec.ts";
 import { formatIp, parseIp } from "./_ip.ts";
 import { inNetns } from "./netns.ts";
+import { openRawSocket, readProcFileSync } from "./rawsock.ts";
 import type { FrameProtocol, RawSocket } from "./rawsock.ts";
 
 /** Arguments of {@linkcode detectIpConflicts}. */
@@ -293,11 +294,14 @@ async function runProbes<V>(
   }
 }
 
-async function realOpen(
+function realOpen(
   args: { netns: string; ifname: string; protocol: FrameProtocol },
 ): Promise<ProbeSocket> {
-  const { openRawSocket } = await import("./rawsock.ts");
-  return openRawSocket(args);
+  try {
+    return Promise.resolve(openRawSocket(args));
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
 
 const defaultDeps: DetectDeps = { open: realOpen };
@@ -410,13 +414,8 @@ async function settleAll(stop: Stop, runs: Promise<void>[]): Promise<void> {
  * NIC from `/proc/thread-self/net/if_inet6` inside the pod netns.
  */
 function linkLocalOf(netns: string, ifname: string): string | undefined {
-  const text = inNetns(netns, () => {
-    try {
-      return Deno.readTextFileSync("/proc/thread-self/net/if_inet6");
-    } catch {
-      return ""; // IPv6 disabled in the pod
-    }
-  });
+  // Absent when IPv6 is disabled in the pod.
+  const text = inNetns(netns, () => readProcFileSync("/proc/thread-self/net/if_inet6")) ?? "";
   for (const line of text.split("\n")) {
     const [hex, , , scope, flags, name] = line.trim().split(/\s+/);
     if (name !== ifname || hex?.length !== 32 || scope !== "20") continue;

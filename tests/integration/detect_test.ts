@@ -17,6 +17,8 @@ import type { RawSocket } from "../../mod/rawsock.ts";
 import { CodecError, parseFrame } from "../../mod/codec.ts";
 import type { ArpFrame, Frame, NdpFrame } from "../../mod/codec.ts";
 import { CniError, ErrorCode } from "../../mod/errors.ts";
+import { createWorld, WORLD } from "../_helpers/world.ts";
+import { addMacvlanNic, containerId, runCoordinator } from "./_coordinator.ts";
 
 const skip = privilegedSkipReason();
 const ignore = skip !== undefined;
@@ -277,6 +279,45 @@ Deno.test({
 });
 
 Deno.test({
+  name: `detectGateways() probes an IPv6 gateway from the link-local address, or from "::"${tag}`,
+  ignore,
+  fn: async () => {
+    await using w = await world();
+    await w.pod.ip(["addr", "add", "10.20.0.2/24", "dev", "eth0"]);
+    await w.pod.ip(["addr", "add", "fe80::20:2/64", "dev", "eth0", "nodad"]);
+    await w.peer.ip(["addr", "add", "fd00:20::1/64", "dev", "eth0", "nodad"]);
+    using cap = capture(w.peer);
+    const args = {
+      netns: w.pod.path,
+      ifname: "eth0",
+      mac: POD_MAC,
+      ips: ["10.20.0.2"],
+      gateways: ["fd00:20::1"],
+      options: OPTIONS,
+    };
+    await detectGateways(args);
+    const linkLocals = (JSON.parse(await w.pod.ip(["-j", "-6", "addr", "show", "dev", "eth0"])) as {
+      "addr_info": { local: string; scope: string }[];
+    }[])[0]!.addr_info.filter((a) => a.scope === "link").map((a) => a.local);
+    const ns = ndps(await collect(cap, 1)).filter((f) =>
+      f.ndp.kind === "ns" && f.ndp.target === "fd00:20::1"
+    );
+    assert.ok(ns.length >= 1);
+    assert.ok(linkLocals.includes(ns[0]!.ip6.src), `${ns[0]!.ip6.src} not in ${linkLocals}`);
+    // With IPv6 off in the pod there is no source address: a DAD-style NS still
+    // makes the gateway answer (to ff02::1).
+    w.pod.setSysctl("net.ipv6.conf.eth0.disable_ipv6", 1);
+    await detectGateways(args);
+    const dad = ndps(await collect(cap, 1)).filter((f) =>
+      f.ndp.kind === "ns" && f.ndp.target === "fd00:20::1"
+    );
+    assert.ok(dad.length >= 1);
+    assert.equal(dad[0]!.ip6.src, "::");
+    assert.deepEqual(dad[0]!.ndp.options, []);
+  },
+});
+
+Deno.test({
   name: `detectGateways() fails with code 101 after all probes when nobody answers${tag}`,
   ignore,
   fn: async () => {
@@ -526,5 +567,168 @@ Deno.test({
       ErrorCode.IpConflict,
       `IP address "fd00:30::1" on "eth0" is already in use by "${peerLink?.address}"`,
     );
+  },
+});
+
+// ---- end to end: the plugin (main.ts) with detection on -------------------
+
+const POD_CIDR4 = "10.6.212.241/16";
+const POD_CIDR6 = "fd00:6::f1/64";
+
+type World2 = Awaited<ReturnType<typeof createWorld>>;
+
+function coordinatorConf(prevResult: unknown, extra: Record<string, unknown>) {
+  return {
+    cniVersion: "1.0.0",
+    name: "detect-net",
+    type: "coordinator",
+    mode: "underlay",
+    detectOptions: { retries: 3, interval: "10ms", timeout: "100ms" },
+    prevResult,
+    ...extra,
+  };
+}
+
+async function gwMac(world: World2): Promise<string> {
+  const [link] = JSON.parse(await world.gw.ip(["-j", "link", "show", "eth0"])) as {
+    address: string;
+  }[];
+  assert.ok(link);
+  return link.address;
+}
+
+async function podWithNic(world: World2) {
+  const pod = await world.addPod("detpod");
+  const prevResult = await addMacvlanNic(world.node, pod, {
+    ifname: "eth0",
+    addrs: [POD_CIDR4, POD_CIDR6],
+    gateways: [WORLD.gateway4, WORLD.gateway6],
+  });
+  return { pod, prevResult };
+}
+
+function cniError(json: unknown): { code?: number; msg?: string } {
+  return (json ?? {}) as { code?: number; msg?: string };
+}
+
+Deno.test({
+  name: `[1.0.0] ADD with detectIPConflict and detectGateway passes in a clean world${tag}`,
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using world = await createWorld();
+    const { pod, prevResult } = await podWithNic(world);
+    const r = await runCoordinator(world.node, {
+      command: "ADD",
+      conf: coordinatorConf(prevResult, { detectIPConflict: true, detectGateway: true }),
+      containerId: containerId(),
+      netns: pod.path,
+      ifname: "eth0",
+    });
+    assert.equal(r.code, 0, `ADD failed: ${r.stdout} ${r.stderr}`);
+  },
+});
+
+Deno.test({
+  name: `[1.0.0] ADD fails with code 100 when another host holds the pod's IPv4${tag}`,
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using world = await createWorld();
+    await world.gw.ip(["addr", "add", POD_CIDR4, "dev", "eth0"]);
+    const { pod, prevResult } = await podWithNic(world);
+    const r = await runCoordinator(world.node, {
+      command: "ADD",
+      conf: coordinatorConf(prevResult, { detectIPConflict: true }),
+      containerId: containerId(),
+      netns: pod.path,
+      ifname: "eth0",
+    });
+    assert.notEqual(r.code, 0);
+    const err = cniError(r.json);
+    assert.equal(err.code, ErrorCode.IpConflict, r.stdout);
+    assert.equal(
+      err.msg,
+      `IP address "10.6.212.241" on "eth0" is already in use by "${await gwMac(world)}"`,
+    );
+  },
+});
+
+Deno.test({
+  name: `[1.0.0] ADD fails with code 100 when another host holds the pod's IPv6${tag}`,
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using world = await createWorld();
+    await world.gw.ip(["addr", "add", POD_CIDR6, "dev", "eth0", "nodad"]);
+    const { pod, prevResult } = await podWithNic(world);
+    const r = await runCoordinator(world.node, {
+      command: "ADD",
+      conf: coordinatorConf(prevResult, { detectIPConflict: true }),
+      containerId: containerId(),
+      netns: pod.path,
+      ifname: "eth0",
+    });
+    const err = cniError(r.json);
+    assert.equal(err.code, ErrorCode.IpConflict, r.stdout);
+    assert.equal(
+      err.msg,
+      `IP address "fd00:6::f1" on "eth0" is already in use by "${await gwMac(world)}"`,
+    );
+  },
+});
+
+Deno.test({
+  name: `[1.0.0] ADD fails with code 101 when the IPv4 gateway is gone${tag}`,
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using world = await createWorld();
+    await world.gw.ip(["addr", "del", `${WORLD.gateway4}/${WORLD.prefix4}`, "dev", "eth0"]);
+    const { pod, prevResult } = await podWithNic(world);
+    const r = await runCoordinator(world.node, {
+      command: "ADD",
+      conf: coordinatorConf(prevResult, { detectGateway: true }),
+      containerId: containerId(),
+      netns: pod.path,
+      ifname: "eth0",
+    });
+    const err = cniError(r.json);
+    assert.equal(err.code, ErrorCode.GatewayUnreachable, r.stdout);
+    assert.equal(err.msg, `Gateway "10.6.0.1" did not answer on "eth0" after 3 probes`);
+  },
+});
+
+Deno.test({
+  name: `[1.0.0] ADD with podMACPrefix announces the new MAC to the gateway${tag}`,
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using world = await createWorld();
+    const { pod, prevResult } = await podWithNic(world);
+    const [link] = JSON.parse(await pod.ip(["-j", "link", "show", "eth0"])) as {
+      address: string;
+    }[];
+    const oldMac = link!.address;
+    // The gateway knows the pod by the macvlan's MAC.
+    for (const ip of ["10.6.212.241", "fd00:6::f1"]) {
+      await world.gw.ip(["neigh", "replace", ip, "lladdr", oldMac, "dev", "eth0", "nud", "stale"]);
+    }
+    const r = await runCoordinator(world.node, {
+      command: "ADD",
+      conf: coordinatorConf(prevResult, { podMACPrefix: "0a:1b" }),
+      containerId: containerId(),
+      netns: pod.path,
+      ifname: "eth0",
+    });
+    assert.equal(r.code, 0, `ADD failed: ${r.stdout} ${r.stderr}`);
+    const neigh = await world.gw.ip(["neigh", "show", "dev", "eth0"]);
+    assert.match(neigh, /10\.6\.212\.241 lladdr 0a:1b:0a:06:d4:f1/);
+    assert.match(neigh, /fd00:6::f1 lladdr 0a:1b:0a:06:d4:f1/);
   },
 });
