@@ -49,7 +49,7 @@ import {
 } from "./iproute.ts";
 import { mangleRules, missingRules, readMangle, restore, restoreScript } from "./iptables.ts";
 import { withHostLock } from "./lock.ts";
-import { validateNetns } from "./netns.ts";
+import { inNetns } from "./netns.ts";
 import {
   type AddView,
   familyFromAddrs,
@@ -401,11 +401,11 @@ function writeSysctlsQuiet(
   }
 }
 
+/** Whether the netns path can be entered (empty, missing or not a netns: no). */
 function netnsUsable(path: string): boolean {
   if (path === "") return false;
   try {
-    validateNetns(path);
-    return true;
+    return inNetns(path, () => true);
   } catch {
     return false;
   }

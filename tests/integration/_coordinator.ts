@@ -126,9 +126,10 @@ export async function addMacvlanNic(
   }
   await pod.ip(["link", "set", opts.ifname, "up"]);
   for (const gw of opts.gateways) {
+    // The main plugins add routes without "exclusive": a second default is kept.
     await pod.ip([
       "route",
-      "add",
+      "append",
       gw.includes(":") ? "::/0" : "0.0.0.0/0",
       "via",
       gw,
