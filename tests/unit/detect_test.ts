@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   conflictEvidence,
   detectGateways,
@@ -225,6 +226,70 @@ Deno.test("conflictEvidence() falls back to the Ethernet source for an NA withou
   assert.equal(
     conflictEvidence(naFrame("fd00:9::1", "02:00:00:00:00:99", POD_MAC), "fd00:9::1", POD_MAC),
     undefined,
+  );
+});
+
+// ---- properties over arbitrary frames -------------------------------------
+
+const arbMac = fc.constantFrom(POD_MAC, PEER_MAC, "02:00:00:00:00:99", "ff:ff:ff:ff:ff:ff");
+const arbIp4 = fc.constantFrom("10.9.0.1", "10.9.0.2", "0.0.0.0");
+const arbIp6 = fc.constantFrom("fd00:9::1", "fd00:9::2", "::", "fe80::1");
+const arbArp: fc.Arbitrary<Frame> = fc.record({
+  src: arbMac,
+  operation: fc.constantFrom(1 as const, 2 as const),
+  sha: arbMac,
+  spa: arbIp4,
+  tha: arbMac,
+  tpa: arbIp4,
+}).map((r) =>
+  arpFrame({
+    operation: r.operation,
+    senderHardwareAddr: r.sha,
+    senderProtocolAddr: r.spa,
+    targetHardwareAddr: r.tha,
+    targetProtocolAddr: r.tpa,
+  }, r.src)
+);
+const arbNdp: fc.Arbitrary<Frame> = fc.record({
+  src: arbMac,
+  ip6src: arbIp6,
+  na: fc.boolean(),
+  target: arbIp6,
+  lla: fc.option(arbMac, { nil: undefined }),
+}).map((r): Frame => {
+  const f = naFrame(r.target, r.src, r.lla);
+  if (r.na) return { ...f, ip6: { ...f.ip6, src: r.ip6src } };
+  return {
+    ...f,
+    ip6: { ...f.ip6, src: r.ip6src },
+    ndp: {
+      kind: "ns",
+      target: r.target,
+      ...(r.lla === undefined ? {} : { sourceLinkLayerAddr: r.lla }),
+      options: r.lla === undefined ? [] : [{ type: 1, linkLayerAddr: r.lla }],
+    },
+  };
+});
+
+Deno.test("conflictEvidence() never names our own MAC and ignores frames sent from it", () => {
+  fc.assert(
+    fc.property(fc.oneof(arbArp, arbNdp), fc.constantFrom("10.9.0.1", "fd00:9::1"), (f, ip) => {
+      const e = conflictEvidence(f, ip, POD_MAC);
+      if (f.eth.src === POD_MAC) return e === undefined;
+      return e === undefined || e.mac !== POD_MAC;
+    }),
+  );
+});
+
+Deno.test("isGatewayReply() is false for anything sent from our MAC or about another address", () => {
+  fc.assert(
+    fc.property(fc.oneof(arbArp, arbNdp), (f) => {
+      const up4 = isGatewayReply(f, "10.9.0.1", POD_MAC);
+      const up6 = isGatewayReply(f, "fd00:9::1", POD_MAC);
+      if (f.eth.src === POD_MAC) return !up4 && !up6;
+      if (f.kind === "arp") return !up6 && (!up4 || f.arp.senderProtocolAddr === "10.9.0.1");
+      return !up4 && (!up6 || (f.ndp.kind === "na" && f.ndp.target === "fd00:9::1"));
+    }),
   );
 });
 
