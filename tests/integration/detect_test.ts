@@ -570,6 +570,76 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: `detectIpConflicts() finds the holder on a busy bridged segment${tag}`,
+  ignore,
+  fn: async () => {
+    // switch netns with br0; pod, holder and a noisy host each on a port.
+    await using sw = await createNetns("dets");
+    await using pod = await createNetns("detp");
+    await using holder = await createNetns("deth");
+    await using noisy = await createNetns("detn");
+    await sw.ip(["link", "add", "br0", "type", "bridge"]);
+    await sw.ip(["link", "set", "br0", "up"]);
+    const hosts: [TestNetns, string][] = [[pod, POD_MAC], [holder, PEER_MAC], [
+      noisy,
+      "02:00:00:00:01:0c",
+    ]];
+    for (const [i, [ns, mac]] of hosts.entries()) {
+      await sw.ip([
+        "link",
+        "add",
+        `p${i}`,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        ns.name,
+      ]);
+      await sw.ip(["link", "set", `p${i}`, "master", "br0", "up"]);
+      await ns.ip(["link", "set", "eth0", "address", mac, "up"]);
+    }
+    await pod.ip(["addr", "add", "10.50.0.5/24", "dev", "eth0"]);
+    await holder.ip(["addr", "add", "10.50.0.5/24", "dev", "eth0"]);
+    const { buildArpRequest } = await import("../../mod/codec.ts");
+    using noise = openRawSocket({ netns: noisy.path, ifname: "eth0", protocol: "none" });
+    let stop = false;
+    let sent = 0;
+    const flood = (async () => {
+      while (!stop) {
+        for (let k = 0; k < 20; k++) {
+          noise.send(buildArpRequest({
+            srcMac: "02:00:00:00:01:0c",
+            srcIp: "10.50.0.9",
+            targetIp: `10.50.1.${(sent++ % 250) + 1}`,
+          }));
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    try {
+      await new Promise((r) => setTimeout(r, 20)); // the flood is on
+      await rejectsWith(
+        detectIpConflicts({
+          netns: pod.path,
+          ifname: "eth0",
+          mac: POD_MAC,
+          ips: ["10.50.0.5"],
+          options: OPTIONS,
+        }),
+        ErrorCode.IpConflict,
+        `IP address "10.50.0.5" on "eth0" is already in use by "${PEER_MAC}"`,
+      );
+    } finally {
+      stop = true;
+      await flood;
+    }
+    assert.ok(sent > 20, `only ${sent} noise frames`);
+  },
+});
+
 // ---- end to end: the plugin (main.ts) with detection on -------------------
 
 const POD_CIDR4 = "10.6.212.241/16";
