@@ -27,7 +27,8 @@ import {
 import type { PlannedRule } from "./plan.ts";
 
 /** Errors that mean "already gone" in cleanup. */
-export const GONE = /Cannot find device|No such process|No such file or directory|does not exist|not found/i;
+export const GONE =
+  /Cannot find device|No such process|No such file or directory|does not exist|not found/i;
 
 /**
  * Run a batch; any failure that is neither tolerated nor optional throws.
@@ -78,7 +79,11 @@ export function hostCleanupLines(c: HostCleanup): BatchLine[] {
       args: ["route", "del", hostPrefix(ip), "dev", c.hostVeth, "table", String(c.hostRuleTable)],
       tolerate: GONE,
     });
-    lines.push({ args: ["neigh", "del", ip, "dev", c.hostVeth], tolerate: GONE });
+    // Not "neigh del": iproute2 exits the whole batch when a neigh command fails.
+    lines.push({
+      args: ["neigh", "flush", "to", ip, "dev", c.hostVeth, "nud", "all"],
+      tolerate: GONE,
+    });
   }
   return lines;
 }

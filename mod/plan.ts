@@ -347,7 +347,6 @@ export function planHost(
     });
   }
   for (const ip of v.current) {
-    lines.push({ args: ["neigh", "flush", "to", ip, "nud", "all"], optional: true });
     lines.push({
       args: [
         "route",
@@ -361,6 +360,10 @@ export function planHost(
         table,
       ],
     });
+  }
+  // Neighbour lines go last: iproute2 ends the whole batch when one of them fails.
+  for (const ip of v.current) {
+    lines.push({ args: ["neigh", "flush", "to", ip, "nud", "all"], optional: true });
     lines.push({
       args: ["neigh", "replace", ip, "lladdr", v.podVethMac, "dev", v.hostVeth, "nud", "permanent"],
     });
@@ -455,13 +458,7 @@ export function planPod(v: AddView, nodeIps: readonly string[], hostVethMac: str
   if (conf.txQueueLen > 0) {
     lines.push({ args: ["link", "set", ifname, "txqueuelen", String(conf.txQueueLen)] });
   }
-  if (first) {
-    for (const h of nodeIps) {
-      lines.push({
-        args: ["neigh", "replace", h, "lladdr", hostVethMac, "dev", podVeth, "nud", "permanent"],
-      });
-    }
-  }
+
   // Source hint: the first IPv4 of the first NIC (the original hard-codes eth0).
   const src4 = linkAddrs(v.facts.addrs, conf.podDefaultCniNic, "v4")[0];
   for (const h of nodeIps) {
@@ -553,6 +550,14 @@ export function planPod(v: AddView, nodeIps: readonly string[], hostVethMac: str
       lines.push({
         args: ["route", "add", maskCidrText(pr.dst), "via", pr.gw, "dev", ifname, ...t],
         tolerate: exists,
+      });
+    }
+  }
+  // Neighbour lines go last: iproute2 ends the whole batch when one of them fails.
+  if (first) {
+    for (const h of nodeIps) {
+      lines.push({
+        args: ["neigh", "replace", h, "lladdr", hostVethMac, "dev", podVeth, "nud", "permanent"],
       });
     }
   }

@@ -1,0 +1,200 @@
+/**
+ * Overlay mode end to end (spec 3.7.2): eth0 is a ptp-style veth to the node
+ * (like Calico), net1 a macvlan; the coordinator runs for net1 only.
+ */
+
+import assert from "node:assert/strict";
+import { createWorld, type World } from "../_helpers/world.ts";
+import {
+  diffSnapshots,
+  hasTool,
+  privilegedSkipReason,
+  readback,
+  type TestNetns,
+} from "../_helpers/netns.ts";
+import { addMacvlanNic, containerId, runCoordinator } from "./_coordinator.ts";
+
+const skip = privilegedSkipReason() ?? (hasTool("ping") ? undefined : "needs ping");
+const name = (s: string) => (skip ? `${s} (ignored: ${skip})` : s);
+
+const CONF = {
+  cniVersion: "1.0.0",
+  name: "it-overlay-net1",
+  type: "coordinator",
+  mode: "auto",
+  serviceCIDR: ["10.233.0.0/18"],
+  overlayPodCIDR: ["10.233.64.0/18"],
+  hijackCIDR: ["169.254.20.10/32"],
+  logOptions: { logLevel: "debug", logFile: "/var/log/coordinator-it/overlay.log" },
+};
+
+function sorted(xs: string[] | undefined): string[] {
+  return [...(xs ?? [])].sort();
+}
+
+async function macOf(ns: TestNetns, ifname: string): Promise<string> {
+  return JSON.parse(await ns.ip(["-j", "link", "show", ifname]))[0].address;
+}
+
+async function ping(ns: TestNetns, dst: string): Promise<boolean> {
+  return (await ns.exec(["ping", "-c1", "-W2", dst], { allowFail: true })).code === 0;
+}
+
+/** eth0 as the ptp plugin makes it: a veth whose node end holds 10.233.100.1/32. */
+async function addPtpEth0(w: World, pod: TestNetns, hostEnd: string): Promise<void> {
+  await w.node.ip([
+    "link",
+    "add",
+    hostEnd,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    "eth0",
+    "netns",
+    pod.name,
+  ]);
+  await w.node.ip(["addr", "add", "10.233.100.1/32", "dev", hostEnd]);
+  await w.node.ip(["link", "set", hostEnd, "up"]);
+  await w.node.ip(["route", "add", "10.233.100.2/32", "dev", hostEnd, "scope", "host"]);
+  await pod.ip(["addr", "add", "10.233.100.2/24", "dev", "eth0", "noprefixroute"]);
+  await pod.ip(["link", "set", "eth0", "up"]);
+  await pod.ip([
+    "route",
+    "add",
+    "10.233.100.1",
+    "dev",
+    "eth0",
+    "scope",
+    "link",
+    "src",
+    "10.233.100.2",
+  ]);
+  await pod.ip([
+    "route",
+    "add",
+    "10.233.100.0/24",
+    "via",
+    "10.233.100.1",
+    "dev",
+    "eth0",
+    "src",
+    "10.233.100.2",
+  ]);
+  await pod.ip(["route", "add", "default", "via", "10.233.100.1", "dev", "eth0"]);
+}
+
+Deno.test({
+  name: name(
+    "overlay eth0=ptp veth + net1=macvlan: exact state of spec 3.7.2, traffic, DEL cleans table 500",
+  ),
+  ignore: skip !== undefined,
+  async fn() {
+    await using w = await createWorld();
+    await w.addServiceAddress("10.233.0.10/32");
+    await w.addServiceAddress("169.254.20.10/32");
+    const pod = await w.addPod();
+    const ptp = `vethp${Math.floor(Math.random() * 1e6)}`;
+    await addPtpEth0(w, pod, ptp);
+    const prev = await addMacvlanNic(w.node, pod, {
+      ifname: "net1",
+      addrs: ["10.6.212.241/16"],
+      gateways: ["10.6.0.1"],
+    });
+    const cid = containerId();
+    const node0 = await readback(w.node);
+    const pod0 = await readback(pod);
+    const call = { containerId: cid, netns: pod.path, ifname: "net1" };
+    const add = await runCoordinator(w.node, {
+      command: "ADD",
+      conf: { ...CONF, prevResult: prev },
+      ...call,
+    });
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    assert.deepEqual(add.json, prev);
+    const hostMac = await macOf(w.node, ptp);
+    const eth0Mac = await macOf(pod, "eth0");
+
+    const podD = diffSnapshots(pod0, await readback(pod));
+    assert.deepEqual(podD.rules4, {
+      added: ["32764:\tfrom 10.233.100.2 lookup 100", "32765:\tfrom 10.6.212.241 lookup 101"],
+      removed: [],
+    });
+    assert.deepEqual(
+      sorted(podD.routes4?.added),
+      sorted([
+        "default via 10.233.100.1 dev eth0 table 100",
+        "default via 10.6.0.1 dev net1 table 101",
+        "10.6.0.0/16 dev net1 table 101 scope link src 10.6.212.241",
+        "10.6.212.101 dev eth0 table 101 scope link src 10.233.100.2",
+        "10.233.100.1 dev eth0 table 101 scope link src 10.233.100.2",
+        "10.6.212.101 dev eth0 scope link src 10.233.100.2",
+        "10.233.0.0/18 via 10.233.100.1 dev eth0 src 10.233.100.2",
+        "10.233.64.0/18 via 10.233.100.1 dev eth0 src 10.233.100.2",
+        "169.254.20.10 via 10.233.100.1 dev eth0 src 10.233.100.2",
+      ]),
+    );
+    assert.deepEqual(
+      podD.routes4?.removed,
+      ["default via 10.6.0.1 dev net1"],
+      "net1's default moved",
+    );
+    assert.deepEqual(
+      sorted(podD.neigh?.added),
+      sorted([
+        `10.233.100.1 dev eth0 lladdr ${hostMac} PERMANENT`,
+        `10.6.212.101 dev eth0 lladdr ${hostMac} PERMANENT`,
+      ]),
+    );
+    assert.equal(podD.links, undefined, "no veth0 in overlay mode");
+    assert.equal(podD.iptables, undefined, "no mangle rules in overlay mode");
+
+    const nodeD = diffSnapshots(node0, await readback(w.node));
+    assert.deepEqual(nodeD.routes4, {
+      added: [`10.6.212.241 dev ${ptp} table 500 scope link`],
+      removed: [],
+    });
+    assert.deepEqual(nodeD.rules4, { added: ["1000:\tfrom all lookup 500"], removed: [] });
+    assert.deepEqual(nodeD.neigh, {
+      added: [`10.6.212.241 dev ${ptp} lladdr ${eth0Mac} PERMANENT`],
+      removed: [],
+    });
+    assert.equal(nodeD.links, undefined);
+
+    assert.ok(await ping(pod, "10.6.212.101"), "pod -> node IP through eth0");
+    assert.ok(await ping(pod, "10.233.0.10"), "pod -> service address through eth0");
+    assert.ok(await ping(w.gw, "10.6.212.241"), "gateway -> net1");
+    assert.ok(await ping(w.node, "10.6.212.241"), "node -> net1 IP through the overlay veth");
+    assert.match(
+      await pod.ip(["route", "get", "10.6.0.1", "from", "10.6.212.241"]),
+      /dev net1 table 101/,
+    );
+
+    const check = await runCoordinator(w.node, {
+      command: "CHECK",
+      conf: { ...CONF, prevResult: add.json },
+      ...call,
+    });
+    assert.equal(check.code, 0, check.stdout);
+
+    // A retried ADD creates no duplicate rules (weakness 6).
+    const again = await runCoordinator(w.node, {
+      command: "ADD",
+      conf: { ...CONF, prevResult: prev },
+      ...call,
+    });
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    const rules = (await pod.ip(["-4", "rule"])).trim().split("\n");
+    assert.equal(rules.length, 5, rules.join("\n"));
+
+    const del = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+    assert.equal(del.code, 0, del.stdout + del.stderr);
+    assert.deepEqual(
+      diffSnapshots(node0, await readback(w.node)),
+      {},
+      "table-500 route, neighbour, rule gone",
+    );
+    const del2 = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+    assert.equal(del2.code, 0, del2.stdout);
+  },
+});
