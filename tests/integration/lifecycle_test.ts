@@ -1,0 +1,303 @@
+/**
+ * DEL in every awkward situation, ADD rollback, ADD re-run, IPv6-only, GC and
+ * 20 concurrent ADDs, all through the plugin process in a world's node netns.
+ */
+
+import assert from "node:assert/strict";
+import { createWorld } from "../_helpers/world.ts";
+import {
+  diffSnapshots,
+  exec,
+  hasTool,
+  privilegedSkipReason,
+  readback,
+  type TestNetns,
+} from "../_helpers/netns.ts";
+import { addMacvlanNic, containerId, runCoordinator } from "./_coordinator.ts";
+import type { Result } from "../../mod/types.ts";
+
+const skip = privilegedSkipReason() ??
+  (hasTool("iptables-restore") && hasTool("ping") && hasTool("sleep")
+    ? undefined
+    : "needs iptables-restore, ping and sleep");
+const name = (s: string) => (skip ? `${s} (ignored: ${skip})` : s);
+
+const CONF = {
+  cniVersion: "1.0.0",
+  name: "it-life",
+  type: "coordinator",
+  mode: "auto",
+  serviceCIDR: ["10.233.0.0/18"],
+  overlayPodCIDR: ["10.233.64.0/18"],
+  logOptions: { logLevel: "debug", logFile: "/var/log/coordinator-it/lifecycle.log" },
+};
+
+async function ping(ns: TestNetns, dst: string): Promise<boolean> {
+  return (await ns.exec(["ping", "-c1", "-W2", dst], { allowFail: true })).code === 0;
+}
+
+Deno.test({
+  name: name(
+    "DEL succeeds without ADD, with empty or missing CNI_NETNS, without prevResult, twice",
+  ),
+  ignore: skip !== undefined,
+  async fn() {
+    await using w = await createWorld();
+    const node0 = await readback(w.node);
+    const cid = containerId();
+    for (
+      const netns of ["", "/var/run/netns/ct-does-not-exist", "/var/run/netns/ct-does-not-exist"]
+    ) {
+      const r = await runCoordinator(w.node, {
+        command: "DEL",
+        conf: CONF,
+        containerId: cid,
+        netns,
+        ifname: "eth0",
+      });
+      assert.equal(r.code, 0, `${netns}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout, "");
+      const r1 = await runCoordinator(w.node, {
+        command: "DEL",
+        conf: CONF,
+        containerId: cid,
+        netns,
+        ifname: "net1",
+      });
+      assert.equal(r1.code, 0, `${netns}: ${r1.stdout}${r1.stderr}`);
+    }
+    assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
+  },
+});
+
+Deno.test({
+  name: name("DEL after the netns path was unmounted while the netns lives on cleans the node"),
+  ignore: skip !== undefined,
+  async fn() {
+    await using w = await createWorld();
+    const pod = await w.addPod();
+    const prev = await addMacvlanNic(w.node, pod, {
+      ifname: "eth0",
+      addrs: ["10.6.212.50/16"],
+      gateways: ["10.6.0.1"],
+    });
+    const node0 = await readback(w.node);
+    const cid = containerId();
+    const call = { containerId: cid, netns: pod.path, ifname: "eth0" };
+    const add = await runCoordinator(w.node, {
+      command: "ADD",
+      conf: { ...CONF, prevResult: prev },
+      ...call,
+    });
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    // Keep the netns alive with a process, then remove its mount point.
+    const holder = new Deno.Command("ip", { args: ["netns", "exec", pod.name, "sleep", "30"] })
+      .spawn();
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      await exec(["ip", "netns", "del", pod.name]);
+      const del = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+      assert.equal(del.code, 0, del.stdout + del.stderr);
+      assert.deepEqual(
+        diffSnapshots(node0, await readback(w.node)),
+        {},
+        "host veth, route, neighbour gone",
+      );
+    } finally {
+      holder.kill("SIGKILL");
+      await holder.status;
+    }
+  },
+});
+
+Deno.test({
+  name: name(
+    "ADD failing part-way rolls back; a retried ADD and a repeated ADD make no duplicates",
+  ),
+  ignore: skip !== undefined,
+  async fn() {
+    await using w = await createWorld();
+    const pod = await w.addPod();
+    const prev = await addMacvlanNic(w.node, pod, {
+      ifname: "eth0",
+      addrs: ["10.6.212.60/16"],
+      gateways: ["10.6.0.1"],
+    });
+    const node0 = await readback(w.node);
+    const pod0 = await readback(pod);
+    const cid = containerId();
+    const call = { containerId: cid, netns: pod.path, ifname: "eth0" };
+    // The kernel rejects a policy route whose gateway is not on-link.
+    const bad = { ...CONF, policyRoutes: [{ dst: "10.99.0.0/16", gw: "10.98.0.1" }] };
+    const fail = await runCoordinator(w.node, {
+      command: "ADD",
+      conf: { ...bad, prevResult: prev },
+      ...call,
+    });
+    assert.equal(fail.code, 1, fail.stdout);
+    assert.equal((fail.json as { code: number }).code, 103);
+    assert.match((fail.json as { msg: string }).msg, /10\.99\.0\.0\/16/);
+    assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {}, "node rolled back");
+    const podD = diffSnapshots(pod0, await readback(pod));
+    assert.equal(podD.links, undefined, "veth0 gone with the host veth");
+    // The (now empty) mangle table stays loaded; no rule is left in it.
+    assert.deepEqual(
+      (podD.iptables?.added ?? []).filter((l) => l.startsWith("-A")),
+      [],
+      "mangle rules rolled back",
+    );
+
+    const ok = await runCoordinator(w.node, {
+      command: "ADD",
+      conf: { ...CONF, prevResult: prev },
+      ...call,
+    });
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const once = await readback(pod);
+    const again = await runCoordinator(w.node, {
+      command: "ADD",
+      conf: { ...CONF, prevResult: prev },
+      ...call,
+    });
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    const twice = await readback(pod);
+    assert.deepEqual(twice.rules4, once.rules4, "no duplicate rules");
+    assert.deepEqual(twice.iptables, once.iptables, "no duplicate mangle rules");
+    assert.deepEqual(twice.routes4, once.routes4);
+    assert.ok(await ping(pod, "10.6.212.101"));
+    const del = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+    assert.equal(del.code, 0, del.stdout);
+    assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
+  },
+});
+
+Deno.test({
+  name: name("underlay IPv6 only: routes, rules, ip6tables, traffic, DEL"),
+  ignore: skip !== undefined,
+  async fn() {
+    await using w = await createWorld();
+    await w.addServiceAddress("fd00:10:233::10/128");
+    const pod = await w.addPod();
+    const prev = await addMacvlanNic(w.node, pod, {
+      ifname: "eth0",
+      addrs: ["fd00:6::f1/64"],
+      gateways: ["fd00:6::1"],
+    });
+    const node0 = await readback(w.node);
+    const pod0 = await readback(pod);
+    const cid = containerId();
+    const hv = `veth${cid.slice(0, 11)}`;
+    const conf = { ...CONF, serviceCIDR: ["10.233.0.0/18", "fd00:10:233::/116"] };
+    const call = { containerId: cid, netns: pod.path, ifname: "eth0" };
+    const add = await runCoordinator(w.node, {
+      command: "ADD",
+      conf: { ...conf, prevResult: prev },
+      ...call,
+    });
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    const podD = diffSnapshots(pod0, await readback(pod));
+    assert.equal(podD.routes4, undefined, "IPv4 CIDRs skipped for an IPv6 pod");
+    assert.deepEqual([...(podD.routes6?.added ?? [])].sort(), [
+      "default via fd00:6::101 dev veth0 table 100 metric 1024",
+      "fd00:10:233::/116 via fd00:6::101 dev veth0 metric 1024",
+      "fd00:6::101 dev veth0 metric 1024",
+      "fd00:6::101 dev veth0 table 101 metric 1024",
+    ]);
+    assert.deepEqual(podD.rules6?.added, ["1000:\tfrom all fwmark 0x1 lookup 100"]);
+    assert.equal(podD.rules4, undefined);
+    assert.equal((await readback(pod)).ip6tables.filter((l) => l.startsWith("-A")).length, 3);
+    const nodeD = diffSnapshots(node0, await readback(w.node));
+    assert.deepEqual(nodeD.routes6?.added, [`fd00:6::f1 dev ${hv} table 500 metric 1024`]);
+    assert.deepEqual(nodeD.rules6?.added, ["1000:\tfrom all lookup 500"]);
+    assert.equal(nodeD.rules4, undefined);
+    assert.ok(await ping(pod, "fd00:6::101"), "pod -> node IPv6");
+    assert.ok(await ping(pod, "fd00:10:233::10"), "pod -> IPv6 service address");
+    assert.ok(await ping(w.gw, "fd00:6::f1"), "gateway -> pod IPv6");
+    const check = await runCoordinator(w.node, {
+      command: "CHECK",
+      conf: { ...conf, prevResult: add.json },
+      ...call,
+    });
+    assert.equal(check.code, 0, check.stdout);
+    const del = await runCoordinator(w.node, { command: "DEL", conf, ...call });
+    assert.equal(del.code, 0, del.stdout);
+    assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
+  },
+});
+
+Deno.test({
+  name: name("20 pods ADDed in parallel all come out right; GC removes the stale ones"),
+  ignore: skip !== undefined,
+  async fn() {
+    await using w = await createWorld({ ipv6: false });
+    const node0 = await readback(w.node);
+    const pods = await Promise.all(Array.from({ length: 20 }, () => w.addPod("c")));
+    const prevs: Result[] = [];
+    for (const [i, pod] of pods.entries()) {
+      prevs.push(
+        await addMacvlanNic(w.node, pod, {
+          ifname: "eth0",
+          addrs: [`10.6.100.${i + 10}/16`],
+          gateways: ["10.6.0.1"],
+        }),
+      );
+    }
+    const cids = pods.map(() => containerId());
+    const conf = { ...CONF, name: "it-par" };
+    const adds = await Promise.all(pods.map((pod, i) =>
+      runCoordinator(w.node, {
+        command: "ADD",
+        conf: { ...conf, prevResult: prevs[i] },
+        containerId: cids[i]!,
+        netns: pod.path,
+        ifname: "eth0",
+      })
+    ));
+    adds.forEach((a, i) => assert.equal(a.code, 0, `pod ${i}: ${a.stdout}${a.stderr}`));
+    const table = (await w.node.ip(["route", "show", "table", "500"])).trim().split("\n");
+    assert.equal(table.length, 20, table.join("\n"));
+    const rules = (await w.node.ip(["-4", "rule"])).trim().split("\n").filter((l) =>
+      l.includes("lookup 500")
+    );
+    assert.equal(rules.length, 1, "one shared host rule");
+    const pings = await Promise.all(pods.map((p) => ping(p, "10.6.212.101")));
+    assert.deepEqual(pings, pods.map(() => true));
+    for (const [i, pod] of pods.entries()) {
+      const n = await pod.ip(["neigh", "show", "nud", "permanent"]);
+      const hv =
+        JSON.parse(await w.node.ip(["-j", "link", "show", `veth${cids[i]!.slice(0, 11)}`]))[0];
+      assert.match(n, new RegExp(`10\\.6\\.212\\.101 dev veth0 lladdr ${hv.address} PERMANENT`));
+    }
+    // GC with only the first 10 valid: the other 10 leave the node.
+    const gc = await runCoordinator(w.node, {
+      command: "GC",
+      conf: {
+        ...conf,
+        cniVersion: "1.1.0",
+        "cni.dev/valid-attachments": cids.slice(0, 10).map((c) => ({
+          containerID: c,
+          ifname: "eth0",
+        })),
+      },
+      containerId: "",
+      netns: "",
+      ifname: "",
+    });
+    assert.equal(gc.code, 0, gc.stdout + gc.stderr);
+    const after = (await w.node.ip(["route", "show", "table", "500"])).trim().split("\n");
+    assert.equal(after.length, 10, after.join("\n"));
+    await Promise.all(
+      pods.map((pod, i) =>
+        runCoordinator(w.node, {
+          command: "DEL",
+          conf,
+          containerId: cids[i]!,
+          netns: pod.path,
+          ifname: "eth0",
+        })
+          .then((r) => assert.equal(r.code, 0, r.stdout))
+      ),
+    );
+    assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
+  },
+});
