@@ -25,6 +25,7 @@ import { cString, errno, libc, strerror } from "./_libc.ts";
 
 const CLONE_NEWNET = 0x40000000;
 const O_RDONLY_CLOEXEC = 0o2000000;
+const EINVAL = 22;
 
 /** Thrown when a netns path does not exist (DEL treats this as "already gone"). */
 export class NetnsNotFoundError extends CniError {
@@ -46,47 +47,54 @@ function openFd(path: string): number {
 }
 
 /**
+ * Read a symlink through libc. Deno's own fs APIs refuse every `/proc/PID/ns`
+ * and `/proc/self` path without `--allow-all`, so netns checks go through FFI.
+ *
+ * @param path the link
+ * @returns its target, or undefined when it cannot be read
+ */
+function readLink(path: string): string | undefined {
+  const buf = new Uint8Array(256);
+  const n = Number(libc().readlink(cString(path), buf, BigInt(buf.length)));
+  if (n < 0) return undefined;
+  return new TextDecoder().decode(buf.subarray(0, n));
+}
+
+/**
+ * The identity of the netns at `path`, e.g. "net:[4026532281]": we enter it
+ * (setns fails with EINVAL for anything that is not a network namespace) and
+ * read our thread's own ns link. Both bind-mounted netns files and
+ * /proc/PID/ns/net work.
+ *
+ * @param path netns path
+ * @returns the identity
+ * @throws NetnsNotFoundError when the path does not exist
+ * @throws CniError (code 4) when it is not a network namespace
+ */
+export function netnsId(path: string): string {
+  const id = inNetns(path, () => readLink("/proc/thread-self/ns/net"));
+  if (id === undefined) throw new Error("Cannot read /proc/thread-self/ns/net");
+  return id;
+}
+
+/**
  * Check that `path` names a network namespace that is not our own.
- * Requires `--allow-read`.
+ * Requires `--allow-ffi`.
  *
  * @param path a CNI_NETNS value
  * @throws NetnsNotFoundError when the path does not exist
- * @throws CniError (code 4) when it is not a netns or is the plugin's own netns
+ * @throws CniError (code 4) when it is not a netns, (code 8) when it is the plugin's own netns
  */
 export function validateNetns(path: string): void {
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.statSync(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new NetnsNotFoundError(path);
-    throw new CniError(ErrorCode.InvalidEnvironment, `Cannot stat netns "${path}"`, {
-      details: String(err),
-    });
+  if (!path.startsWith("/")) {
+    throw new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS "${path}" is not an absolute path`);
   }
-  const own = Deno.statSync("/proc/self/ns/net");
-  if (st.dev === own.dev && st.ino === own.ino) {
+  const id = netnsId(path);
+  if (id === readLink("/proc/thread-self/ns/net")) {
     throw new CniError(
       8,
       `Netns "${path}" is the plugin's own network namespace: refusing to configure the host`,
     );
-  }
-  if (!isNetnsFile(path)) {
-    throw new CniError(
-      ErrorCode.InvalidEnvironment,
-      `Path "${path}" is not a network namespace (nsfs or /proc/PID/ns/net)`,
-    );
-  }
-}
-
-function isNetnsFile(path: string): boolean {
-  // A bind-mounted netns and /proc/PID/ns/net both open as an nsfs inode whose
-  // /proc/self/fd link reads "net:[INODE]"; Deno exposes no statfs to check magic.
-  const fd = openFd(path);
-  try {
-    const target = Deno.readLinkSync(`/proc/self/fd/${fd}`);
-    return target.startsWith("net:[");
-  } finally {
-    libc().close(fd);
   }
 }
 
@@ -109,6 +117,12 @@ export function inNetns<T>(path: string, fn: () => T): T {
     target = openFd(path);
     if (c.setns(target, CLONE_NEWNET) !== 0) {
       const code = errno();
+      if (code === EINVAL) {
+        throw new CniError(
+          ErrorCode.InvalidEnvironment,
+          `Path "${path}" is not a network namespace (nsfs or /proc/PID/ns/net)`,
+        );
+      }
       throw new CniError(ErrorCode.NotFound, `Cannot enter netns "${path}": ${strerror(code)}`);
     }
     depth++;
