@@ -3,18 +3,22 @@
  * inside it on the calling (main) thread through `setns(2)`.
  *
  * `setns` only moves the calling thread. Everything done inside
- * {@linkcode inNetns} must therefore be synchronous: `Deno.Command#outputSync`
- * (children inherit the thread's netns), `Deno.readTextFileSync` /
- * `writeTextFileSync` under `/proc/sys/net` and raw-socket syscalls. Async
- * file ops run on other threads, which stay in the host netns.
+ * {@linkcode inNetns} must therefore be synchronous: spawning a child (the
+ * spawn happens on this thread, so the child inherits the pod netns; see
+ * `mod/_exec.ts`), libc reads and writes under `/proc/sys/net` (`mod/sysctl.ts`;
+ * Deno's own fs APIs refuse `/proc/sys` and `/proc/PID/ns` without
+ * `--allow-all`) and raw-socket syscalls. Async file ops run on other threads,
+ * which stay in the host netns.
  *
- * Requires `--allow-ffi` and `--allow-read=/proc`.
+ * Requires `--allow-ffi`.
  *
  * @example
  * ```ts ignore
- * import { inNetns } from "./netns.ts";
- * const rp = inNetns("/var/run/netns/pod", () =>
- *   Deno.readTextFileSync("/proc/sys/net/ipv4/conf/all/rp_filter"));
+ * import { inNetns, netnsId } from "./netns.ts";
+ * const id = netnsId("/var/run/netns/pod"); // "net:[4026532281]"
+ * inNetns("/var/run/netns/pod", () => {
+ *   // synchronous work inside the pod netns
+ * });
  * ```
  *
  * @module
