@@ -279,6 +279,8 @@ interface CodecExports {
   argsPtr(): number;
   resultPtr(): number;
   optionsPtr(): number;
+  numbersPtr(): number;
+  parseArpNumbers(len: number): number;
   parse(len: number): number;
   buildArp(): number;
   buildNs(): number;
@@ -293,6 +295,8 @@ export const EXPORTS: readonly string[] = [
   "argsPtr",
   "resultPtr",
   "optionsPtr",
+  "numbersPtr",
+  "parseArpNumbers",
   "parse",
   "buildArp",
   "buildNs",
@@ -354,6 +358,9 @@ let outputAt = 0;
 let argsAt = 0;
 let resultAt = 0;
 let optionsAt = 0;
+/** The NUM_* struct as f64 slots: operation, SHA, SPA, THA, TPA. */
+let numbers = new Float64Array(0);
+let numbersAt = 0;
 
 /** Instantiate the module on first use (synchronously; it is small). */
 function instance(): CodecExports {
@@ -369,6 +376,8 @@ function instance(): CodecExports {
   argsAt = ex.argsPtr();
   resultAt = ex.resultPtr();
   optionsAt = ex.optionsPtr();
+  numbers = new Float64Array(buffer);
+  numbersAt = ex.numbersPtr() / 8;
   wasm = ex;
   return ex;
 }
@@ -383,12 +392,15 @@ export function codecModule(): WebAssembly.Module {
 }
 
 // ---------------------------------------------------------------------------
-// Address text <-> bytes.
+// Address text <-> bytes. Hand-written over char codes: builders run in the
+// plugin's critical path and regular expressions plus parseInt cost more than
+// the Wasm call itself.
 
 const HEX: readonly string[] = Array.from(
   { length: 256 },
   (_, i) => i.toString(16).padStart(2, "0"),
 );
+const HEX1: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16));
 
 function macAt(b: Uint8Array, at: number): Mac {
   return `${HEX[b[at]!]}:${HEX[b[at + 1]!]}:${HEX[b[at + 2]!]}:${HEX[b[at + 3]!]}:${
@@ -402,45 +414,91 @@ function ipv4At(b: Uint8Array, at: number): string {
 
 /** RFC 5952, Section 4: lowercase, no leading zeros, the first longest run of 2+ zero groups as `::`. */
 function ipv6At(b: Uint8Array, at: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[at + i]! << 8) | b[at + i + 1]!);
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
+  let runStart = -1;
+  for (let i = 0; i < 8; i++) {
+    if (b[at + 2 * i] === 0 && b[at + 2 * i + 1] === 0) {
+      if (runStart < 0) runStart = i;
+      if (i - runStart + 1 > bestLen) {
+        bestStart = runStart;
+        bestLen = i - runStart + 1;
+      }
+    } else {
+      runStart = -1;
+    }
+  }
+  let s = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      s += "::";
+      i += bestLen - 1;
       continue;
     }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
+    if (i > 0 && i !== bestStart + bestLen) s += ":";
+    const hi = b[at + 2 * i]!;
+    const lo = b[at + 2 * i + 1]!;
+    s += hi === 0 ? HEX1[lo] : HEX1[hi]! + HEX[lo];
   }
-  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(":");
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return s;
 }
 
-const MAC_RE = /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$/;
+/** The value of a hex digit's char code, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
+/** "aa:bb:cc:dd:ee:ff" (either case) to 6 bytes at `to[at]`; false if malformed. */
+function macInto(mac: string, to: Uint8Array, at: number): boolean {
+  if (typeof mac !== "string" || mac.length !== 17) return false;
+  for (let i = 0; i < 6; i++) {
+    const p = i * 3;
+    const hi = hexValue(mac.charCodeAt(p));
+    const lo = hexValue(mac.charCodeAt(p + 1));
+    if (hi < 0 || lo < 0 || (i < 5 && mac.charCodeAt(p + 2) !== 58)) return false;
+    to[at + i] = (hi << 4) | lo;
+  }
+  return true;
+}
 
 function writeMac(mac: Mac, to: Uint8Array, at: number, what: string): void {
-  if (typeof mac !== "string" || !MAC_RE.test(mac)) {
-    throw argumentError(`Invalid ${what} MAC address "${String(mac)}"`);
-  }
-  for (let i = 0; i < 6; i++) to[at + i] = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
+  if (!macInto(mac, to, at)) throw argumentError(`Invalid ${what} MAC address "${String(mac)}"`);
 }
 
-const IPV4_RE =
-  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+/**
+ * The dotted quad in `s[start, end)` as a number, or -1. Leading zeros are
+ * refused ("010" is octal to some parsers).
+ */
+function ipv4Range(s: string, start: number, end: number): number {
+  let n = 0;
+  let i = start;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (i >= end || s.charCodeAt(i) !== 46) return -1;
+      i++;
+    }
+    const first = i;
+    let v = 0;
+    while (i < end && i - first < 4) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + c - 48;
+      i++;
+    }
+    const digits = i - first;
+    if (digits === 0 || digits > 3 || v > 255 || (digits > 1 && s.charCodeAt(first) === 48)) {
+      return -1;
+    }
+    n = n * 256 + v;
+  }
+  return i === end ? n : -1;
+}
 
-/** Dotted quad to a number, or -1 (no leading zeros: "010" is ambiguous). */
+/** Dotted quad to a number, or -1. */
 function ipv4Number(ip: string): number {
-  const m = typeof ip === "string" ? IPV4_RE.exec(ip) : null;
-  if (m === null) return -1;
-  return ((+m[1]! << 24) | (+m[2]! << 16) | (+m[3]! << 8) | +m[4]!) >>> 0;
+  return typeof ip === "string" ? ipv4Range(ip, 0, ip.length) : -1;
 }
 
 function writeIpv4(ip: string, to: Uint8Array, at: number, what: string): void {
@@ -452,46 +510,61 @@ function writeIpv4(ip: string, to: Uint8Array, at: number, what: string): void {
   to[at + 3] = n & 0xff;
 }
 
-const GROUP_RE = /^[0-9a-fA-F]{1,4}$/;
+const GROUPS = new Uint16Array(8);
 
-/** Parse the colon groups of one side of "::"; a dotted quad may end the address. */
-function ipv6Groups(part: string, v4Allowed: boolean): number[] | undefined {
-  if (part === "") return [];
-  const pieces = part.split(":");
-  const out: number[] = [];
-  for (let i = 0; i < pieces.length; i++) {
-    const piece = pieces[i]!;
-    if (v4Allowed && i === pieces.length - 1 && piece.includes(".")) {
-      const n = ipv4Number(piece);
-      if (n < 0) return undefined;
-      out.push(n >>> 16, n & 0xffff);
-    } else if (GROUP_RE.test(piece)) {
-      out.push(parseInt(piece, 16));
-    } else {
-      return undefined;
-    }
-  }
-  return out;
-}
-
-/** IPv6 text (RFC 4291, Section 2.2; no zone) to 16 bytes at `to[at]`; false if invalid. */
+/**
+ * IPv6 text (RFC 4291, Section 2.2: hex groups, one "::", an optional dotted
+ * quad at the end; no zone) to 16 bytes at `to[at]`; false if invalid.
+ */
 function ipv6Into(ip: string, to: Uint8Array, at: number): boolean {
   if (typeof ip !== "string") return false;
-  const gap = ip.indexOf("::");
-  let groups: number[] | undefined;
-  if (gap < 0) {
-    groups = ipv6Groups(ip, true);
-    if (groups === undefined || groups.length !== 8) return false;
-  } else {
-    if (ip.indexOf("::", gap + 1) >= 0) return false;
-    const head = ipv6Groups(ip.slice(0, gap), false);
-    const tail = ipv6Groups(ip.slice(gap + 2), true);
-    if (head === undefined || tail === undefined || head.length + tail.length > 7) return false;
-    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+  const len = ip.length;
+  if (len < 2 || len > 45) return false;
+  let n = 0;
+  let gap = -1;
+  let i = 0;
+  if (ip.charCodeAt(0) === 58) {
+    if (ip.charCodeAt(1) !== 58) return false;
+    gap = 0;
+    i = 2;
   }
-  for (let i = 0; i < 8; i++) {
-    to[at + 2 * i] = groups[i]! >>> 8;
-    to[at + 2 * i + 1] = groups[i]! & 0xff;
+  while (i < len) {
+    if (n >= 8) return false;
+    const start = i;
+    let v = 0;
+    while (i < len) {
+      const h = hexValue(ip.charCodeAt(i));
+      if (h < 0) break;
+      v = ((v << 4) | h) & 0xfffff;
+      i++;
+    }
+    if (i < len && ip.charCodeAt(i) === 46) {
+      if (n > 6) return false;
+      const v4 = ipv4Range(ip, start, len);
+      if (v4 < 0) return false;
+      GROUPS[n++] = Math.floor(v4 / 0x10000);
+      GROUPS[n++] = v4 % 0x10000;
+      break;
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 4) return false;
+    GROUPS[n++] = v;
+    if (i === len) break;
+    if (ip.charCodeAt(i) !== 58) return false;
+    i++;
+    if (i === len) return false; // a single trailing colon
+    if (ip.charCodeAt(i) === 58) {
+      if (gap >= 0) return false;
+      gap = n;
+      i++;
+    }
+  }
+  if (gap < 0 ? n !== 8 : n > 7) return false;
+  const zeros = 8 - n;
+  for (let k = 0; k < 8; k++) {
+    const g = gap < 0 || k < gap ? GROUPS[k]! : k < gap + zeros ? 0 : GROUPS[k - zeros]!;
+    to[at + 2 * k] = g >>> 8;
+    to[at + 2 * k + 1] = g & 0xff;
   }
   return true;
 }
@@ -504,6 +577,21 @@ function ipv6Bytes(ip: string, what: string): Uint8Array {
   const b = new Uint8Array(16);
   writeIpv6(ip, b, 0, what);
   return b;
+}
+
+/** Writes ff02::1:ffXX:XXXX for the address at `from[at]` to `to[toAt]`. */
+function solicitedNodeInto(from: Uint8Array, at: number, to: Uint8Array, toAt: number): void {
+  const low0 = from[at + 13]!;
+  const low1 = from[at + 14]!;
+  const low2 = from[at + 15]!;
+  to.fill(0, toAt, toAt + 16);
+  to[toAt] = 0xff;
+  to[toAt + 1] = 0x02;
+  to[toAt + 11] = 0x01;
+  to[toAt + 12] = 0xff;
+  to[toAt + 13] = low0;
+  to[toAt + 14] = low1;
+  to[toAt + 15] = low2;
 }
 
 // ---------------------------------------------------------------------------
@@ -554,7 +642,60 @@ function copyIn(bytes: Uint8Array): number {
  */
 export function parseFrame(bytes: Uint8Array): Frame | CodecError {
   const status = copyIn(bytes);
-  if (status !== Status.Ok) return parseError(status);
+  return status === Status.Ok ? readFrame() : parseError(status);
+}
+
+/** Parses `len` bytes already in the input buffer. */
+function parseInPlace(len: number): number {
+  const ex = instance();
+  if (!(len >= 0 && len <= inputCapacity && Number.isInteger(len))) {
+    return len > inputCapacity ? Status.TooLong : Status.BadArgument;
+  }
+  return ex.parse(len);
+}
+
+/**
+ * The codec's input buffer, a 65536-byte view of Wasm memory, for receiving
+ * frames without a copy: read a frame into it (for example `recv(2)` through
+ * FFI) and call {@linkcode parseReceivedFrame} or
+ * {@linkcode parseReceivedArpInto} with its length. Any other parse call
+ * overwrites it; the view stays valid (the memory never grows).
+ *
+ * @returns the view
+ */
+export function receiveBuffer(): Uint8Array {
+  instance();
+  return mem.subarray(inputAt, inputAt + inputCapacity);
+}
+
+/**
+ * {@linkcode parseFrame} for the first `len` bytes of {@linkcode receiveBuffer}.
+ *
+ * @param len the frame length
+ * @returns the frame, or the reason it was rejected
+ */
+export function parseReceivedFrame(len: number): Frame | CodecError {
+  const status = parseInPlace(len);
+  return status === Status.Ok ? readFrame() : parseError(status);
+}
+
+/**
+ * {@linkcode parseArpInto} for the first `len` bytes of {@linkcode receiveBuffer}.
+ *
+ * @param len the frame length
+ * @param out overwritten on success, untouched otherwise
+ * @returns `Status.Ok` or the rejection status
+ */
+export function parseReceivedArpInto(len: number, out: ArpNumbers): number {
+  const ex = wasm ?? instance();
+  if (!(len >= 0 && len <= inputCapacity && Number.isInteger(len))) {
+    return len > inputCapacity ? Status.TooLong : Status.BadArgument;
+  }
+  return readArpNumbers(ex.parseArpNumbers(len), out);
+}
+
+/** Builds the typed frame from the result struct of an accepted parse. */
+function readFrame(): Frame {
   const eth = readEthernet();
   const kind = mem[resultAt + RES_KIND];
   if (kind === KIND_ARP) {
@@ -597,34 +738,39 @@ export function parseFrame(bytes: Uint8Array): Frame | CodecError {
 }
 
 /**
- * Parse an ARP frame into `out` without allocating. Same validation as
- * {@linkcode parseFrame}; an accepted NDP frame gives `Status.UnsupportedEthertype`.
+ * Parse an ARP frame into `out` without allocating: the hot path of receive
+ * loops. Same ARP validation as {@linkcode parseFrame}; anything that is not
+ * ARP gives `Status.UnsupportedEthertype` without being parsed further.
  *
  * @param bytes the frame
  * @param out overwritten on success, untouched otherwise
  * @returns `Status.Ok` or the rejection status
  */
 export function parseArpInto(bytes: Uint8Array, out: ArpNumbers): number {
-  const status = copyIn(bytes);
+  const ex = wasm ?? instance();
+  const len = bytes.length;
+  if (len > inputCapacity) return Status.TooLong;
+  mem.set(bytes, inputAt);
+  return readArpNumbers(ex.parseArpNumbers(len), out);
+}
+
+function readArpNumbers(status: number, out: ArpNumbers): number {
   if (status !== Status.Ok) return status;
-  if (mem[resultAt + RES_KIND] !== KIND_ARP) return Status.UnsupportedEthertype;
-  const r = resultAt;
-  out.operation = view.getUint16(r + RES_ARP_OPER, true);
-  out.senderHardwareAddr = view.getUint16(r + RES_ARP_SHA) * 0x1_0000_0000 +
-    view.getUint32(r + RES_ARP_SHA + 2);
-  out.senderProtocolAddr = view.getUint32(r + RES_ARP_SPA);
-  out.targetHardwareAddr = view.getUint16(r + RES_ARP_THA) * 0x1_0000_0000 +
-    view.getUint32(r + RES_ARP_THA + 2);
-  out.targetProtocolAddr = view.getUint32(r + RES_ARP_TPA);
+  const n = numbers;
+  const i = numbersAt;
+  out.operation = n[i]!;
+  out.senderHardwareAddr = n[i + 1]!;
+  out.senderProtocolAddr = n[i + 2]!;
+  out.targetHardwareAddr = n[i + 3]!;
+  out.targetProtocolAddr = n[i + 4]!;
   return Status.Ok;
 }
 
 // ---------------------------------------------------------------------------
 // Build.
 
-function writeEthernetArgs(dst: Mac, src: Mac, vlan: number | undefined): void {
-  instance();
-  writeMac(dst, mem, argsAt + ARG_ETH_DST, "Ethernet destination");
+/** Ethernet source and VLAN arguments (the destination is written by the caller). */
+function writeEthernetArgs(src: Mac, vlan: number | undefined): void {
   writeMac(src, mem, argsAt + ARG_ETH_SRC, "Ethernet source");
   if (vlan === undefined) {
     mem[argsAt + ARG_HAS_VLAN] = 0;
@@ -658,7 +804,9 @@ function finishBuild(result: number, what: string): Uint8Array {
  * @throws {CodecError} `badArgument` for a malformed MAC, IP or VLAN id, `badOperation`
  */
 export function buildArp(eth: EthernetAddrs, arp: ArpPacket): Uint8Array {
-  writeEthernetArgs(eth.dst, eth.src, eth.vlan);
+  instance();
+  writeMac(eth.dst, mem, argsAt + ARG_ETH_DST, "Ethernet destination");
+  writeEthernetArgs(eth.src, eth.vlan);
   const op = arp.operation as number;
   view.setUint16(
     argsAt + ARG_ARP_OPER,
@@ -767,28 +915,48 @@ export interface NeighborSolicitationOptions {
   vlan?: number;
 }
 
-function ndpEthernetDst(dstMac: Mac | undefined, dst: Uint8Array, dstText: string): Mac {
-  if (dstMac !== undefined) return dstMac;
-  if (dst[0] !== 0xff) {
-    throw argumentError(`Missing Ethernet destination for unicast IPv6 destination "${dstText}"`);
-  }
-  return `33:33:${HEX[dst[12]!]}:${HEX[dst[13]!]}:${HEX[dst[14]!]}:${HEX[dst[15]!]}`;
-}
-
+/**
+ * Fills the NDP build arguments. `dst` undefined means the default: for an NS
+ * the solicited-node group of the target, for an NA all nodes (ff02::1).
+ */
 function writeNdpArgs(
+  kind: "ns" | "na",
   srcMac: Mac,
   dstMac: Mac | undefined,
   src: string,
-  dst: string,
+  dst: string | undefined,
   target: string,
   lla: Mac | undefined,
   vlan: number | undefined,
 ): void {
-  const dstBytes = ipv6Bytes(dst, "IPv6 destination");
-  writeEthernetArgs(ndpEthernetDst(dstMac, dstBytes, dst), srcMac, vlan);
-  writeIpv6(src, mem, argsAt + ARG_IP6_SRC, "IPv6 source");
-  mem.set(dstBytes, argsAt + ARG_IP6_DST);
+  instance();
   writeIpv6(target, mem, argsAt + ARG_NDP_TARGET, "NDP target");
+  writeIpv6(src, mem, argsAt + ARG_IP6_SRC, "IPv6 source");
+  const d = argsAt + ARG_IP6_DST;
+  if (dst !== undefined) {
+    writeIpv6(dst, mem, d, "IPv6 destination");
+  } else if (kind === "ns") {
+    solicitedNodeInto(mem, argsAt + ARG_NDP_TARGET, mem, d);
+  } else {
+    mem.fill(0, d, d + 16);
+    mem[d] = 0xff;
+    mem[d + 1] = 0x02;
+    mem[d + 15] = 0x01;
+  }
+  writeEthernetArgs(srcMac, vlan);
+  const e = argsAt + ARG_ETH_DST;
+  if (dstMac !== undefined) {
+    writeMac(dstMac, mem, e, "Ethernet destination");
+  } else if (mem[d] === 0xff) {
+    // RFC 2464, Section 7: 33:33 and the low 32 bits of the group.
+    mem[e] = 0x33;
+    mem[e + 1] = 0x33;
+    mem.copyWithin(e + 2, d + 12, d + 16);
+  } else {
+    throw argumentError(
+      `Missing Ethernet destination for unicast IPv6 destination "${String(dst)}"`,
+    );
+  }
   if (lla === undefined) {
     mem[argsAt + ARG_HAS_LLA] = 0;
   } else {
@@ -805,12 +973,12 @@ function writeNdpArgs(
  * @throws {CodecError} `badArgument`, `badTarget` (multicast), `badAddress` (RFC 4861 7.1.1 rules)
  */
 export function buildNeighborSolicitation(options: NeighborSolicitationOptions): Uint8Array {
-  const dst = options.dst ?? solicitedNodeMulticast(options.target);
   writeNdpArgs(
+    "ns",
     options.srcMac,
     options.dstMac,
     options.src,
-    dst,
+    options.dst,
     options.target,
     options.sourceLinkLayerAddr,
     options.vlan,
@@ -870,10 +1038,11 @@ export interface NeighborAdvertisementOptions {
  */
 export function buildNeighborAdvertisement(options: NeighborAdvertisementOptions): Uint8Array {
   writeNdpArgs(
+    "na",
     options.srcMac,
     options.dstMac,
     options.src,
-    options.dst ?? "ff02::1",
+    options.dst,
     options.target,
     options.targetLinkLayerAddr,
     options.vlan,
@@ -924,9 +1093,8 @@ export function buildUnsolicitedAdvertisement(
  */
 export function solicitedNodeMulticast(ip: string): string {
   const b = ipv6Bytes(ip, "IPv6");
-  const group = new Uint8Array(16);
-  group.set([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, b[13]!, b[14]!, b[15]!]);
-  return ipv6At(group, 0);
+  solicitedNodeInto(b, 0, b, 0);
+  return ipv6At(b, 0);
 }
 
 /**
@@ -939,7 +1107,7 @@ export function solicitedNodeMulticast(ip: string): string {
 export function ipv6MulticastMac(ip: string): Mac {
   const b = ipv6Bytes(ip, "IPv6 multicast");
   if (b[0] !== 0xff) throw argumentError(`Invalid IPv6 multicast address "${ip}"`);
-  return ndpEthernetDst(undefined, b, ip);
+  return `33:33:${HEX[b[12]!]}:${HEX[b[13]!]}:${HEX[b[14]!]}:${HEX[b[15]!]}`;
 }
 
 /**

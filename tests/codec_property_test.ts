@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { Address6 } from "ip-address";
 import {
   buildArp,
   buildNeighborAdvertisement,
@@ -191,6 +192,30 @@ Deno.test("canonicalIpv6() prints what ip-address prints (RFC 5952) for any spel
       assert.equal(canonicalIpv6(spell(b)), canon(b));
     }),
     opts(),
+  );
+});
+
+Deno.test("canonicalIpv6() accepts exactly the strings ip-address accepts, with the same result", () => {
+  const piece = fc.oneof(
+    fc.constantFrom("", "0", "1", "ffff", "ABCD", "00000", "1.2.3.4", "01.2.3.4", "256.1.1.1"),
+    fc.stringMatching(/^[0-9a-f]{0,5}$/),
+  );
+  const textArb = fc.oneof(
+    fc.stringMatching(/^[0-9a-fA-F:.]{0,45}$/),
+    fc.array(piece, { maxLength: 9 }).map((a) => a.join(":")),
+  );
+  fc.assert(
+    fc.property(textArb, (text) => {
+      let mine: string | null = null;
+      try {
+        mine = canonicalIpv6(text);
+      } catch (e) {
+        assert.ok(e instanceof CodecError && e.kind === "badArgument");
+      }
+      const theirs = Address6.isValid(text) ? new Address6(text).correctForm() : null;
+      assert.equal(mine, theirs, JSON.stringify(text));
+    }),
+    opts(RUNS * 2),
   );
 });
 

@@ -53,6 +53,12 @@ function ipv6(b: Uint8Array, at: number): string {
 
 const fail = (error: CodecErrorKind): RefError => ({ error });
 
+// Direct indexing instead of a DataView per frame: the fastest plain TS we know.
+const u16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
+const u32 = (b: Uint8Array, at: number): number =>
+  ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+const u48 = (b: Uint8Array, at: number): number => u16(b, at) * 0x1_0000_0000 + u32(b, at + 2);
+
 /**
  * Parse a frame with the reference rules.
  *
@@ -61,27 +67,26 @@ const fail = (error: CodecErrorKind): RefError => ({ error });
  */
 export function refParse(b: Uint8Array): Frame | RefError {
   if (b.length > 65536) return fail("tooLong");
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b.length < 14) return fail("truncated");
   let l3 = 14;
-  let ethertype = dv.getUint16(12);
+  let ethertype = u16(b, 12);
   const eth: EthernetHeader = { dst: mac(b, 0), src: mac(b, 6), ethertype };
   if (ethertype === 0x8100) {
     if (b.length < 18) return fail("truncated");
-    eth.vlan = dv.getUint16(14) & 0xfff;
-    ethertype = dv.getUint16(16);
+    eth.vlan = u16(b, 14) & 0xfff;
+    ethertype = u16(b, 16);
     eth.ethertype = ethertype;
     l3 = 18;
   }
   if (ethertype === 0x0806) {
     if (b.length - l3 < 28) return fail("truncated");
     if (
-      dv.getUint16(l3) !== 1 || dv.getUint16(l3 + 2) !== 0x0800 || b[l3 + 4] !== 6 ||
+      u16(b, l3) !== 1 || u16(b, l3 + 2) !== 0x0800 || b[l3 + 4] !== 6 ||
       b[l3 + 5] !== 4
     ) {
       return fail("unsupportedArp");
     }
-    const op = dv.getUint16(l3 + 6);
+    const op = u16(b, l3 + 6);
     if (op !== 1 && op !== 2) return fail("badOperation");
     return {
       kind: "arp",
@@ -96,14 +101,14 @@ export function refParse(b: Uint8Array): Frame | RefError {
     };
   }
   if (ethertype !== 0x86dd) return fail("unsupportedEthertype");
-  return parseIpv6(b, dv, l3, eth);
+  return parseIpv6(b, l3, eth);
 }
 
-function parseIpv6(b: Uint8Array, dv: DataView, ip: number, eth: EthernetHeader): Frame | RefError {
+function parseIpv6(b: Uint8Array, ip: number, eth: EthernetHeader): Frame | RefError {
   if (b.length - ip < 40) return fail("truncated");
   if (b[ip]! >> 4 !== 6) return fail("notIpv6");
   if (b[ip + 6] !== 58) return fail("notIcmpv6");
-  const plen = dv.getUint16(ip + 4);
+  const plen = u16(b, ip + 4);
   if (plen > b.length - ip - 40) return fail("truncated");
   if (plen < 4) return fail("badLength");
   const m = ip + 40;
@@ -193,24 +198,23 @@ function checksum(b: Uint8Array, src: number, dst: number, msg: number, len: num
  */
 export function refParseArpInto(b: Uint8Array, out: ArpNumbers): number {
   if (b.length < 14) return 1;
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let a = 14;
-  let type = dv.getUint16(12);
+  let type = u16(b, 12);
   if (type === 0x8100) {
     if (b.length < 18) return 1;
-    type = dv.getUint16(16);
+    type = u16(b, 16);
     a = 18;
   }
   if (type !== 0x0806) return 3;
   if (b.length - a < 28) return 1;
-  if (dv.getUint32(a) !== 0x00010800 || dv.getUint16(a + 4) !== 0x0604) return 4;
-  const op = dv.getUint16(a + 6);
+  if (u32(b, a) !== 0x00010800 || u16(b, a + 4) !== 0x0604) return 4;
+  const op = u16(b, a + 6);
   if (op !== 1 && op !== 2) return 5;
   out.operation = op;
-  out.senderHardwareAddr = dv.getUint16(a + 8) * 0x1_0000_0000 + dv.getUint32(a + 10);
-  out.senderProtocolAddr = dv.getUint32(a + 14);
-  out.targetHardwareAddr = dv.getUint16(a + 18) * 0x1_0000_0000 + dv.getUint32(a + 20);
-  out.targetProtocolAddr = dv.getUint32(a + 24);
+  out.senderHardwareAddr = u48(b, a + 8);
+  out.senderProtocolAddr = u32(b, a + 14);
+  out.targetHardwareAddr = u48(b, a + 18);
+  out.targetProtocolAddr = u32(b, a + 24);
   return 0;
 }
 

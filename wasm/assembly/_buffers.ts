@@ -2,7 +2,14 @@
 // here is allocated at run time: these are fixed regions of linear memory,
 // zero-initialised and not stored in the binary.
 
-import { ARGS_SIZE, INPUT_CAPACITY, OPTION_TABLE_CAPACITY, OUTPUT_CAPACITY, RES_SIZE } from "./_fields";
+import {
+  ARGS_SIZE,
+  INPUT_CAPACITY,
+  NUM_SIZE,
+  OPTION_TABLE_CAPACITY,
+  OUTPUT_CAPACITY,
+  RES_SIZE,
+} from "./_fields";
 
 /** The frame to parse, copied in by the caller. */
 export const INPUT: usize = memory.data(INPUT_CAPACITY, 16);
@@ -14,3 +21,5 @@ export const ARGS: usize = memory.data(ARGS_SIZE, 16);
 export const RESULT: usize = memory.data(RES_SIZE, 16);
 /** Offsets (u32, from the frame start) of each NDP option of the last parse. */
 export const OPTIONS: usize = memory.data(OPTION_TABLE_CAPACITY * 4, 16);
+/** ARP numbers of the last parseArp() (layout NUM_* in _fields.ts), 8-byte aligned for a Float64Array. */
+export const NUMBERS: usize = memory.data(NUM_SIZE, 16);

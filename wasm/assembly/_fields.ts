@@ -114,6 +114,15 @@ export const RES_IP6_DST: u32 = 72; // [16]
 export const RES_NDP_TARGET: u32 = 88; // [16]
 export const RES_SIZE: u32 = 104;
 
+// ARP numbers, written by parseArp() for hot receive loops: five f64 slots read
+// through a Float64Array, so the caller does no byte assembly and no bswap.
+export const NUM_OPER: u32 = 0; // f64: 1 or 2
+export const NUM_SHA: u32 = 8; // f64: 48-bit MAC
+export const NUM_SPA: u32 = 16; // f64: IPv4 as u32
+export const NUM_THA: u32 = 24; // f64
+export const NUM_TPA: u32 = 32; // f64
+export const NUM_SIZE: u32 = 40;
+
 export const KIND_ARP: u8 = 1;
 export const KIND_NS: u8 = 2;
 export const KIND_NA: u8 = 3;

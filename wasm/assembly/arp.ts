@@ -29,6 +29,11 @@ import {
   ARP_THA,
   ARP_TPA,
   KIND_ARP,
+  NUM_OPER,
+  NUM_SHA,
+  NUM_SPA,
+  NUM_THA,
+  NUM_TPA,
   RES_ARP_OPER,
   RES_ARP_SHA,
   RES_ARP_SPA,
@@ -58,6 +63,21 @@ export function parseArp(p: usize, avail: u32, res: usize): i32 {
   copy6(res + RES_ARP_THA, p + ARP_THA);
   copy4(res + RES_ARP_TPA, p + ARP_TPA);
   return OK;
+}
+
+/** The 48-bit MAC at `p` as an f64 (exact: below 2^53). */
+// @ts-ignore: decorator
+@inline function macNumber(p: usize): f64 {
+  return <f64>((<u64>be16(p) << 32) | <u64>bswap<u32>(load<u32>(p, 2)));
+}
+
+/** Writes the numbers of an accepted ARP packet at `p` to the NUM_* slots at `num`. */
+export function storeArpNumbers(p: usize, num: usize): void {
+  store<f64>(num + NUM_OPER, <f64>be16(p + ARP_OPER));
+  store<f64>(num + NUM_SHA, macNumber(p + ARP_SHA));
+  store<f64>(num + NUM_SPA, <f64>bswap<u32>(load<u32>(p + ARP_SPA)));
+  store<f64>(num + NUM_THA, macNumber(p + ARP_THA));
+  store<f64>(num + NUM_TPA, <f64>bswap<u32>(load<u32>(p + ARP_TPA)));
 }
 
 /** Checks the ARP build arguments; returns a status. */

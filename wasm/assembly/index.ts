@@ -6,22 +6,27 @@
 // _fields.ts. Every export returns a number and never traps: rejections are
 // status codes (status.ts). Nothing is allocated.
 
-import { ARGS, INPUT, OPTIONS, OUTPUT, RESULT } from "./_buffers";
+import { ARGS, INPUT, NUMBERS, OPTIONS, OUTPUT, RESULT } from "./_buffers";
+import { be16 } from "./_bytes";
 import {
   ARP_LEN,
+  ETH_HEADER_LEN,
   ETH_MIN_FRAME_LEN,
+  ETH_TYPE,
   ETHERTYPE_ARP,
   ETHERTYPE_IPV6,
+  ETHERTYPE_VLAN,
   ICMP_TYPE_NA,
   ICMP_TYPE_NS,
   INPUT_CAPACITY,
   RES_ETHERTYPE,
   RES_KIND,
+  VLAN_TAG_LEN,
 } from "./_fields";
-import { checkArpArgs, emitArp, parseArp } from "./arp";
+import { checkArpArgs, emitArp, parseArp, storeArpNumbers } from "./arp";
 import { checkEthernetArgs, emitEthernet, parseEthernet } from "./ethernet";
 import { checkNdpArgs, emitNdp, parseNdp } from "./ndp";
-import { OK, TOO_LONG, UNSUPPORTED_ETHERTYPE } from "./status";
+import { OK, TOO_LONG, TRUNCATED, UNSUPPORTED_ETHERTYPE } from "./status";
 
 /** Address of the input buffer (`inputCapacity()` bytes). */
 export function inputPtr(): usize {
@@ -51,6 +56,35 @@ export function resultPtr(): usize {
 /** Address of the option offset table filled by `parse`. */
 export function optionsPtr(): usize {
   return OPTIONS;
+}
+
+/** Address of the ARP numbers struct filled by `parseArpNumbers`. */
+export function numbersPtr(): usize {
+  return NUMBERS;
+}
+
+/**
+ * The hot path of ARP receive loops: like `parse`, but only ARP is accepted
+ * (anything else is UNSUPPORTED_ETHERTYPE without being parsed further), and
+ * on OK the numbers struct holds the fields as f64.
+ */
+export function parseArpNumbers(len: u32): i32 {
+  // The same checks as parse(), in the same order, without copying the
+  // Ethernet header into the result struct: this caller only wants numbers.
+  if (len > INPUT_CAPACITY) return TOO_LONG;
+  if (len < ETH_HEADER_LEN) return TRUNCATED;
+  let header = ETH_HEADER_LEN;
+  let ethertype = be16(INPUT + ETH_TYPE);
+  if (ethertype == ETHERTYPE_VLAN) {
+    if (len < ETH_HEADER_LEN + VLAN_TAG_LEN) return TRUNCATED;
+    header += VLAN_TAG_LEN;
+    ethertype = be16(INPUT + ETH_TYPE + VLAN_TAG_LEN);
+  }
+  if (ethertype != ETHERTYPE_ARP) return UNSUPPORTED_ETHERTYPE;
+  const arp = INPUT + <usize>header;
+  const status = parseArp(arp, len - header, RESULT);
+  if (status == OK) storeArpNumbers(arp, NUMBERS);
+  return status;
 }
 
 /**

@@ -1,9 +1,9 @@
 (module
  (type $0 (func (result i32)))
  (type $1 (func (param i32) (result i32)))
- (type $2 (func (param i32 i32 i64) (result i64)))
- (type $3 (func (param i32 i32 i32 i32) (result i32)))
- (type $4 (func (param i32 i32) (result i32)))
+ (type $2 (func (param i32 i32) (result i32)))
+ (type $3 (func (param i32 i32 i64) (result i64)))
+ (type $4 (func (param i32 i32 i32 i32) (result i32)))
  (memory $0 2 2)
  (export "inputPtr" (func $assembly/index/inputPtr))
  (export "inputCapacity" (func $assembly/index/inputCapacity))
@@ -11,6 +11,8 @@
  (export "argsPtr" (func $assembly/index/argsPtr))
  (export "resultPtr" (func $assembly/index/resultPtr))
  (export "optionsPtr" (func $assembly/index/optionsPtr))
+ (export "numbersPtr" (func $assembly/index/numbersPtr))
+ (export "parseArpNumbers" (func $assembly/index/parseArpNumbers))
  (export "parse" (func $assembly/index/parse))
  (export "buildArp" (func $assembly/index/buildArp))
  (export "buildNs" (func $assembly/index/buildNs))
@@ -118,12 +120,12 @@
   if
    i32.const 14
    local.set $1
-   block $__inlined_func$assembly/ndp/checkNdpArgs$25
+   block $__inlined_func$assembly/ndp/checkNdpArgs$34
     i32.const 66888
     i32.load8_u
     i32.const 255
     i32.eq
-    br_if $__inlined_func$assembly/ndp/checkNdpArgs$25
+    br_if $__inlined_func$assembly/ndp/checkNdpArgs$34
     local.get $0
     i32.const 255
     i32.and
@@ -168,7 +170,7 @@
      else
       i32.const 0
      end
-     br_if $__inlined_func$assembly/ndp/checkNdpArgs$25
+     br_if $__inlined_func$assembly/ndp/checkNdpArgs$34
     else
      i32.const 15
      local.set $1
@@ -184,7 +186,7 @@
      else
       i32.const 0
      end
-     br_if $__inlined_func$assembly/ndp/checkNdpArgs$25
+     br_if $__inlined_func$assembly/ndp/checkNdpArgs$34
     end
     i32.const 0
     local.set $1
@@ -412,6 +414,120 @@
   end
   local.get $4
   i32.wrap_i64
+ )
+ (func $assembly/arp/parseArp (param $0 i32) (param $1 i32) (result i32)
+  (local $2 i32)
+  local.get $1
+  i32.const 28
+  i32.lt_u
+  if
+   i32.const 1
+   return
+  end
+  local.get $0
+  i32.load16_u
+  local.tee $1
+  i32.const 8
+  i32.shl
+  local.get $1
+  i32.const 8
+  i32.shr_u
+  i32.or
+  i32.const 65535
+  i32.and
+  i32.const 1
+  i32.ne
+  if (result i32)
+   i32.const 1
+  else
+   local.get $0
+   i32.load16_u offset=2
+   local.tee $1
+   i32.const 8
+   i32.shl
+   local.get $1
+   i32.const 8
+   i32.shr_u
+   i32.or
+   i32.const 65535
+   i32.and
+   i32.const 2048
+   i32.ne
+  end
+  if (result i32)
+   i32.const 1
+  else
+   local.get $0
+   i32.load8_u offset=4
+   i32.const 6
+   i32.ne
+  end
+  if (result i32)
+   i32.const 1
+  else
+   local.get $0
+   i32.load8_u offset=5
+   i32.const 4
+   i32.ne
+  end
+  if
+   i32.const 4
+   return
+  end
+  local.get $0
+  i32.load16_u offset=6
+  local.tee $1
+  i32.const 8
+  i32.shl
+  local.get $1
+  i32.const 8
+  i32.shr_u
+  i32.or
+  local.tee $1
+  i32.const 65535
+  i32.and
+  local.tee $2
+  i32.const 2
+  i32.ne
+  local.get $2
+  i32.const 1
+  i32.ne
+  i32.and
+  if
+   i32.const 5
+   return
+  end
+  i32.const 66912
+  i32.const 1
+  i32.store8
+  i32.const 66932
+  local.get $1
+  i32.store16
+  i32.const 66934
+  local.get $0
+  i32.load offset=8
+  i32.store
+  i32.const 66938
+  local.get $0
+  i32.load16_u offset=12
+  i32.store16
+  i32.const 66940
+  local.get $0
+  i32.load offset=14
+  i32.store
+  i32.const 66944
+  local.get $0
+  i32.load offset=18
+  i32.store
+  i32.const 66948
+  local.get $0
+  i32.load16_u offset=22
+  i32.store16
+  i32.const 66950
+  local.get $0
+  i32.load offset=24
+  i32.store
+  i32.const 0
  )
  (func $assembly/ndp/parseNdp (param $0 i32) (param $1 i32) (result i32)
   (local $2 i32)
@@ -770,6 +886,194 @@
  (func $assembly/index/resultPtr (result i32)
   i32.const 66912
  )
+ (func $assembly/index/parseArpNumbers (param $0 i32) (result i32)
+  (local $1 i32)
+  (local $2 i64)
+  (local $3 i32)
+  local.get $0
+  i32.const 65536
+  i32.gt_u
+  if
+   i32.const 2
+   return
+  end
+  local.get $0
+  i32.const 14
+  i32.lt_u
+  if
+   i32.const 1
+   return
+  end
+  i32.const 14
+  local.set $1
+  i32.const 1036
+  i32.load16_u
+  local.tee $3
+  i32.const 8
+  i32.shl
+  local.get $3
+  i32.const 8
+  i32.shr_u
+  i32.or
+  local.tee $3
+  i32.const 65535
+  i32.and
+  i32.const 33024
+  i32.eq
+  if (result i32)
+   local.get $0
+   i32.const 18
+   i32.lt_u
+   if
+    i32.const 1
+    return
+   end
+   i32.const 18
+   local.set $1
+   i32.const 1040
+   i32.load16_u
+   local.tee $3
+   i32.const 8
+   i32.shl
+   local.get $3
+   i32.const 8
+   i32.shr_u
+   i32.or
+  else
+   local.get $3
+  end
+  i32.const 65535
+  i32.and
+  i32.const 2054
+  i32.ne
+  if
+   i32.const 3
+   return
+  end
+  local.get $1
+  i32.const 1024
+  i32.add
+  local.tee $3
+  local.get $0
+  local.get $1
+  i32.sub
+  call $assembly/arp/parseArp
+  local.tee $0
+  i32.eqz
+  if
+   i32.const 99792
+   local.get $3
+   i32.load16_u offset=6
+   local.tee $1
+   i32.const 8
+   i32.shl
+   local.get $1
+   i32.const 8
+   i32.shr_u
+   i32.or
+   i32.const 65535
+   i32.and
+   f64.convert_i32_u
+   f64.store
+   i32.const 99800
+   local.get $3
+   i32.load offset=10
+   local.tee $1
+   i32.const -16711936
+   i32.and
+   i32.const 8
+   i32.rotl
+   local.get $1
+   i32.const 16711935
+   i32.and
+   i32.const 8
+   i32.rotr
+   i32.or
+   i64.extend_i32_u
+   local.get $3
+   i32.load16_u offset=8
+   local.tee $1
+   i32.const 8
+   i32.shl
+   local.get $1
+   i32.const 8
+   i32.shr_u
+   i32.or
+   i32.const 65535
+   i32.and
+   i64.extend_i32_u
+   i64.const 32
+   i64.shl
+   i64.or
+   f64.convert_i64_u
+   f64.store
+   i32.const 99808
+   local.get $3
+   i32.load offset=14
+   local.tee $1
+   i32.const -16711936
+   i32.and
+   i32.const 8
+   i32.rotl
+   local.get $1
+   i32.const 16711935
+   i32.and
+   i32.const 8
+   i32.rotr
+   i32.or
+   f64.convert_i32_u
+   f64.store
+   i32.const 99816
+   local.get $3
+   i32.load offset=20
+   local.tee $1
+   i32.const -16711936
+   i32.and
+   i32.const 8
+   i32.rotl
+   local.get $1
+   i32.const 16711935
+   i32.and
+   i32.const 8
+   i32.rotr
+   i32.or
+   i64.extend_i32_u
+   local.get $3
+   i32.load16_u offset=18
+   local.tee $1
+   i32.const 8
+   i32.shl
+   local.get $1
+   i32.const 8
+   i32.shr_u
+   i32.or
+   i32.const 65535
+   i32.and
+   i64.extend_i32_u
+   i64.const 32
+   i64.shl
+   i64.or
+   f64.convert_i64_u
+   f64.store
+   i32.const 99824
+   local.get $3
+   i32.load offset=24
+   local.tee $1
+   i32.const -16711936
+   i32.and
+   i32.const 8
+   i32.rotl
+   local.get $1
+   i32.const 16711935
+   i32.and
+   i32.const 8
+   i32.rotr
+   i32.or
+   f64.convert_i32_u
+   f64.store
+  end
+  local.get $0
+ )
  (func $assembly/index/parse (param $0 i32) (result i32)
   (local $1 i32)
   (local $2 i32)
@@ -785,12 +1089,12 @@
   i32.const 66912
   i32.const 0
   i32.store8
-  block $__inlined_func$assembly/ethernet/parseEthernet (result i32)
+  block $__inlined_func$assembly/ethernet/parseEthernet$1 (result i32)
    i32.const -1
    local.get $0
    i32.const 14
    i32.lt_u
-   br_if $__inlined_func$assembly/ethernet/parseEthernet
+   br_if $__inlined_func$assembly/ethernet/parseEthernet$1
    drop
    i32.const 14
    local.set $4
@@ -813,7 +1117,7 @@
     local.get $0
     i32.const 18
     i32.lt_u
-    br_if $__inlined_func$assembly/ethernet/parseEthernet
+    br_if $__inlined_func$assembly/ethernet/parseEthernet$1
     drop
     i32.const 1
     local.set $2
@@ -888,119 +1192,11 @@
   i32.const 2054
   i32.eq
   if
-   block $__inlined_func$assembly/arp/parseArp$1 (result i32)
-    i32.const 1
-    local.get $0
-    i32.const 28
-    i32.lt_u
-    br_if $__inlined_func$assembly/arp/parseArp$1
-    drop
-    i32.const 4
-    local.get $1
-    i32.const 1024
-    i32.add
-    local.tee $0
-    i32.load16_u
-    local.tee $1
-    i32.const 8
-    i32.shl
-    local.get $1
-    i32.const 8
-    i32.shr_u
-    i32.or
-    i32.const 65535
-    i32.and
-    i32.const 1
-    i32.ne
-    if (result i32)
-     i32.const 1
-    else
-     local.get $0
-     i32.load16_u offset=2
-     local.tee $1
-     i32.const 8
-     i32.shl
-     local.get $1
-     i32.const 8
-     i32.shr_u
-     i32.or
-     i32.const 65535
-     i32.and
-     i32.const 2048
-     i32.ne
-    end
-    if (result i32)
-     i32.const 1
-    else
-     local.get $0
-     i32.load8_u offset=4
-     i32.const 6
-     i32.ne
-    end
-    if (result i32)
-     i32.const 1
-    else
-     local.get $0
-     i32.load8_u offset=5
-     i32.const 4
-     i32.ne
-    end
-    br_if $__inlined_func$assembly/arp/parseArp$1
-    drop
-    i32.const 5
-    local.get $0
-    i32.load16_u offset=6
-    local.tee $1
-    i32.const 8
-    i32.shl
-    local.get $1
-    i32.const 8
-    i32.shr_u
-    i32.or
-    local.tee $1
-    i32.const 65535
-    i32.and
-    local.tee $2
-    i32.const 2
-    i32.ne
-    local.get $2
-    i32.const 1
-    i32.ne
-    i32.and
-    br_if $__inlined_func$assembly/arp/parseArp$1
-    drop
-    i32.const 66912
-    i32.const 1
-    i32.store8
-    i32.const 66932
-    local.get $1
-    i32.store16
-    i32.const 66934
-    local.get $0
-    i32.load offset=8
-    i32.store
-    i32.const 66938
-    local.get $0
-    i32.load16_u offset=12
-    i32.store16
-    i32.const 66940
-    local.get $0
-    i32.load offset=14
-    i32.store
-    i32.const 66944
-    local.get $0
-    i32.load offset=18
-    i32.store
-    i32.const 66948
-    local.get $0
-    i32.load16_u offset=22
-    i32.store16
-    i32.const 66950
-    local.get $0
-    i32.load offset=24
-    i32.store
-    i32.const 0
-   end
+   local.get $1
+   i32.const 1024
+   i32.add
+   local.get $0
+   call $assembly/arp/parseArp
    return
   end
   local.get $2
@@ -1021,6 +1217,9 @@
  )
  (func $assembly/index/optionsPtr (result i32)
   i32.const 67024
+ )
+ (func $assembly/index/numbersPtr (result i32)
+  i32.const 99792
  )
  (func $assembly/index/inputPtr (result i32)
   i32.const 1024
