@@ -48,7 +48,12 @@ export interface ReadPodOptions {
   neigh?: boolean;
 }
 
-/** The read lines of the pod facts batch. */
+/**
+ * The read lines of the pod facts batch.
+ *
+ * @param withNeigh also read neighbours
+ * @returns the batch lines
+ */
 export function podReadLines(withNeigh = false): BatchLine[] {
   const lines: BatchLine[] = [
     { args: ["link", "show"], read: true },

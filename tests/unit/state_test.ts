@@ -1,0 +1,122 @@
+/**
+ * state.ts, lock.ts, sysctl.ts paths and apply.ts cleanup lines, without root
+ * (state files go to a temporary directory).
+ */
+
+import assert from "node:assert/strict";
+import {
+  type AttachmentState,
+  listStates,
+  loadState,
+  removeState,
+  saveState,
+  statePath,
+} from "../../mod/state.ts";
+import { withHostLock } from "../../mod/lock.ts";
+import { sysctlPath } from "../../mod/sysctl.ts";
+import { hostCleanupLines, podRuleCleanupLines } from "../../mod/apply.ts";
+
+function sample(ifname: string): AttachmentState {
+  return {
+    version: 1,
+    network: "net-a",
+    containerId: "c0ffee",
+    ifname,
+    netns: "/var/run/netns/x",
+    mode: "underlay",
+    firstInvoke: ifname === "eth0",
+    hostVeth: "vethc0ffee",
+    hostVethCreated: ifname === "eth0",
+    podVeth: "veth0",
+    podVethMac: "02:00:00:00:00:01",
+    hostVethMac: "02:00:00:00:00:02",
+    hostRuleTable: 500,
+    table: 101,
+    podIPs: ["10.0.0.5"],
+    nodeIPs: ["10.0.0.1"],
+    podRules: [],
+  };
+}
+
+Deno.test("saveState() / loadState() / listStates() / removeState() round-trip per network", () => {
+  const dir = Deno.makeTempDirSync();
+  Deno.env.set("COORDINATOR_STATE_DIR", dir);
+  try {
+    saveState(sample("eth0"));
+    saveState(sample("net1"));
+    assert.equal(statePath("net-a", "c0ffee", "eth0"), `${dir}/net-a/c0ffee_eth0.json`);
+    assert.deepEqual(loadState("net-a", "c0ffee", "eth0"), sample("eth0"));
+    assert.equal(loadState("net-b", "c0ffee", "eth0"), undefined);
+    assert.deepEqual(listStates("net-a").map((s) => s.ifname).sort(), ["eth0", "net1"]);
+    removeState("net-a", "c0ffee", "eth0");
+    removeState("net-a", "c0ffee", "eth0");
+    assert.deepEqual(listStates("net-a").map((s) => s.ifname), ["net1"]);
+    assert.throws(() => statePath("../x", "c", "eth0"), { code: 4 });
+  } finally {
+    Deno.env.delete("COORDINATOR_STATE_DIR");
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("withHostLock() serialises callers", async () => {
+  const dir = Deno.makeTempDirSync();
+  const path = `${dir}/lock`;
+  const order: string[] = [];
+  const slow = withHostLock(async () => {
+    order.push("a-in");
+    await new Promise((r) => setTimeout(r, 30));
+    order.push("a-out");
+  }, path);
+  await new Promise((r) => setTimeout(r, 5));
+  const fast = withHostLock(() => {
+    order.push("b");
+    return Promise.resolve();
+  }, path);
+  await Promise.all([slow, fast]);
+  assert.deepEqual(order, ["a-in", "a-out", "b"]);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("sysctlPath() keeps dotted interface names whole and refuses keys outside net.*", () => {
+  assert.equal(sysctlPath("net.ipv4.conf.all.rp_filter"), "/proc/sys/net/ipv4/conf/all/rp_filter");
+  assert.equal(
+    sysctlPath("net.ipv6.conf.eth0.100.accept_ra"),
+    "/proc/sys/net/ipv6/conf/eth0.100/accept_ra",
+  );
+  assert.equal(sysctlPath("net.ipv4.ip_forward"), "/proc/sys/net/ipv4/ip_forward");
+  assert.throws(() => sysctlPath("kernel.panic"), { code: 7 });
+});
+
+Deno.test("hostCleanupLines() deletes the veth, or only this NIC's routes and neighbours", () => {
+  assert.deepEqual(
+    hostCleanupLines({
+      hostVeth: "vethX",
+      deleteVeth: true,
+      podIps: ["10.0.0.5"],
+      hostRuleTable: 500,
+    })
+      .map((l) => l.args.join(" ")),
+    ["link del dev vethX"],
+  );
+  const lines = hostCleanupLines({
+    hostVeth: "vethX",
+    deleteVeth: false,
+    podIps: ["fd00::5"],
+    hostRuleTable: 500,
+  });
+  assert.deepEqual(lines.map((l) => l.args.join(" ")), [
+    "route del fd00::5/128 dev vethX table 500",
+    "neigh flush to fd00::5 dev vethX nud all",
+  ]);
+  assert.ok(lines[0]!.tolerate?.test("RTNETLINK answers: No such process"));
+  const pr = podRuleCleanupLines([
+    { family: 4, priority: 999, src: "10.0.0.5", table: 101 },
+    { family: 6, priority: 999, src: "fd00::5", table: 101 },
+  ]);
+  assert.deepEqual(pr.lines.map((l) => l.args.join(" ")), [
+    "rule del from 10.0.0.5 table 101 pref 999",
+  ]);
+  assert.deepEqual(pr.lines6.map((l) => l.args.join(" ")), [
+    "rule del from fd00::5 table 101 pref 999",
+  ]);
+});
