@@ -289,6 +289,9 @@ interface ProbeResult {
   /** Child processes per coordinator ADD (median over the probe pods). */
   childrenPerAdd: number | undefined;
   childrenByName: Record<string, number>;
+  /** Child processes per coordinator DEL (median over the probe pods). */
+  childrenPerDel: number | undefined;
+  childrenByNameDel: Record<string, number>;
   /** Max RSS in KiB (median over the probe pods). */
   ourAddPeakKiB: number | undefined;
   ourDelPeakKiB: number | undefined;
@@ -307,6 +310,8 @@ async function probePass(
   const failures: string[] = [];
   const children: number[] = [];
   let byName: Record<string, number> = {};
+  const delChildren: number[] = [];
+  let delByName: Record<string, number> = {};
   const hasStrace = refTool("strace");
   const hasTime = refTool("time");
   const addPeak: number[] = [];
@@ -320,17 +325,26 @@ async function probePass(
       });
       if (r.error !== undefined) failures.push(r.error);
       else {
-        const counted = countExecs(await Deno.readTextFile(log));
-        // The first successful exec is the plugin itself.
-        const first = coordinatorArgv()[0]!;
-        const own = first.slice(first.lastIndexOf("/") + 1);
-        if (counted.byName[own] !== undefined) counted.byName[own]--;
-        if (counted.byName[own] === 0) delete counted.byName[own];
-        children.push(counted.total - 1);
+        const counted = childExecs(await Deno.readTextFile(log));
+        children.push(counted.total);
         byName = counted.byName;
       }
-      const d = await delPod(world, r.pod, detection, logFile);
+      const delLog = `${tmp}/strace-del-${detection}-${i}.log`;
+      const d = await delPod(world, r.pod, detection, logFile, [
+        hasStrace,
+        "-f",
+        "-qq",
+        "-e",
+        "trace=execve",
+        "-o",
+        delLog,
+      ]);
       if (d.error !== undefined) failures.push(d.error);
+      else {
+        const counted = childExecs(await Deno.readTextFile(delLog));
+        delChildren.push(counted.total);
+        delByName = counted.byName;
+      }
     }
     if (hasTime !== undefined) {
       const addOut = `${tmp}/time-add-${detection}-${i}`;
@@ -354,11 +368,23 @@ async function probePass(
   return {
     childrenPerAdd: med(children),
     childrenByName: byName,
+    childrenPerDel: med(delChildren),
+    childrenByNameDel: delByName,
     ourAddPeakKiB: med(addPeak),
     ourDelPeakKiB: med(delPeak),
     macvlanAddPeakKiB: med(mvPeak),
     failures,
   };
+}
+
+/** The execs of an strace log minus the plugin's own (the first one). */
+function childExecs(log: string): { total: number; byName: Record<string, number> } {
+  const counted = countExecs(log);
+  const first = coordinatorArgv()[0]!;
+  const own = first.slice(first.lastIndexOf("/") + 1);
+  if (counted.byName[own] !== undefined) counted.byName[own]--;
+  if (counted.byName[own] === 0) delete counted.byName[own];
+  return { total: Math.max(0, counted.total - 1), byName: counted.byName };
 }
 
 function refTool(name: string): string | undefined {
@@ -531,14 +557,18 @@ async function main(): Promise<number> {
   }
   say();
   say(
-    "| detection | children per ADD | by program | peak RSS ADD | peak RSS DEL | macvlan ADD peak RSS |",
+    "| detection | children per ADD | by program | children per DEL | by program | peak RSS ADD | peak RSS DEL | macvlan ADD peak RSS |",
   );
-  say("|---|---|---|---|---|---|");
+  say("|---|---|---|---|---|---|---|---|");
   for (const [i, p] of probes.entries()) {
     const kib = (v: number | undefined) => (v === undefined ? "-" : `${(v / 1024).toFixed(1)} MiB`);
-    const names = Object.entries(p.childrenByName).map(([n, c]) => `${n} ${c}`).join(", ");
+    const list = (m: Record<string, number>) =>
+      Object.entries(m).map(([n, c]) => `${n} ${c}`).join(", ") || "-";
     say(
-      `| ${passes[i]!.detection ? "on" : "off"} | ${p.childrenPerAdd ?? "-"} | ${names || "-"} | ` +
+      `| ${passes[i]!.detection ? "on" : "off"} | ${p.childrenPerAdd ?? "-"} | ${
+        list(p.childrenByName)
+      } | ` +
+        `${p.childrenPerDel ?? "-"} | ${list(p.childrenByNameDel)} | ` +
         `${kib(p.ourAddPeakKiB)} | ${kib(p.ourDelPeakKiB)} | ${kib(p.macvlanAddPeakKiB)} |`,
     );
   }
