@@ -10,8 +10,9 @@
  *
  * Steps:
  * 1. the Wasm codec: `buildWasm({check})` from `wasm/build_wasm.ts` (when it exists);
- * 2. the version stamp: `mod/version.ts` `VERSION` is set to `deno.json` `version`;
- * 3. `deno compile` of `main.ts` with exactly {@linkcode permissionFlags} into
+ * 2. the JSON Schema `schema/coordinator.schema.json` (from the config table);
+ * 3. the version stamp: `mod/version.ts` `VERSION` is set to `deno.json` `version`;
+ * 4. `deno compile` of `main.ts` with exactly {@linkcode permissionFlags} into
  *    `dist/coordinator`, then a smoke run (`CNI_COMMAND=VERSION`).
  *
  * `deno compile` writes the program into a copy of `denort`, the Deno runtime
@@ -241,6 +242,29 @@ async function buildWasmStep(check: boolean): Promise<boolean> {
   }
 }
 
+/** The JSON Schema is generated from the config table too: `--check` keeps it honest. */
+async function schemaStep(check: boolean): Promise<boolean> {
+  const { SCHEMA_PATH, schemaText } = await import("./scripts/gen_schema.ts");
+  const text = schemaText();
+  let current = "";
+  try {
+    current = await Deno.readTextFile(SCHEMA_PATH);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  if (current === text) {
+    log(`schema: ${SCHEMA_PATH} is current`);
+    return true;
+  }
+  if (check) {
+    log(`schema: ${SCHEMA_PATH} is stale: run \`deno task schema\``);
+    return false;
+  }
+  await Deno.writeTextFile(SCHEMA_PATH, text);
+  log(`schema: regenerated ${SCHEMA_PATH}`);
+  return true;
+}
+
 async function versionStep(check: boolean): Promise<boolean> {
   const config = JSON.parse(await Deno.readTextFile("deno.json")) as { version?: string };
   const version = Deno.env.get("COORDINATOR_VERSION") ?? config.version;
@@ -365,6 +389,8 @@ export function parseBuildArgs(argv: readonly string[]): BuildArgs {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  // Paths below (deno.json, mod/, schema/, dist/) are relative to the repository root.
+  Deno.chdir(new URL(".", import.meta.url));
   let args: BuildArgs;
   try {
     args = parseBuildArgs(argv);
@@ -375,6 +401,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     if (!args.skipWasm && !(await buildWasmStep(args.check))) return 1;
     if (args.wasmOnly) return 0;
+    if (!(await schemaStep(args.check))) return 1;
     if (!(await versionStep(args.check))) return 1;
     if (args.check) return 0;
     return (await compileStep(args.output)) ? 0 : 1;

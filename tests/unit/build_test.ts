@@ -74,3 +74,37 @@ Deno.test("parseBuildArgs() reads the flags and refuses unknown ones", () => {
   });
   assert.throws(() => parseBuildArgs(["--bogus"]), /Unknown argument "--bogus"/);
 });
+
+Deno.test("build.ts exits 1 before compiling when no runtime is at hand", async () => {
+  const denoDir = await Deno.makeTempDir({ prefix: "build-test-deno-dir-" });
+  const out = await Deno.makeTempDir({ prefix: "build-test-out-" });
+  try {
+    const env: Record<string, string> = { DENO_DIR: denoDir, NO_COLOR: "1" };
+    for (const k of ["PATH", "HOME"]) {
+      const v = Deno.env.get(k);
+      if (v !== undefined) env[k] = v;
+    }
+    const res = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        new URL("../../build.ts", import.meta.url).pathname,
+        "--skip-wasm",
+        "--output",
+        `${out}/coordinator`,
+      ],
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(res.stderr);
+    assert.equal(res.code, 1, stderr);
+    assert.match(stderr, /no Deno runtime \(denort/);
+    assert.ok(stderr.includes(`${denoDir}/dl/release/v${Deno.version.deno}/denort-`), stderr);
+    assert.deepEqual([...Deno.readDirSync(out)], [], "nothing was written");
+  } finally {
+    await Deno.remove(denoDir, { recursive: true });
+    await Deno.remove(out, { recursive: true });
+  }
+});
