@@ -22,6 +22,9 @@
  *    netns with their state before the main CNI ran;
  * 7. removes every namespace and its log directory, also on failure or Ctrl-C.
  *
+ * `deno task demo --dual-stack` gives the pod an IPv6 address as well
+ * (fd00:6::f1/64, Service fd00:10:233::10) and proves both families.
+ *
  * Exit code 0 when every step and check passed, else 1.
  *
  * @module
@@ -45,6 +48,13 @@ const POD_IP = "10.6.212.241";
 const SERVICE_IP = "10.233.0.10";
 const SERVICE_CIDR = "10.233.0.0/18";
 const POD_CIDR = "10.233.64.0/18";
+const POD_IP6 = "fd00:6::f1";
+const SERVICE_IP6 = "fd00:10:233::10";
+const SERVICE_CIDR6 = "fd00:10:233::/116";
+const POD_CIDR6 = "fd00:10:233:64::/64";
+
+/** `--dual-stack` (or `--ipv6`): give the pod an IPv6 address too and prove both families. */
+const DUAL = Deno.args.includes("--dual-stack") || Deno.args.includes("--ipv6");
 
 const encoder = new TextEncoder();
 
@@ -184,9 +194,11 @@ function stateFiles(containerId: string): string[] {
 }
 
 async function runDemo(world: World, logDir: string): Promise<void> {
+  const six = DUAL ? 6 : undefined;
   const { node, gw } = world;
   heading("1. World (network namespaces; the machine's own network is not touched)");
   await world.addServiceAddress(`${SERVICE_IP}/32`);
+  if (six) await world.addServiceAddress(`${SERVICE_IP6}/128`);
   const pod = await world.addPod("pod");
   say(`   switch ${world.sw.name}: bridge br0`);
   say(`   gateway ${gw.name}: eth0 ${WORLD.gateway4}/${WORLD.prefix4}`);
@@ -194,6 +206,12 @@ async function runDemo(world: World, logDir: string): Promise<void> {
     `   node ${node.name}: ${WORLD.uplink} ${WORLD.nodeIp4}/${WORLD.prefix4}, ` +
       `${WORLD.serviceIf} ${SERVICE_IP}/32 (stands for a Service IP)`,
   );
+  if (six) {
+    say(
+      `   IPv6: gateway ${WORLD.gateway6}/${WORLD.prefix6}, node ${WORLD.nodeIp6}/${WORLD.prefix6}, ` +
+        `Service ${SERVICE_IP6}/128`,
+    );
+  }
   say(`   pod ${pod.name}: empty (lo only)`);
   say(`   coordinator runs as: ${coordinatorArgv().join(" ")}`);
   const containerId = randomContainerId();
@@ -201,14 +219,19 @@ async function runDemo(world: World, logDir: string): Promise<void> {
   const nodeBefore = await readback(node);
   const podBefore = await readback(pod);
 
-  heading(`2. Main CNI: macvlan ADD (pod eth0 = ${POD_IP}/${WORLD.prefix4} on ${WORLD.uplink})`);
+  heading(
+    `2. Main CNI: macvlan ADD (pod eth0 = ${POD_IP}/${WORLD.prefix4}` +
+      `${six ? ` + ${POD_IP6}/${WORLD.prefix6}` : ""} on ${WORLD.uplink})`,
+  );
   const common = { containerId, netns: pod.path, ifname: "eth0", hostNetns: node.path };
   const mv = macvlanConf({
     name: NET_NAME,
     cniVersion: CNI_VERSION,
     master: WORLD.uplink,
-    address: `${POD_IP}/${WORLD.prefix4}`,
-    gateway: WORLD.gateway4,
+    addresses: [
+      { address: `${POD_IP}/${WORLD.prefix4}`, gateway: WORLD.gateway4 },
+      ...(six ? [{ address: `${POD_IP6}/${WORLD.prefix6}`, gateway: WORLD.gateway6 }] : []),
+    ],
   });
   const mvAdd = await invoke({ ...common, plugin: "macvlan", command: "ADD", conf: mv });
   showPlugin("macvlan ADD", mvAdd);
@@ -229,8 +252,8 @@ async function runDemo(world: World, logDir: string): Promise<void> {
     name: NET_NAME,
     type: "coordinator",
     mode: "auto",
-    serviceCIDR: [SERVICE_CIDR],
-    overlayPodCIDR: [POD_CIDR],
+    serviceCIDR: six ? [SERVICE_CIDR, SERVICE_CIDR6] : [SERVICE_CIDR],
+    overlayPodCIDR: six ? [POD_CIDR, POD_CIDR6] : [POD_CIDR],
     logOptions: { logLevel: "debug", logFile: `${logDir}/coordinator.log` },
   };
   say(indent(JSON.stringify(coord), "   stdin: "));
@@ -255,12 +278,22 @@ async function runDemo(world: World, logDir: string): Promise<void> {
     ["ip", "route", "show", "table", "101"],
     ["ip", "neigh", "show", "nud", "permanent"],
     ["iptables", "-t", "mangle", "-S"],
+    ...(six
+      ? [
+        ["ip", "-6", "rule"],
+        ["ip", "-6", "route", "show", "table", "main"],
+        ["ip", "-6", "route", "show", "table", "100"],
+        ["ip", "-6", "route", "show", "table", "101"],
+        ["ip6tables", "-t", "mangle", "-S"],
+      ]
+      : []),
   ]);
   await show(node, "node", [
     ["ip", "-br", "link", "show", "dev", hostVeth],
     ["ip", "rule"],
     ["ip", "route", "show", "table", "500"],
     ["ip", "neigh", "show", "nud", "permanent"],
+    ...(six ? [["ip", "-6", "rule"], ["ip", "-6", "route", "show", "table", "500"]] : []),
   ]);
 
   heading("5. Connectivity (ping)");
@@ -271,6 +304,14 @@ async function runDemo(world: World, logDir: string): Promise<void> {
     [`gateway ${WORLD.gateway4} -> pod ${POD_IP}`, gw, POD_IP],
     [`pod -> gateway ${WORLD.gateway4} (still via eth0)`, pod, WORLD.gateway4],
   ];
+  if (six) {
+    paths.push(
+      [`pod -> Service address ${SERVICE_IP6} (via veth0 and the node)`, pod, SERVICE_IP6],
+      [`pod -> node ${WORLD.nodeIp6}`, pod, WORLD.nodeIp6],
+      [`node -> pod ${POD_IP6}`, node, POD_IP6],
+      [`gateway ${WORLD.gateway6} -> pod ${POD_IP6}`, gw, POD_IP6],
+    );
+  }
   for (const [label, from, to] of paths) {
     const r = await ping(from, to);
     record(label, r.ok, r.detail);
@@ -390,7 +431,7 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
-    world = await createWorld({ ipv6: false });
+    world = await createWorld({ ipv6: DUAL });
     await runDemo(world, logDir);
   } catch (err) {
     record("demo ran to the end", false, err instanceof Error ? err.message : String(err));

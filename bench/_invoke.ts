@@ -160,25 +160,32 @@ export function randomContainerId(): string {
     .join("");
 }
 
+/** One static address of {@linkcode macvlanConf}: CIDR with host bits and its gateway. */
+export interface StaticAddress {
+  address: string;
+  gateway: string;
+}
+
 /**
- * The config of a macvlan main CNI with static IPAM (one address, a default route).
+ * The config of a macvlan main CNI with static IPAM: the addresses, and a
+ * default route per family through that family's gateway.
  *
- * @param opts name, cniVersion, master, address (CIDR) and gateway
+ * @param opts name, cniVersion, master and the addresses
  * @returns the plugin config object
  */
 export function macvlanConf(
-  opts: { name: string; cniVersion: string; master: string; address: string; gateway: string },
+  opts: { name: string; cniVersion: string; master: string; addresses: readonly StaticAddress[] },
 ): Record<string, unknown> {
+  const routes = opts.addresses.map((a) => ({
+    dst: a.address.includes(":") ? "::/0" : "0.0.0.0/0",
+    gw: a.gateway,
+  }));
   return {
     cniVersion: opts.cniVersion,
     name: opts.name,
     type: "macvlan",
     master: opts.master,
     mode: "bridge",
-    ipam: {
-      type: "static",
-      addresses: [{ address: opts.address, gateway: opts.gateway }],
-      routes: [{ dst: "0.0.0.0/0", gw: opts.gateway }],
-    },
+    ipam: { type: "static", addresses: opts.addresses, routes },
   };
 }

@@ -149,8 +149,10 @@ async function addPod(
     name: NET,
     cniVersion: CNI_VERSION,
     master: WORLD.uplink,
-    address: `10.6.${subnetByte}.${10 + index}/${WORLD.prefix4}`,
-    gateway: WORLD.gateway4,
+    addresses: [{
+      address: `10.6.${subnetByte}.${10 + index}/${WORLD.prefix4}`,
+      gateway: WORLD.gateway4,
+    }],
   });
   const common = { containerId, netns: ns.path, ifname: "eth0", hostNetns: world.node.path };
   const m = await invoke({
