@@ -250,12 +250,14 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
     hostVeth,
   };
   const undo: Undo = { podRules: [], mangle: [], v6: hasFamily(family, 6) };
+  const v6only = family === "v6";
   try {
     const host = planHost(view, create ? { hostMac } : undefined);
     const outcomes = await withHostLock(async () => {
+      // IPv6 only: one `ip -6` process does it all (rules need the family).
       const [res, res6] = await Promise.all([
-        runBatch(host.lines),
-        host.lines6.length > 0 ? runBatch(host.lines6, { family: 6 }) : undefined,
+        v6only ? runBatch([...host.lines, ...host.lines6], { family: 6 }) : runBatch(host.lines),
+        !v6only && host.lines6.length > 0 ? runBatch(host.lines6, { family: 6 }) : undefined,
       ]);
       undo.hostTouched = true;
       const created = create && res.outcomes[host.reads]?.error === undefined;
@@ -338,9 +340,13 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
         undo.mangle.push({ family: f, rules });
       })
       : [];
+    // IPv6 only: the rules join the main batch, before its final address read.
+    const podMain = v6only
+      ? [...pod.lines.slice(0, -1), ...pod.lines6, ...pod.lines.slice(-1)]
+      : pod.lines;
     const [podRes] = await Promise.all([
-      runChecked(pod.lines, { netns }, "Cannot configure the pod"),
-      pod.lines6.length > 0
+      runChecked(podMain, v6only ? { netns, family: 6 } : { netns }, "Cannot configure the pod"),
+      !v6only && pod.lines6.length > 0
         ? runChecked(pod.lines6, { netns, family: 6 }, "Cannot configure the pod IPv6 rules")
         : undefined,
       ...mangleTasks,

@@ -53,13 +53,10 @@ export async function runCoordinator(
     if (v) env[k] = v;
   }
   const argv = pluginArgv();
+  // COORDINATOR_IT_DRIVER=1: the same runCni() through _driver.ts, which also
+  // reports the number of child processes on stderr ("spawns=N").
   if (Deno.env.get("COORDINATOR_IT_DRIVER") === "1" && argv[1] === "run") {
     argv[argv.length - 1] = new URL("./_driver.ts", import.meta.url).pathname;
-  }
-  // COORDINATOR_IT_ALLOW_ALL=1 runs main.ts with --allow-all instead of the
-  // plugin's own flags (to tell a permission problem from a logic one).
-  if (Deno.env.get("COORDINATOR_IT_ALLOW_ALL") === "1" && argv[1] === "run") {
-    argv.splice(2, argv.length - 3, "--allow-all", "--no-prompt");
   }
   const child = new Deno.Command("ip", {
     args: ["netns", "exec", node.name, ...argv],

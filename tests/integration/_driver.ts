@@ -1,13 +1,14 @@
 /**
- * Test-only entry point: `runCni()` exactly as main.ts calls it, but with the
- * netns pre-check replaced by a plain existence check. Used by the
- * integration tests when COORDINATOR_IT_DRIVER=1 (while main.ts's netns
- * validation is being fixed), with the plugin's own permission flags.
+ * Measurement entry point: `runCni()` exactly as main.ts calls it, then the
+ * number of child processes the call started (`spawnCount()`) on stderr as
+ * `spawns=N`, with the time runCni() took and the time before it
+ * (`runCni_ms=`, `startup_ms=`). Used by measure_network.ts with the plugin's own permission flags.
  *
  * @module
  */
 
 import { runCni } from "../../mod/cni.ts";
+import { spawnCount } from "../../mod/_exec.ts";
 
 const chunks: Uint8Array[] = [];
 const buf = new Uint8Array(65536);
@@ -22,13 +23,13 @@ for (const c of chunks) {
   stdin.set(c, off);
   off += c.length;
 }
-const out = await runCni({
-  env: Deno.env.toObject(),
-  stdin,
-  checkNetns: (path) => {
-    Deno.statSync(path);
-  },
-});
+const t0 = performance.now();
+const out = await runCni({ env: Deno.env.toObject(), stdin });
+const ms = performance.now() - t0;
 await Deno.stdout.write(new TextEncoder().encode(out.stdout));
-await Deno.stderr.write(new TextEncoder().encode(out.stderr));
+await Deno.stderr.write(
+  new TextEncoder().encode(
+    `${out.stderr}spawns=${spawnCount()} runCni_ms=${ms.toFixed(1)} startup_ms=${t0.toFixed(1)}\n`,
+  ),
+);
 Deno.exit(out.exitCode);

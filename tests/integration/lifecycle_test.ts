@@ -301,3 +301,48 @@ Deno.test({
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
   },
 });
+
+Deno.test({
+  name: name("ADD, CHECK and DEL with CNI_NETNS=/proc/PID/ns/net"),
+  ignore: skip !== undefined,
+  async fn() {
+    await using w = await createWorld({ ipv6: false });
+    const pod = await w.addPod();
+    const prev = await addMacvlanNic(w.node, pod, {
+      ifname: "eth0",
+      addrs: ["10.6.212.70/16"],
+      gateways: ["10.6.0.1"],
+    });
+    const node0 = await readback(w.node);
+    const holder = new Deno.Command("ip", { args: ["netns", "exec", pod.name, "sleep", "30"] })
+      .spawn();
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const call = {
+        containerId: containerId(),
+        netns: `/proc/${holder.pid}/ns/net`,
+        ifname: "eth0",
+      };
+      const add = await runCoordinator(w.node, {
+        command: "ADD",
+        conf: { ...CONF, prevResult: prev },
+        ...call,
+      });
+      assert.equal(add.code, 0, add.stdout + add.stderr);
+      assert.match(await pod.ip(["link", "show", "veth0"]), /veth0@/);
+      assert.ok(await ping(pod, "10.6.212.101"));
+      const check = await runCoordinator(w.node, {
+        command: "CHECK",
+        conf: { ...CONF, prevResult: add.json },
+        ...call,
+      });
+      assert.equal(check.code, 0, check.stdout);
+      const del = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+      assert.equal(del.code, 0, del.stdout);
+      assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
+    } finally {
+      holder.kill("SIGKILL");
+      await holder.status;
+    }
+  },
+});

@@ -1,0 +1,195 @@
+/**
+ * Measure the network logic (a script, not a test; root):
+ *
+ *   deno run --allow-all tests/integration/measure_network.ts [rounds]
+ *
+ * In one world and one run: the wall time of the reference macvlan plugin's
+ * ADD (static IPAM), of our ADD chained after it and of our DEL, all started
+ * the same way (`ip netns exec <node> ...`, a fresh process each, as a
+ * runtime does), medians over `rounds` pods (default 20); then the number of
+ * child processes one ADD/DEL starts per mode and family (spawnCount()).
+ *
+ * @module
+ */
+
+// deno-lint-ignore-file no-console
+import { createWorld } from "../_helpers/world.ts";
+import { pluginArgv } from "../_helpers/cni.ts";
+import { exec, type TestNetns } from "../_helpers/netns.ts";
+import { addMacvlanNic, containerId, runCoordinator } from "./_coordinator.ts";
+import type { Result } from "../../mod/types.ts";
+
+const ROUNDS = Number(Deno.args[0] ?? 20);
+const MACVLAN = "/usr/lib/cni/macvlan";
+
+const CONF = {
+  cniVersion: "1.0.0",
+  name: "measure",
+  type: "coordinator",
+  mode: "auto",
+  serviceCIDR: ["10.233.0.0/18"],
+  overlayPodCIDR: ["10.233.64.0/18"],
+  logOptions: { logLevel: "info", logFile: "/var/log/coordinator-it/measure.log" },
+};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function macvlan(node: TestNetns, command: string, pod: TestNetns, cid: string, ip: string) {
+  const conf = {
+    cniVersion: "1.0.0",
+    name: "measure-mv",
+    type: "macvlan",
+    master: "ens192",
+    mode: "bridge",
+    ipam: {
+      type: "static",
+      addresses: [{ address: ip, gateway: "10.6.0.1" }],
+      routes: [{ dst: "0.0.0.0/0" }],
+    },
+  };
+  const t0 = performance.now();
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", node.name, MACVLAN],
+    env: {
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: cid,
+      CNI_NETNS: pod.path,
+      CNI_IFNAME: "eth0",
+      CNI_PATH: "/usr/lib/cni",
+      PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin",
+    },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(JSON.stringify(conf)));
+  await w.close();
+  const out = await child.output();
+  const ms = performance.now() - t0;
+  const text = new TextDecoder().decode(out.stdout);
+  if (out.code !== 0) throw new Error(`macvlan ${command} failed: ${text}`);
+  return { ms, result: command === "ADD" ? JSON.parse(text) as Result : undefined };
+}
+
+async function timing(): Promise<void> {
+  await using w = await createWorld({ ipv6: false });
+  // A resident pod, as on any real node: the shared host rule stays, and DEL
+  // removes only its own veth (the last pod's DEL also drops the rule).
+  const resident = await w.addPod("r");
+  const rprev = await addMacvlanNic(w.node, resident, {
+    ifname: "eth0",
+    addrs: ["10.6.49.1/16"],
+    gateways: ["10.6.0.1"],
+  });
+  const rcall = { containerId: containerId(), netns: resident.path, ifname: "eth0" };
+  const r0 = await runCoordinator(w.node, {
+    command: "ADD",
+    conf: { ...CONF, prevResult: rprev },
+    ...rcall,
+  });
+  if (r0.code !== 0) throw new Error(`resident ADD failed: ${r0.stdout}`);
+  const mv: number[] = [];
+  const add: number[] = [];
+  const del: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const pod = await w.addPod("m");
+    const cid = containerId();
+    const m = await macvlan(w.node, "ADD", pod, cid, `10.6.50.${i + 10}/16`);
+    mv.push(m.ms);
+    const call = { containerId: cid, netns: pod.path, ifname: "eth0" };
+    let t0 = performance.now();
+    const a = await runCoordinator(w.node, {
+      command: "ADD",
+      conf: { ...CONF, prevResult: m.result },
+      ...call,
+    });
+    add.push(performance.now() - t0);
+    if (a.code !== 0) throw new Error(`ADD failed: ${a.stdout}`);
+    t0 = performance.now();
+    const d = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+    del.push(performance.now() - t0);
+    if (d.code !== 0) throw new Error(`DEL failed: ${d.stdout}`);
+    await macvlan(w.node, "DEL", pod, cid, `10.6.50.${i + 10}/16`);
+    await pod.destroy();
+  }
+  const r = (x: number) => x.toFixed(1);
+  console.log(`rounds: ${ROUNDS}; plugin: ${pluginArgv().slice(0, 2).join(" ")} ...`);
+  console.log(`macvlan ADD median ${r(median(mv))} ms`);
+  console.log(
+    `coordinator ADD median ${r(median(add))} ms (${r(median(add) / median(mv))}x macvlan)`,
+  );
+  console.log(
+    `coordinator DEL median ${r(median(del))} ms (${r(median(del) / median(add))}x our ADD)`,
+  );
+}
+
+async function spawns(): Promise<void> {
+  Deno.env.set("COORDINATOR_IT_DRIVER", "1");
+  const count = (stderr: string) => /spawns=(\d+)/.exec(stderr)?.[1] ?? "?";
+  await using w = await createWorld();
+  for (
+    const [label, addrs, gws] of [
+      ["underlay IPv4", ["10.6.60.1/16"], ["10.6.0.1"]],
+      ["underlay IPv6", ["fd00:6::61/64"], ["fd00:6::1"]],
+      ["underlay dual stack", ["10.6.60.2/16", "fd00:6::62/64"], ["10.6.0.1", "fd00:6::1"]],
+    ] as const
+  ) {
+    const pod = await w.addPod("s");
+    const prev = await addMacvlanNic(w.node, pod, {
+      ifname: "eth0",
+      addrs: [...addrs],
+      gateways: [...gws],
+    });
+    const call = { containerId: containerId(), netns: pod.path, ifname: "eth0" };
+    const a = await runCoordinator(w.node, {
+      command: "ADD",
+      conf: { ...CONF, prevResult: prev },
+      ...call,
+    });
+    const d = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+    console.log(`${label}: ADD ${count(a.stderr)} processes, DEL ${count(d.stderr)}`);
+  }
+  // Overlay: eth0 a veth to the node, net1 a macvlan.
+  const pod = await w.addPod("s");
+  await w.node.ip([
+    "link",
+    "add",
+    "vethov1",
+    "type",
+    "veth",
+    "peer",
+    "name",
+    "eth0",
+    "netns",
+    pod.name,
+  ]);
+  await w.node.ip(["link", "set", "vethov1", "up"]);
+  await pod.ip(["addr", "add", "10.233.100.2/32", "dev", "eth0"]);
+  await pod.ip(["link", "set", "eth0", "up"]);
+  await pod.ip(["route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"]);
+  await pod.ip(["route", "add", "default", "via", "169.254.1.1", "dev", "eth0"]);
+  await exec(["true"]);
+  const prev = await addMacvlanNic(w.node, pod, {
+    ifname: "net1",
+    addrs: ["10.6.60.3/16"],
+    gateways: ["10.6.0.1"],
+  });
+  const call = { containerId: containerId(), netns: pod.path, ifname: "net1" };
+  const a = await runCoordinator(w.node, {
+    command: "ADD",
+    conf: { ...CONF, prevResult: prev },
+    ...call,
+  });
+  const d = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+  console.log(`overlay IPv4 net1: ADD ${count(a.stderr)} processes, DEL ${count(d.stderr)}`);
+  Deno.env.delete("COORDINATOR_IT_DRIVER");
+}
+
+await timing();
+await spawns();
