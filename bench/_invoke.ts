@@ -16,24 +16,20 @@
  * @module
  */
 
-import { permissionFlags } from "../mod/permissions.ts";
+import { pluginArgv } from "../tests/_helpers/cni.ts";
 import { inNetns } from "../mod/netns.ts";
 
 /** Directories searched for the reference plugins, first match wins. */
 export const REF_PLUGIN_DIRS: readonly string[] = ["/usr/lib/cni", "/opt/cni/bin"];
 
-/** Absolute path of main.ts. */
-export const MAIN_TS: string = new URL("../main.ts", import.meta.url).pathname;
-
 /**
- * The argv that starts the coordinator.
+ * The argv that starts the coordinator: the tests' own
+ * ({@linkcode pluginArgv}, `COORDINATOR_BIN` or `deno run <permissionFlags()> main.ts`).
  *
- * @returns `[COORDINATOR_BIN]` or `deno run <permissionFlags()> main.ts`
+ * @returns the argv
  */
 export function coordinatorArgv(): string[] {
-  const bin = Deno.env.get("COORDINATOR_BIN");
-  if (bin !== undefined && bin !== "") return [bin];
-  return [Deno.execPath(), "run", ...permissionFlags(), MAIN_TS];
+  return pluginArgv();
 }
 
 /**
