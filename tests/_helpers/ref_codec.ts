@@ -28,27 +28,40 @@ export interface RefError {
 const HEX2 = Array.from({ length: 256 }, (_, i) => (i < 16 ? "0" : "") + i.toString(16));
 
 function mac(b: Uint8Array, at: number): string {
-  const parts: string[] = [];
-  for (let i = 0; i < 6; i++) parts.push(HEX2[b[at + i]!]!);
-  return parts.join(":");
+  return HEX2[b[at]!]! + ":" + HEX2[b[at + 1]!]! + ":" + HEX2[b[at + 2]!]! + ":" +
+    HEX2[b[at + 3]!]! + ":" + HEX2[b[at + 4]!]! + ":" + HEX2[b[at + 5]!]!;
 }
 
 function ipv4(b: Uint8Array, at: number): string {
-  return [b[at], b[at + 1], b[at + 2], b[at + 3]].join(".");
+  return b[at] + "." + b[at + 1] + "." + b[at + 2] + "." + b[at + 3];
 }
 
-/** RFC 5952 by string surgery: full form, then the first longest run of zero groups. */
+/** RFC 5952: the first longest run of two or more zero groups becomes "::". */
 function ipv6(b: Uint8Array, at: number): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 8; i++) {
-    groups.push(((b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!).toString(16));
+  const g = [0, 0, 0, 0, 0, 0, 0, 0];
+  for (let i = 0; i < 8; i++) g[i] = (b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!;
+  let start = -1;
+  let len = 0;
+  for (let i = 0; i < 8;) {
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > len && j - i >= 2) {
+      start = i;
+      len = j - i;
+    }
+    i = j === i ? i + 1 : j;
   }
-  const full = ":" + groups.join(":") + ":";
-  let best = "";
-  for (const m of full.matchAll(/(?::0)+:/g)) if (m[0].length > best.length) best = m[0];
-  if (best.length < 5) return groups.join(":"); // ":0:" is one group: not compressed
-  const out = full.replace(best, "::");
-  return out.replace(/^:(?!:)/, "").replace(/(?<!:):$/, "");
+  let out = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === start) {
+      out += i === 0 ? "::" : ":";
+      i += len - 1;
+      if (i === 7) break;
+      continue;
+    }
+    out += g[i]!.toString(16) + (i < 7 ? ":" : "");
+  }
+  return out;
 }
 
 const fail = (error: CodecErrorKind): RefError => ({ error });
