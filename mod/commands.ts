@@ -177,9 +177,58 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
       "Missing prevResult: coordinator must run chained",
     );
   }
-  const { netns, ifname, containerId } = env;
+  const { netns, ifname } = env;
   const hintV6 = (prev.ips ?? []).some((ip) => familyOf(ip.address) === 6);
-  const facts: PodFacts = await readPodFacts(netns, { rules6: hintV6 });
+  // The reply-path mangle rules depend on nothing the reads return: for the
+  // first NIC in underlay mode they go in while the pod is being read (in the
+  // families of prevResult; checked against the NIC below).
+  const early = (conf.mode === "auto" || conf.mode === "underlay") &&
+      ifname === conf.podDefaultCniNic
+    ? [...new Set((prev.ips ?? []).map((ip) => familyOf(ip.address)))]
+    : [];
+  const [factsR, ...earlyR] = await Promise.allSettled([
+    readPodFacts(netns, { rules6: hintV6 }),
+    ...early.map((f) =>
+      restore(f, restoreScript("-A", mangleRules(POD_VETH)), netns).then(() => f)
+    ),
+  ]);
+  const earlyDone = earlyR.flatMap((r) => (r.status === "fulfilled" ? [r.value as 4 | 6] : []));
+  const failed = [factsR, ...earlyR].find((r) => r.status === "rejected");
+  if (failed !== undefined || factsR.status === "rejected") {
+    await dropMangle(earlyDone, netns);
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const undo: Undo = {
+    podRules: [],
+    mangle: earlyDone.map((family) => ({ family, rules: mangleRules(POD_VETH) })),
+    v6: false,
+  };
+  try {
+    return await addSteps(ctx, prev, factsR.value, earlyDone, undo);
+  } catch (err) {
+    await rollback(netns, undo, ctx).catch((e) =>
+      log.warn("ADD rollback failed", { error: String(e) })
+    );
+    throw err;
+  }
+}
+
+async function dropMangle(families: readonly (4 | 6)[], netns: string): Promise<void> {
+  for (const f of families) {
+    await restore(f, restoreScript("-D", mangleRules(POD_VETH)), netns).catch(() => {});
+  }
+}
+
+/** ADD after the pod read: everything from mode resolution to the result. */
+async function addSteps(
+  ctx: CmdContext,
+  prev: Result,
+  facts: PodFacts,
+  earlyDone: (4 | 6)[],
+  undo: Undo,
+): Promise<Result> {
+  const { env, conf, log } = ctx;
+  const { netns, ifname, containerId } = env;
   const link = linkByName(facts.links, ifname);
   if (link === undefined) {
     throw new CniError(ErrorCode.NotFound, `Interface "${ifname}" not found in netns "${netns}"`);
@@ -249,9 +298,9 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
     podVethMac,
     hostVeth,
   };
-  const undo: Undo = { podRules: [], mangle: [], v6: hasFamily(family, 6) };
+  undo.v6 = hasFamily(family, 6);
   const v6only = family === "v6";
-  try {
+  {
     const host = planHost(view, create ? { hostMac } : undefined);
     const outcomes = await withHostLock(async () => {
       // IPv6 only: one `ip -6` process does it all (rules need the family).
@@ -330,16 +379,25 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
     for (const w of pod.warnings) log.warn(w);
     undo.podRules = pod.rules;
     const fwmarkExisted = [...facts.rules4, ...(facts.rules6 ?? [])].some(isFwmarkRule);
-    const mangleTasks = pod.mangle
-      ? ([4, 6] as const).filter((f) => hasFamily(family, f)).map(async (f) => {
-        let rules = mangleRules(POD_VETH);
-        // A fwmark rule means an earlier ADD reached this step: check first.
-        if (fwmarkExisted) rules = missingRules(rules, await readMangle(f, netns));
-        if (rules.length === 0) return;
-        await restore(f, restoreScript("-A", rules), netns);
-        undo.mangle.push({ family: f, rules });
-      })
-      : [];
+    const wanted = pod.mangle ? ([4, 6] as const).filter((f) => hasFamily(family, f)) : [];
+    // Rules applied early in a family the NIC turned out not to have go again.
+    const unwanted = earlyDone.filter((f) => !(wanted as readonly number[]).includes(f));
+    await dropMangle(unwanted, netns);
+    undo.mangle = undo.mangle.filter((m) => !unwanted.includes(m.family));
+    const mangleTasks = wanted.map(async (f) => {
+      if (earlyDone.includes(f)) {
+        if (!fwmarkExisted) return;
+        // A re-run: the earlier ADD's rules were there already; drop one copy.
+        await restore(f, restoreScript("-D", mangleRules(POD_VETH)), netns);
+        undo.mangle = undo.mangle.filter((m) => m.family !== f);
+      }
+      let rules = mangleRules(POD_VETH);
+      // A fwmark rule means an earlier ADD reached this step: check first.
+      if (fwmarkExisted) rules = missingRules(rules, await readMangle(f, netns));
+      if (rules.length === 0) return;
+      await restore(f, restoreScript("-A", rules), netns);
+      undo.mangle.push({ family: f, rules });
+    });
     // IPv6 only: the rules join the main batch, before its final address read.
     const podMain = v6only
       ? [...pod.lines.slice(0, -1), ...pod.lines6, ...pod.lines.slice(-1)]
@@ -386,11 +444,6 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
       }
     }
     return result;
-  } catch (err) {
-    await rollback(netns, undo, ctx).catch((e) =>
-      log.warn("ADD rollback failed", { error: String(e) })
-    );
-    throw err;
   }
 }
 
