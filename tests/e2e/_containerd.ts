@@ -8,7 +8,7 @@
  * - A "holder" process (`nsenter --net=<node> unshare -m --propagation private
  *   sh ...`, then `sleep infinity`) owns the mount namespace. It first drops
  *   its copies of the /run/netns mounts (so other tests' namespaces are not
- *   kept alive by them), lays overlays with upper dirs in the temp dir over
+ *   kept alive by them), lays overlays with upper dirs on a private tmpfs over
  *   /etc, /opt, /var/lib and /run (so mount points can be made and
  *   containerd's /run/containerd stays private), and bind-mounts three temp
  *   directories over /etc/cni/net.d, /opt/cni/bin and /var/lib/cni: ctr 1.6
@@ -159,6 +159,10 @@ export interface ContainerdOptions {
 const HOLDER_SCRIPT = `set -e
 D="$1"
 umount -R -l /run/netns 2>/dev/null || true
+# Upper dirs on a tmpfs of this namespace: overlayfs refuses some upper
+# filesystems (an overlayfs /tmp in a CI container), a tmpfs always works.
+mount -t tmpfs e2e-ov "$D/ov"
+for n in etc opt varlib run; do mkdir -p "$D/ov/$n/upper" "$D/ov/$n/work"; done
 ov() { mount -t overlay "e2e-$2" -o "lowerdir=$1,upperdir=$D/ov/$2/upper,workdir=$D/ov/$2/work" "$1"; }
 ov /etc etc
 ov /opt opt
@@ -249,10 +253,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
   const namespace = opts.namespace ?? "e2e";
   const socket = `${dir}/containerd.sock`;
   for (const d of ["netd", "cache", "root", "state"]) await Deno.mkdir(`${dir}/${d}`);
-  for (const d of ["etc", "opt", "varlib", "run"]) {
-    await Deno.mkdir(`${dir}/ov/${d}/upper`, { recursive: true });
-    await Deno.mkdir(`${dir}/ov/${d}/work`, { recursive: true });
-  }
+  await Deno.mkdir(`${dir}/ov`);
   await Deno.writeTextFile(`${dir}/config.toml`, configToml(dir));
 
   const env = { ...opts.env };
