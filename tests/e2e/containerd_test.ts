@@ -241,6 +241,7 @@ async function checkContainer(s: Setup, c: Container): Promise<string> {
   );
   assert.match(norm(await inContainer(c, ["ip", "route", "get", SERVICE_IP])), /dev veth0/);
   assert.match(norm(await inContainer(c, ["ip", "route", "get", WORLD.gateway4])), /dev eth0/);
+  assert.match(norm(await inContainer(c, ["ip", "route", "get", WORLD.nodeIp4])), /dev veth0/);
 
   for (
     const [dst, what] of [[SERVICE_IP, "service address on the node"], [
