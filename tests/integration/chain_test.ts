@@ -615,3 +615,60 @@ Deno.test({
     assertNodeClean(nodeBefore, await readback(world.node), "after both DELs");
   },
 });
+
+Deno.test({
+  ...gate(
+    "[1.0.0] DEL of the chain after the netns path was removed while the netns still lives: the node is cleaned",
+    "1.0.0",
+  ),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using world = await setupWorld();
+    await using dir = await makePluginDir();
+    const pod = await world.addPod();
+    const containerId = randomId();
+    const hostVeth = `veth${containerId.slice(0, 11)}`;
+    const list: Conflist = {
+      cniVersion: "1.0.0",
+      name: "macvlan-underlay",
+      plugins: [macvlanStatic(WORLD.uplink, `${POD_IP}/16`, WORLD.gateway4), coordinatorConf()],
+    };
+    const chain = runChain(list, {
+      containerId,
+      netns: pod.path,
+      ifname: "eth0",
+      cniPath: [dir.path],
+      hostNetns: world.node,
+    });
+    const nodeBefore = await readback(world.node);
+    await chain.add();
+    // A process keeps the netns alive after its /var/run/netns path is gone
+    // (a runtime that unmounted it early): the kernel keeps the veth pair.
+    const pin = new Deno.Command("nsenter", {
+      args: [`--net=${pod.path}`, "sleep", "3600"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await pod.destroy();
+      assert.ok(
+        (await world.node.ip(["link", "show", "dev", hostVeth])).includes(hostVeth),
+        "the host veth lives while the netns does",
+      );
+      await chain.del();
+      const links = JSON.parse(await world.node.ip(["-j", "link", "show"])) as { ifname: string }[];
+      assert.ok(
+        !links.some((l) => l.ifname === hostVeth),
+        `host veth ${hostVeth} left on the node`,
+      );
+      assertNodeClean(nodeBefore, await readback(world.node), "after DEL with a stale netns path");
+    } finally {
+      try {
+        pin.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await pin.status;
+    }
+  },
+});
