@@ -10,6 +10,14 @@
  * sends and receives them. MAC addresses are lowercase `"aa:bb:cc:dd:ee:ff"`,
  * IP addresses canonical strings (dotted quad, RFC 5952 for IPv6).
  *
+ * Parsers never throw: they return a frame or a (shared, frozen)
+ * {@linkcode CodecError}. Builders throw a `CodecError` for arguments they
+ * refuse. Receive loops that only need ARP numbers use
+ * {@linkcode parseArpInto} (no strings, no allocation), or read the socket
+ * straight into {@linkcode receiveBuffer} and call
+ * {@linkcode parseReceivedArpInto} (no copy either). Design, parse order and
+ * benchmark: docs/codec.md.
+ *
  * No permissions are needed.
  *
  * @example
