@@ -36,6 +36,7 @@ import {
 import { CniError, ErrorCode } from "./errors.ts";
 import { type PodFacts, readHostFacts, readPodFacts, readRules6 } from "./facts.ts";
 import {
+  bareIp,
   batchErrorMessage,
   type BatchLine,
   canonicalIp,
@@ -45,6 +46,7 @@ import {
   type IpRoute,
   type IpRouteGet,
   type IpRule,
+  type LineOutcome,
   runBatch,
 } from "./iproute.ts";
 import { mangleRules, missingRules, readMangle, restore, restoreScript } from "./iptables.ts";
@@ -186,25 +188,56 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
       ifname === conf.podDefaultCniNic
     ? [...new Set((prev.ips ?? []).map((ip) => familyOf(ip.address)))]
     : [];
-  const [factsR, ...earlyR] = await Promise.allSettled([
+  // Likewise the node batch of a first underlay NIC needs only the NIC's
+  // addresses, which prevResult names: it runs while the pod is read, and is
+  // checked against the pod's real state below (undone when it differs).
+  const guess = early.length > 0 ? guessHost(ctx, prev) : undefined;
+  const [factsR, specR, ...earlyR] = await Promise.allSettled([
     readPodFacts(netns, { rules6: hintV6 }),
+    guess === undefined ? Promise.resolve(undefined) : runHost(guess.view, guess.hostMac),
     ...early.map((f) =>
       restore(f, restoreScript("-A", mangleRules(POD_VETH)), netns).then(() => f)
     ),
   ]);
   const earlyDone = earlyR.flatMap((r) => (r.status === "fulfilled" ? [r.value as 4 | 6] : []));
-  const failed = [factsR, ...earlyR].find((r) => r.status === "rejected");
-  if (failed !== undefined || factsR.status === "rejected") {
-    await dropMangle(earlyDone, netns);
-    throw (failed as PromiseRejectedResult).reason;
-  }
   const undo: Undo = {
     podRules: [],
     mangle: earlyDone.map((family) => ({ family, rules: mangleRules(POD_VETH) })),
-    v6: false,
+    v6: guess?.view.family !== undefined && guess.view.family !== "v4",
   };
+  let pre: PreHost | undefined;
+  if (guess !== undefined && specR.status === "fulfilled" && specR.value !== undefined) {
+    pre = { ...guess, ...specR.value };
+    undo.hostTouched = true;
+    if (pre.created) undo.vethCreated = guess.view.hostVeth;
+    else {undo.hostRoutes = {
+        hostVeth: guess.view.hostVeth,
+        ips: guess.view.current,
+        table: conf.hostRuleTable,
+      };}
+  }
+  const failed = [factsR, specR, ...earlyR].find((r) => r.status === "rejected");
   try {
-    return await addSteps(ctx, prev, factsR.value, earlyDone, undo);
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    let facts = (factsR as PromiseFulfilledResult<PodFacts>).value;
+    if (pre !== undefined && !preMatches(pre, facts, ifname)) {
+      // The guess was wrong (or a re-run found the veth): undo it, read again.
+      log.debug("Node batch guess did not match the pod; taking the checked path");
+      const lines = hostCleanupLines({
+        hostVeth: pre.view.hostVeth,
+        deleteVeth: pre.created,
+        podIps: pre.created ? [] : pre.view.current,
+        hostRuleTable: conf.hostRuleTable,
+      });
+      const f = await withHostLock(() => cleanHost(lines, conf.hostRuleTable, undo.v6));
+      if (f.length > 0) throw new CniError(ErrorCode.NetworkSetupFailed, f.join("; "));
+      delete undo.vethCreated;
+      delete undo.hostRoutes;
+      undo.hostTouched = false;
+      pre = undefined;
+      facts = await readPodFacts(netns, { rules6: hintV6 });
+    }
+    return await addSteps(ctx, prev, facts, earlyDone, undo, pre);
   } catch (err) {
     await rollback(netns, undo, ctx).catch((e) =>
       log.warn("ADD rollback failed", { error: String(e) })
@@ -219,6 +252,92 @@ async function dropMangle(families: readonly (4 | 6)[], netns: string): Promise<
   }
 }
 
+/** The node batch run on prevResult's addresses while the pod was read. */
+interface PreHost {
+  view: AddView;
+  hostMac: string;
+  created: boolean;
+  outcomes: LineOutcome[];
+  errors: LineOutcome[];
+  reads: number;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const x = new Set(a.map(canonicalIp));
+  const y = new Set(b.map(canonicalIp));
+  return x.size === y.size && [...x].every((v) => y.has(v));
+}
+
+/** The first-NIC underlay view that prevResult implies (undefined: no guess). */
+function guessHost(ctx: CmdContext, prev: Result): { view: AddView; hostMac: string } | undefined {
+  const { env, conf } = ctx;
+  const ifIndex = (prev.interfaces ?? []).findIndex((i) => i.name === env.ifname && i.sandbox);
+  const ips = (prev.ips ?? [])
+    .filter((ip) => ip.interface === undefined || ip.interface === ifIndex)
+    .map((ip) => canonicalIp(bareIp(ip.address)));
+  const current = [
+    ...ips.filter((ip) => familyOf(ip) === 4),
+    ...ips.filter((ip) => familyOf(ip) === 6),
+  ];
+  if (current.length === 0) return undefined;
+  const family = familyFromAddrs(current, env.ifname);
+  const view: AddView = {
+    conf,
+    containerId: env.containerId,
+    ifname: env.ifname,
+    netns: env.netns,
+    facts: { links: [], addrs: [], routes: [], rules4: [] },
+    family,
+    decision: { mode: "underlay", firstInvoke: true, table: 101, vethExists: false },
+    current,
+    allPodIps: current,
+    podVeth: POD_VETH,
+    podVethMac: randomMac(),
+    hostVeth: hostVethName(env.containerId),
+  };
+  return { view, hostMac: randomMac() };
+}
+
+/** Whether the pod's real state is what the node batch assumed. */
+function preMatches(pre: PreHost, facts: PodFacts, ifname: string): boolean {
+  if (!pre.created) return false;
+  const nicAddrs = linkAddrs(facts.addrs, ifname);
+  if (nicAddrs.length === 0) return false;
+  const family = familyFromAddrs(nicAddrs, ifname);
+  const current = linkAddrs(facts.addrs, ifname, family);
+  const all = facts.addrs
+    .filter((a) => a.ifname !== "lo")
+    .flatMap((a) => linkAddrs(facts.addrs, a.ifname, family));
+  return family === pre.view.family && sameSet(current, pre.view.current) &&
+    sameSet(all, pre.view.allPodIps);
+}
+
+/**
+ * Run the node batch(es) of ADD under the host lock.
+ *
+ * @returns outcomes of the main batch, whether the veth was created, errors
+ */
+async function runHost(
+  view: AddView,
+  hostMac: string | undefined,
+): Promise<{ outcomes: LineOutcome[]; created: boolean; errors: LineOutcome[]; reads: number }> {
+  const host = planHost(view, hostMac === undefined ? undefined : { hostMac });
+  const v6only = view.family === "v6";
+  return await withHostLock(async () => {
+    // IPv6 only: one `ip -6` process does it all (rules need the family).
+    const [res, res6] = await Promise.all([
+      v6only ? runBatch([...host.lines, ...host.lines6], { family: 6 }) : runBatch(host.lines),
+      !v6only && host.lines6.length > 0 ? runBatch(host.lines6, { family: 6 }) : undefined,
+    ]);
+    return {
+      outcomes: res.outcomes,
+      created: hostMac !== undefined && res.outcomes[host.reads]?.error === undefined,
+      errors: [...res.errors, ...(res6?.errors ?? [])],
+      reads: host.reads,
+    };
+  });
+}
+
 /** ADD after the pod read: everything from mode resolution to the result. */
 async function addSteps(
   ctx: CmdContext,
@@ -226,6 +345,7 @@ async function addSteps(
   facts: PodFacts,
   earlyDone: (4 | 6)[],
   undo: Undo,
+  pre?: PreHost,
 ): Promise<Result> {
   const { env, conf, log } = ctx;
   const { netns, ifname, containerId } = env;
@@ -238,6 +358,8 @@ async function addSteps(
   if (family !== "v4" && facts.rules6 === undefined) facts.rules6 = await readRules6(netns);
   const current = linkAddrs(facts.addrs, ifname, family);
   const decision = resolveMode(conf, ifname, facts, current);
+  // veth0 may show up in the read when the node batch ran alongside it.
+  if (pre !== undefined) decision.vethExists = false;
   const allPodIps = facts.addrs
     .filter((a) => a.ifname !== "lo")
     .flatMap((a) => linkAddrs(facts.addrs, a.ifname, family));
@@ -249,7 +371,10 @@ async function addSteps(
   let podVeth = POD_VETH;
   let podVethMac: string;
   let hostMac: string;
-  if (create) {
+  if (pre !== undefined) {
+    podVethMac = pre.view.podVethMac;
+    hostMac = pre.hostMac;
+  } else if (create) {
     podVethMac = randomMac();
     hostMac = randomMac();
   } else {
@@ -301,26 +426,19 @@ async function addSteps(
   undo.v6 = hasFamily(family, 6);
   const v6only = family === "v6";
   {
-    const host = planHost(view, create ? { hostMac } : undefined);
-    const outcomes = await withHostLock(async () => {
-      // IPv6 only: one `ip -6` process does it all (rules need the family).
-      const [res, res6] = await Promise.all([
-        v6only ? runBatch([...host.lines, ...host.lines6], { family: 6 }) : runBatch(host.lines),
-        !v6only && host.lines6.length > 0 ? runBatch(host.lines6, { family: 6 }) : undefined,
-      ]);
+    const res = pre ?? await runHost(view, create ? hostMac : undefined);
+    if (pre === undefined) {
       undo.hostTouched = true;
-      const created = create && res.outcomes[host.reads]?.error === undefined;
-      if (created) undo.vethCreated = hostVeth;
+      if (res.created) undo.vethCreated = hostVeth;
       else undo.hostRoutes = { hostVeth, ips: current, table: conf.hostRuleTable };
-      const errors = [...res.errors, ...(res6?.errors ?? [])];
-      if (errors.length > 0) {
-        throw new CniError(
-          ErrorCode.NetworkSetupFailed,
-          batchErrorMessage("Cannot configure the node", errors),
-        );
-      }
-      return res.outcomes;
-    });
+    }
+    if (res.errors.length > 0) {
+      throw new CniError(
+        ErrorCode.NetworkSetupFailed,
+        batchErrorMessage("Cannot configure the node", res.errors),
+      );
+    }
+    const outcomes = res.outcomes;
     if (create) {
       writeSysctlsQuiet([{ key: `net.ipv6.conf.${hostVeth}.accept_ra`, value: 0 }], log);
     }
