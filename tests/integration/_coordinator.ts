@@ -18,6 +18,8 @@ export interface CoordinatorCall {
   netns: string;
   ifname: string;
   args?: string;
+  /** Extra environment (e.g. a PATH without `ip`). */
+  env?: Record<string, string>;
 }
 
 /** What the plugin did. */
@@ -52,13 +54,15 @@ export async function runCoordinator(
     const v = Deno.env.get(k);
     if (v) env[k] = v;
   }
+  Object.assign(env, call.env ?? {});
   const argv = pluginArgv();
   // COORDINATOR_IT_DRIVER=1: the same runCni() through _driver.ts, which also
   // reports the number of child processes on stderr ("spawns=N").
   if (Deno.env.get("COORDINATOR_IT_DRIVER") === "1" && argv[1] === "run") {
     argv[argv.length - 1] = new URL("./_driver.ts", import.meta.url).pathname;
   }
-  const child = new Deno.Command("ip", {
+  // Absolute: the child's PATH may be a test's (e.g. one without ip).
+  const child = new Deno.Command(ipBinary(), {
     args: ["netns", "exec", node.name, ...argv],
     env,
     clearEnv: true,
@@ -78,6 +82,16 @@ export async function runCoordinator(
     json = undefined;
   }
   return { code: out.code, stdout, stderr: new TextDecoder().decode(out.stderr), json };
+}
+
+function ipBinary(): string {
+  for (const dir of (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+    try {
+      Deno.statSync(`${dir}/ip`);
+      return `${dir}/ip`;
+    } catch { /* next */ }
+  }
+  return "ip";
 }
 
 /** A random 64-hex container ID. */

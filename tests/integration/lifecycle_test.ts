@@ -378,3 +378,31 @@ Deno.test({
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
   },
 });
+
+Deno.test({
+  name: name("STATUS is ready with ip and the restore tools, code 50 without them"),
+  ignore: skip !== undefined,
+  async fn() {
+    await using w = await createWorld({ ipv6: false });
+    const conf = { ...CONF, cniVersion: "1.1.0" };
+    const call = { containerId: "", netns: "", ifname: "" };
+    const ok = await runCoordinator(w.node, { command: "STATUS", conf, ...call });
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.equal(ok.stdout, "");
+    const empty = await Deno.makeTempDir();
+    try {
+      const bad = await runCoordinator(w.node, {
+        command: "STATUS",
+        conf,
+        ...call,
+        env: { PATH: empty },
+      });
+      assert.equal(bad.code, 1, bad.stdout);
+      assert.equal((bad.json as { code: number }).code, 50);
+      assert.match((bad.json as { msg: string }).msg, /"ip" cannot run/);
+      assert.match((bad.json as { msg: string }).msg, /"iptables-restore" is not on PATH/);
+    } finally {
+      await Deno.remove(empty);
+    }
+  },
+});
