@@ -234,7 +234,7 @@ const MESSAGES: readonly string[] = [
   "NDP option has length 0, runs past the message, or is a link-layer option of the wrong size",
   "NDP target is a multicast address",
   "NDP addresses break RFC 4861 rules (DAD solicitation or solicited advertisement)",
-  "Builder argument is out of range",
+  "Argument is out of range",
 ];
 
 /**
@@ -269,7 +269,8 @@ const PARSE_ERRORS: readonly CodecError[] = KINDS.map((kind, status) =>
 );
 
 function parseError(status: number): CodecError {
-  return PARSE_ERRORS[status] ?? new CodecError("badArgument", `Unknown codec status "${status}"`);
+  return (status > 0 ? PARSE_ERRORS[status] : undefined) ??
+    new CodecError("badArgument", `Unknown codec status "${status}"`);
 }
 
 function argumentError(message: string): CodecError {
@@ -1178,7 +1179,10 @@ export function ipv4ToNumber(ip: string): number {
  *
  * @param status a non-zero status
  * @returns the matching {@linkcode CodecErrorKind}
+ * @throws {RangeError} for 0 (Ok) and unknown numbers
  */
 export function statusKind(status: number): CodecErrorKind {
-  return parseError(status).kind;
+  const kind = status > 0 ? KINDS[status] : undefined;
+  if (kind === undefined) throw new RangeError(`Status "${status}" is not a rejection`);
+  return kind;
 }

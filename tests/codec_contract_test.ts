@@ -51,6 +51,8 @@ Deno.test("Status in mod/codec.ts mirrors wasm/assembly/status.ts, and statusKin
     if (value === 0) continue;
     assert.equal(statusKind(value), name[0]!.toLowerCase() + name.slice(1));
   }
+  assert.throws(() => statusKind(Status.Ok), RangeError);
+  assert.throws(() => statusKind(99), RangeError);
 });
 
 Deno.test("the ARG_* / RES_* offsets in mod/codec.ts match wasm/assembly/_fields.ts", () => {
