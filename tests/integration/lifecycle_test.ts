@@ -406,3 +406,91 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: name("txQueueLen, podRPFilter and vethLinkAddress land in the pod, never on the node"),
+  ignore: skip !== undefined,
+  async fn() {
+    await using w = await createWorld({ ipv6: false });
+    const pod = await w.addPod();
+    const prev = await addMacvlanNic(w.node, pod, {
+      ifname: "eth0",
+      addrs: ["10.6.212.90/16"],
+      gateways: ["10.6.0.1"],
+    });
+    const nodeLinks0 = (await readback(w.node)).links.filter((l) => !l.startsWith("veth"));
+    const conf = { ...CONF, txQueueLen: 500, podRPFilter: 1, vethLinkAddress: "169.254.100.1" };
+    const call = { containerId: containerId(), netns: pod.path, ifname: "eth0" };
+    const add = await runCoordinator(w.node, {
+      command: "ADD",
+      conf: { ...conf, prevResult: prev },
+      ...call,
+    });
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    const link = JSON.parse(await pod.ip(["-j", "link", "show", "eth0"]))[0];
+    assert.equal(link.txqlen, 500, "txqueuelen set on the pod's eth0");
+    const nodeLinks = (await readback(w.node)).links.filter((l) => !l.startsWith("veth"));
+    assert.deepEqual(nodeLinks, nodeLinks0, "no node link changed (the original's bug 1)");
+    for (const k of ["all", "default", "eth0", "veth0"]) {
+      assert.equal(pod.sysctl(`net.ipv4.conf.${k}.rp_filter`), "1", k);
+    }
+    assert.match(await pod.ip(["addr", "show", "veth0"]), /inet 169\.254\.100\.1\/32/);
+    assert.ok(await ping(pod, "10.6.212.101"));
+    const check = await runCoordinator(w.node, {
+      command: "CHECK",
+      conf: { ...conf, prevResult: add.json },
+      ...call,
+    });
+    assert.equal(check.code, 0, check.stdout);
+    pod.setSysctl("net.ipv4.conf.eth0.rp_filter", 2);
+    const bad = await runCoordinator(w.node, {
+      command: "CHECK",
+      conf: { ...conf, prevResult: add.json },
+      ...call,
+    });
+    assert.equal((bad.json as { code: number }).code, 104);
+    assert.match((bad.json as { msg: string }).msg, /rp_filter" is 2, not 1/);
+    const del = await runCoordinator(w.node, { command: "DEL", conf, ...call });
+    assert.equal(del.code, 0, del.stdout);
+  },
+});
+
+Deno.test({
+  name: name(
+    "detectIPConflict: an address held by another host fails ADD with code 100 and rolls back",
+  ),
+  ignore: skip !== undefined,
+  async fn() {
+    await using w = await createWorld({ ipv6: false });
+    // Another "host" on the segment already holds the pod's address.
+    await w.gw.ip(["addr", "add", "10.6.212.99/16", "dev", "eth0"]);
+    const pod = await w.addPod();
+    const prev = await addMacvlanNic(w.node, pod, {
+      ifname: "eth0",
+      addrs: ["10.6.212.99/16"],
+      gateways: ["10.6.0.1"],
+    });
+    const node0 = await readback(w.node);
+    const conf = { ...CONF, detectIPConflict: true, detectGateway: true };
+    const call = { containerId: containerId(), netns: pod.path, ifname: "eth0" };
+    const add = await runCoordinator(w.node, {
+      command: "ADD",
+      conf: { ...conf, prevResult: prev },
+      ...call,
+    });
+    assert.equal(add.code, 1, add.stdout + add.stderr);
+    assert.equal((add.json as { code: number }).code, 100, add.stdout);
+    assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {}, "node rolled back");
+    // Without the conflict the same detection passes (gateway answers).
+    await w.gw.ip(["addr", "del", "10.6.212.99/16", "dev", "eth0"]);
+    const ok = await runCoordinator(w.node, {
+      command: "ADD",
+      conf: { ...conf, prevResult: prev },
+      ...call,
+    });
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const del = await runCoordinator(w.node, { command: "DEL", conf, ...call });
+    assert.equal(del.code, 0, del.stdout);
+    assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
+  },
+});
