@@ -442,10 +442,10 @@ async function addSteps(
     if (create) {
       writeSysctlsQuiet([{ key: `net.ipv6.conf.${hostVeth}.accept_ra`, value: 0 }], log);
     }
-    const routeGets = allPodIps.map((_, i) =>
-      (outcomes[i]?.output as IpRouteGet[] | undefined)?.[0]
-    );
-    const hostAddrs = (outcomes[allPodIps.length]?.output ?? []) as IpAddrLink[];
+    // The batch's first lines are one route get per pod IP it was planned with.
+    const asked = pre?.view.allPodIps ?? allPodIps;
+    const routeGets = asked.map((_, i) => (outcomes[i]?.output as IpRouteGet[] | undefined)?.[0]);
+    const hostAddrs = (outcomes[asked.length]?.output ?? []) as IpAddrLink[];
     const nodeIps = nodeIpsForPod(routeGets, hostAddrs, family);
     log.debug("Node IPs for the pod", { nodeIps, hostVeth });
 
@@ -557,9 +557,10 @@ async function addSteps(
 
     const result: Result = structuredClone(prev);
     if (macChange) {
-      for (const i of result.interfaces ?? []) {
-        if (i.name === ifname && (i.sandbox === undefined || i.sandbox !== "")) i.mac = mac;
-      }
+      // The pod-side entry (with a sandbox); a result without sandboxes: by name.
+      const named = (result.interfaces ?? []).filter((i) => i.name === ifname);
+      const inPod = named.filter((i) => (i.sandbox ?? "") !== "");
+      for (const i of inPod.length > 0 ? inPod : named) i.mac = mac;
     }
     return result;
   }
