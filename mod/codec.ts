@@ -386,7 +386,11 @@ function instance(): CodecExports {
   resultAt = ex.resultPtr();
   optionsAt = ex.optionsPtr();
   numbers = new Float64Array(buffer);
-  numbersAt = ex.numbersPtr() / 8;
+  const numbersPtr = ex.numbersPtr();
+  if (numbersPtr % 8 !== 0) {
+    throw new Error(`Codec numbers struct at "${numbersPtr}" is not 8-byte aligned`);
+  }
+  numbersAt = numbersPtr / 8;
   wasm = ex;
   return ex;
 }
