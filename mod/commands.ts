@@ -592,7 +592,7 @@ function netnsUsable(path: string): boolean {
 async function hostCleanupFor(
   ctx: CmdContext,
   state: AttachmentState | undefined,
-  usable: boolean,
+  usable: () => boolean,
 ): Promise<HostCleanup[]> {
   const { env, conf } = ctx;
   if (state !== undefined) {
@@ -610,7 +610,7 @@ async function hostCleanupFor(
     out.push({ hostVeth, deleteVeth: true, podIps: [], hostRuleTable: conf.hostRuleTable });
     return out;
   }
-  if (!usable) return out;
+  if (!usable()) return out;
   try {
     const facts = await readPodFacts(env.netns);
     const ips = linkAddrs(facts.addrs, env.ifname);
@@ -699,12 +699,13 @@ async function cleanHost(
 export async function cmdDel(ctx: CmdContext): Promise<void> {
   const { env, conf, log } = ctx;
   const state = loadState(conf.name, env.containerId, env.ifname);
-  const usable = netnsUsable(env.netns);
+  // Entering the netns is only needed without state or for pod-side rules.
+  const usable = () => netnsUsable(env.netns);
   const cleanups = await hostCleanupFor(ctx, state, usable);
   const batches: { lines: BatchLine[]; opts: { netns?: string; family?: 4 | 6 }; what: string }[] =
     [];
   // Hot-unplug of a later NIC: its `from` rules would outlive it in the pod.
-  if (state !== undefined && usable && state.podRules.length > 0) {
+  if (state !== undefined && state.podRules.length > 0 && usable()) {
     const pr = podRuleCleanupLines(state.podRules);
     batches.push({
       lines: pr.lines,
