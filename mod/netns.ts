@@ -105,6 +105,18 @@ export function validateNetns(path: string): void {
 let depth = 0;
 
 /**
+ * Staying in the pod netns would make every later step (host routes, host veth
+ * deletion, the next CNI error handler) act on the pod as if it were the node, and
+ * a caller that collects errors would carry on. Nothing safe is left to do: answer
+ * with a CNI error and end the process here (the only exit outside main.ts).
+ */
+function returnFailed(): never {
+  const msg = `Internal error: cannot return to the host netns: ${strerror(errno())}`;
+  Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify({ code: 999, msg }) + "\n"));
+  Deno.exit(1);
+}
+
+/**
  * Run `fn` synchronously with the calling thread inside the netns at `path`,
  * and always return to the original netns.
  *
@@ -130,16 +142,16 @@ export function inNetns<T>(path: string, fn: () => T): T {
       throw new CniError(ErrorCode.NotFound, `Cannot enter netns "${path}": ${strerror(code)}`);
     }
     depth++;
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
     try {
-      return fn();
-    } finally {
-      depth--;
-      if (c.setns(home, CLONE_NEWNET) !== 0) {
-        // Staying in the pod netns would make every later step act on the pod
-        // as if it were the host: nothing safe is left to do.
-        throw new Error(`Cannot return to the host netns: ${strerror(errno())}`);
-      }
+      outcome = { ok: true, value: fn() };
+    } catch (error) {
+      outcome = { ok: false, error };
     }
+    depth--;
+    if (c.setns(home, CLONE_NEWNET) !== 0) returnFailed();
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   } finally {
     if (target >= 0) c.close(target);
     c.close(home);

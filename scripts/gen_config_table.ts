@@ -101,7 +101,9 @@ if (import.meta.main) {
   const next = withTable(current);
   if (Deno.args.includes("--check")) {
     if (!sameIgnoringPadding(next, current)) {
-      console.error("README.md config table is stale: run deno task readme");
+      Deno.stderr.writeSync(
+        new TextEncoder().encode("README.md config table is stale: run deno task readme\n"),
+      );
       Deno.exit(1);
     }
   } else if (!sameIgnoringPadding(next, current)) {
