@@ -408,7 +408,9 @@ Deno.test({
 });
 
 Deno.test({
-  name: name("txQueueLen, podRPFilter and vethLinkAddress land in the pod, never on the node"),
+  name: name(
+    "txQueueLen, podRPFilter, vethLinkAddress, policyRoutes land in the pod, never on the node",
+  ),
   ignore: skip !== undefined,
   async fn() {
     await using w = await createWorld({ ipv6: false });
@@ -419,7 +421,13 @@ Deno.test({
       gateways: ["10.6.0.1"],
     });
     const nodeLinks0 = (await readback(w.node)).links.filter((l) => !l.startsWith("veth"));
-    const conf = { ...CONF, txQueueLen: 500, podRPFilter: 1, vethLinkAddress: "169.254.100.1" };
+    const conf = {
+      ...CONF,
+      txQueueLen: 500,
+      podRPFilter: 1,
+      vethLinkAddress: "169.254.100.1",
+      policyRoutes: [{ dst: "10.99.0.0/16", gw: "10.6.0.1" }],
+    };
     const call = { containerId: containerId(), netns: pod.path, ifname: "eth0" };
     const add = await runCoordinator(w.node, {
       command: "ADD",
@@ -435,6 +443,11 @@ Deno.test({
       assert.equal(pod.sysctl(`net.ipv4.conf.${k}.rp_filter`), "1", k);
     }
     assert.match(await pod.ip(["addr", "show", "veth0"]), /inet 169\.254\.100\.1\/32/);
+    assert.match(
+      await pod.ip(["route", "show", "table", "main"]),
+      /^10\.99\.0\.0\/16 via 10\.6\.0\.1 dev eth0/m,
+      "policy route in main for the first underlay NIC",
+    );
     assert.ok(await ping(pod, "10.6.212.101"));
     const check = await runCoordinator(w.node, {
       command: "CHECK",
