@@ -198,3 +198,105 @@ Deno.test({
     assert.equal(del2.code, 0, del2.stdout);
   },
 });
+
+Deno.test({
+  name: name(
+    "overlay eth0=Calico-style veth (169.254.1.1 gateway) + net1: spec 3.6 example 2, then podDefaultRouteNic=net1",
+  ),
+  ignore: skip !== undefined,
+  async fn() {
+    await using w = await createWorld({ ipv6: false });
+    await w.addServiceAddress("10.233.0.10/32");
+    for (const moveDefault of [false, true]) {
+      // A fresh address per round: the gateway's ARP cache still holds the last pod's MAC.
+      const ip = moveDefault ? "10.6.212.228" : "10.6.212.227";
+      const pod = await w.addPod();
+      const cali = `cali${Math.floor(Math.random() * 1e6)}`;
+      // Calico: host end without address, MAC ee:ee:ee:ee:ee:ee, /32 route to the pod.
+      await w.node.ip([
+        "link",
+        "add",
+        cali,
+        "address",
+        "ee:ee:ee:ee:ee:ee",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        pod.name,
+      ]);
+      await w.node.ip(["link", "set", cali, "up"]);
+      w.node.setSysctl(`net.ipv4.conf.${cali}.proxy_arp`, 1);
+      await w.node.ip(["route", "add", "10.233.100.2/32", "dev", cali, "scope", "link"]);
+      await pod.ip(["addr", "add", "10.233.100.2/32", "dev", "eth0"]);
+      await pod.ip(["link", "set", "eth0", "up"]);
+      await pod.ip(["route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"]);
+      await pod.ip(["route", "add", "default", "via", "169.254.1.1", "dev", "eth0"]);
+      const prev = await addMacvlanNic(w.node, pod, {
+        ifname: "net1",
+        addrs: [`${ip}/16`],
+        gateways: ["10.6.0.1"],
+      });
+      const cid = containerId();
+      const pod0 = await readback(pod);
+      const node0 = await readback(w.node);
+      const conf = {
+        ...CONF,
+        hijackCIDR: [],
+        ...(moveDefault ? { podDefaultRouteNic: "net1" } : {}),
+      };
+      const call = { containerId: cid, netns: pod.path, ifname: "net1" };
+      const add = await runCoordinator(w.node, {
+        command: "ADD",
+        conf: { ...conf, prevResult: prev },
+        ...call,
+      });
+      assert.equal(add.code, 0, add.stdout + add.stderr);
+      const d = diffSnapshots(pod0, await readback(pod));
+      if (!moveDefault) {
+        assert.deepEqual(d.rules4?.added, [
+          "32764:\tfrom 10.233.100.2 lookup 100",
+          `32765:\tfrom ${ip} lookup 101`,
+        ]);
+        assert.deepEqual(
+          sorted(d.routes4?.added),
+          sorted([
+            "10.6.212.101 dev eth0 scope link src 10.233.100.2",
+            "10.233.0.0/18 via 10.6.212.101 dev eth0 src 10.233.100.2",
+            "10.233.64.0/18 via 10.6.212.101 dev eth0 src 10.233.100.2",
+            "default via 169.254.1.1 dev eth0 table 100",
+            "default via 10.6.0.1 dev net1 table 101",
+            `10.6.0.0/16 dev net1 table 101 scope link src ${ip}`,
+            "10.6.212.101 dev eth0 table 101 scope link src 10.233.100.2",
+          ]),
+        );
+        assert.deepEqual(d.routes4?.removed, ["default via 10.6.0.1 dev net1"]);
+        assert.deepEqual(d.neigh?.added, [
+          "10.6.212.101 dev eth0 lladdr ee:ee:ee:ee:ee:ee PERMANENT",
+        ]);
+        assert.ok(await ping(pod, "10.233.0.10"), "pod -> service address via eth0");
+      } else {
+        // The default route goes to net1: eth0's default moves into table 101.
+        assert.deepEqual(d.rules4?.added, ["32765:\tfrom 10.233.100.2 lookup 101"]);
+        assert.deepEqual(d.routes4?.removed, ["default via 169.254.1.1 dev eth0"]);
+        const t101 = await pod.ip(["-4", "route", "show", "table", "101"]);
+        assert.match(t101, /default via 169\.254\.1\.1 dev eth0/);
+        assert.match(t101, /169\.254\.1\.1 dev eth0 scope link/);
+        assert.match(
+          await pod.ip(["-4", "route", "show", "table", "main"]),
+          /default via 10\.6\.0\.1 dev net1/,
+        );
+        assert.doesNotMatch(await pod.ip(["-4", "rule"]), /lookup 100/);
+      }
+      const nodeD = diffSnapshots(node0, await readback(w.node));
+      assert.deepEqual(nodeD.routes4?.added, [`${ip} dev ${cali} table 500 scope link`]);
+      assert.ok(await ping(w.gw, ip), `gateway -> net1 (moveDefault ${moveDefault})`);
+      const del = await runCoordinator(w.node, { command: "DEL", conf, ...call });
+      assert.equal(del.code, 0, del.stdout);
+      assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
+      await pod.destroy();
+    }
+  },
+});
