@@ -209,12 +209,9 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
   if (guess !== undefined && specR.status === "fulfilled" && specR.value !== undefined) {
     pre = { ...guess, ...specR.value };
     undo.hostTouched = true;
-    if (pre.created) undo.vethCreated = guess.view.hostVeth;
-    else {undo.hostRoutes = {
-        hostVeth: guess.view.hostVeth,
-        ips: guess.view.current,
-        table: conf.hostRuleTable,
-      };}
+    const { hostVeth, current } = guess.view;
+    if (pre.created) undo.vethCreated = hostVeth;
+    else undo.hostRoutes = { hostVeth, ips: current, table: conf.hostRuleTable };
   }
   const failed = [factsR, specR, ...earlyR].find((r) => r.status === "rejected");
   try {
