@@ -7,7 +7,10 @@
  * @module
  */
 
-const SYMBOLS = {
+// Binding a symbol costs ~0.15 ms of start-up (Deno builds a trampoline for
+// each), so the symbols are split: every ADD needs the core set (netns, sysctl);
+// only detection and the MAC announce need the socket set.
+const CORE = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   // sysctl.ts: /proc/sys writes need --allow-all through Deno's fs APIs.
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
@@ -15,6 +18,11 @@ const SYMBOLS = {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+const SOCKET = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
@@ -26,23 +34,35 @@ const SYMBOLS = {
   // close(2) on a worker thread: closing an AF_PACKET socket waits for an RCU
   // grace period (5-15 ms), which the caller need not sit through.
   closeInBackground: { name: "close", parameters: ["i32"], result: "i32", nonblocking: true },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** The typed libc symbols. */
-export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+/** The typed core libc symbols (files, setns, errno). */
+export type Libc = Deno.DynamicLibrary<typeof CORE>["symbols"];
 
-let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+/** The typed socket symbols (AF_PACKET helper only). */
+export type SocketLibc = Deno.DynamicLibrary<typeof SOCKET>["symbols"];
+
+let core: Deno.DynamicLibrary<typeof CORE> | undefined;
+let sockets: Deno.DynamicLibrary<typeof SOCKET> | undefined;
 
 /**
- * Open libc once and return its symbols.
+ * Open libc once and return its core symbols.
  *
  * @returns the symbol table
  */
 export function libc(): Libc {
-  lib ??= Deno.dlopen("libc.so.6", SYMBOLS);
-  return lib.symbols;
+  core ??= Deno.dlopen("libc.so.6", CORE);
+  return core.symbols;
+}
+
+/**
+ * Open libc's socket symbols once (a second handle on the same library).
+ *
+ * @returns the symbol table
+ */
+export function socketLibc(): SocketLibc {
+  sockets ??= Deno.dlopen("libc.so.6", SOCKET);
+  return sockets.symbols;
 }
 
 /**

@@ -30,7 +30,7 @@
  */
 
 import { CniError, ErrorCode } from "./errors.ts";
-import { cString, errno, libc, strerror } from "./_libc.ts";
+import { cString, errno, libc, socketLibc, strerror } from "./_libc.ts";
 import { inNetns } from "./netns.ts";
 
 const AF_PACKET = 17;
@@ -257,7 +257,7 @@ export class RawSocket implements FrameSink, Disposable {
       ? frame as Uint8Array<ArrayBuffer>
       : new Uint8Array(frame);
     for (let attempt = 0;; attempt++) {
-      const n = Number(libc().sendto(fd, data, BigInt(data.length), 0, addr, addr.length));
+      const n = Number(socketLibc().sendto(fd, data, BigInt(data.length), 0, addr, addr.length));
       if (n === data.length) return;
       const code = n < 0 ? errno() : 0;
       if (code === EINTR && attempt < 10) continue;
@@ -280,7 +280,7 @@ export class RawSocket implements FrameSink, Disposable {
   tryRecv(): Uint8Array | undefined {
     const fd = this.#checkOpen();
     for (let attempt = 0;; attempt++) {
-      const n = Number(libc().recv(fd, this.#buf, BigInt(this.#buf.length), MSG_DONTWAIT));
+      const n = Number(socketLibc().recv(fd, this.#buf, BigInt(this.#buf.length), MSG_DONTWAIT));
       if (n >= 0) return this.#buf.slice(0, n);
       const code = errno();
       if (code === EAGAIN) return undefined;
@@ -337,7 +337,7 @@ export class RawSocket implements FrameSink, Disposable {
     const fd = this.#checkOpen();
     const ifr = new Uint8Array(40);
     ifr.set(new TextEncoder().encode(this.ifname).subarray(0, IFNAMSIZ - 1));
-    if (libc().ioctl(fd, BigInt(request), ifr) !== 0) throw failure(what, errno(), this);
+    if (socketLibc().ioctl(fd, BigInt(request), ifr) !== 0) throw failure(what, errno(), this);
     return ifr;
   }
 
@@ -352,7 +352,7 @@ export class RawSocket implements FrameSink, Disposable {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    const p = libc().closeInBackground(fd).then(() => {}, () => {});
+    const p = socketLibc().closeInBackground(fd).then(() => {}, () => {});
     closing.add(p);
     void p.then(() => closing.delete(p));
   }
@@ -421,7 +421,8 @@ export function openRawSocket(options: OpenRawSocketOptions): RawSocket {
   if (ifname.length === 0 || ifname.length >= IFNAMSIZ || ifname.includes("/")) {
     throw new CniError(ErrorCode.RawSocketFailed, `Invalid interface name "${ifname}"`);
   }
-  const c = libc();
+  // Bind both symbol sets before entering the netns (dlopen reads files).
+  const c = { ...libc(), ...socketLibc() };
   return inNetns(netns, () => {
     // Only synchronous calls in here: the thread is in the pod netns.
     const ifindex = c.if_nametoindex(cString(ifname));
