@@ -68,6 +68,10 @@ async function main(): Promise<number> {
     writeAll(Deno.stderr, aboutText() + (values.help ? "\n" + CLI_HELP : ""));
     return 0;
   }
+  // Every command but VERSION usually needs the network logic: start loading
+  // it now so that module loading overlaps with reading stdin and parsing.
+  const commands = command === "VERSION" ? undefined : import("./mod/commands.ts");
+  commands?.catch(() => {}); // a load error surfaces where it is awaited
   let stdin: Uint8Array;
   try {
     stdin = await readStdin(1 << 20);
@@ -79,7 +83,11 @@ async function main(): Promise<number> {
     );
     return 1;
   }
-  const out = await runCni({ env: Deno.env.toObject(), stdin });
+  const out = await runCni({
+    env: Deno.env.toObject(),
+    stdin,
+    ...(commands === undefined ? {} : { commands: () => commands }),
+  });
   if (out.stdout !== "") writeAll(Deno.stdout, out.stdout);
   if (out.stderr !== "") writeAll(Deno.stderr, out.stderr);
   return out.exitCode;

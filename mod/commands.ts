@@ -192,9 +192,13 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
   // addresses, which prevResult names: it runs while the pod is read, and is
   // checked against the pod's real state below (undone when it differs).
   const guess = early.length > 0 ? guessHost(ctx, prev) : undefined;
+  // The node batch (veth creation) is the critical path: it is started first.
+  const specP = guess === undefined
+    ? Promise.resolve(undefined)
+    : runHost(guess.view, guess.hostMac);
   const [factsR, specR, ...earlyR] = await Promise.allSettled([
     readPodFacts(netns, { rules6: hintV6 }),
-    guess === undefined ? Promise.resolve(undefined) : runHost(guess.view, guess.hostMac),
+    specP,
     ...early.map((f) =>
       restore(f, restoreScript("-A", mangleRules(POD_VETH)), netns).then(() => f)
     ),

@@ -40,21 +40,34 @@ export function lockPath(): string {
  * @throws CniError 11 when the lock file cannot be opened
  */
 export async function withHostLock<T>(fn: () => Promise<T>, path = lockPath()): Promise<T> {
-  let file: Deno.FsFile;
+  // A second flock from this same process would block on the first one, and a
+  // synchronous wait would freeze the event loop that must finish the first:
+  // calls from one process queue up here instead.
+  while (held !== undefined) await held;
+  let release!: () => void;
+  held = new Promise((r) => release = r);
+  let file: Deno.FsFile | undefined;
   try {
-    Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
-    file = await Deno.open(path, { read: true, write: true, create: true });
-  } catch (err) {
-    throw new CniError(ErrorCode.TryAgainLater, `Cannot open lock file "${path}"`, {
-      details: String(err),
-      cause: err,
-    });
-  }
-  try {
-    await file.lock(true);
+    try {
+      Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
+      file = Deno.openSync(path, { read: true, write: true, create: true });
+    } catch (err) {
+      throw new CniError(ErrorCode.TryAgainLater, `Cannot open lock file "${path}"`, {
+        details: String(err),
+        cause: err,
+      });
+    }
+    // Synchronous on purpose: the caller's first command is then spawned in the
+    // same tick (an async open + lock costs several ms of event-loop round trips
+    // on the ADD's critical path); children already running are unaffected.
+    file.lockSync(true);
     return await fn();
   } finally {
     // Closing the descriptor releases the flock.
-    file.close();
+    file?.close();
+    held = undefined;
+    release();
   }
 }
+
+let held: Promise<void> | undefined;
