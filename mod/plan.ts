@@ -427,6 +427,23 @@ function nextPriority(prios: number[]): number {
   return p;
 }
 
+/** `from all fwmark 0x1 lookup 100` at priority 1000 (the reply path; "exists" is fine). */
+function fwmarkRule(exists: RegExp): BatchLine {
+  return {
+    args: [
+      "rule",
+      "add",
+      "fwmark",
+      "0x1",
+      "table",
+      String(REPLY_TABLE),
+      "pref",
+      String(RULE_PRIORITY),
+    ],
+    tolerate: exists,
+  };
+}
+
 /**
  * Pod-side lines of ADD (spec 3.3.11-3.3.19, steps after detection).
  *
@@ -487,19 +504,7 @@ export function planPod(v: AddView, nodeIps: readonly string[], hostVethMac: str
   const mangle = decision.mode === "underlay" && first;
   if (mangle) {
     if (hasFamily(family, 4)) {
-      lines.push({
-        args: [
-          "rule",
-          "add",
-          "fwmark",
-          "0x1",
-          "table",
-          String(REPLY_TABLE),
-          "pref",
-          String(RULE_PRIORITY),
-        ],
-        tolerate: exists,
-      });
+      lines.push(fwmarkRule(exists));
       const via = gw4 === undefined ? [] : ["via", gw4];
       const srcArgs = src4 === undefined ? [] : ["src", src4];
       lines.push({
@@ -517,19 +522,7 @@ export function planPod(v: AddView, nodeIps: readonly string[], hostVethMac: str
       });
     }
     if (hasFamily(family, 6)) {
-      lines6.push({
-        args: [
-          "rule",
-          "add",
-          "fwmark",
-          "0x1",
-          "table",
-          String(REPLY_TABLE),
-          "pref",
-          String(RULE_PRIORITY),
-        ],
-        tolerate: exists,
-      });
+      lines6.push(fwmarkRule(exists));
       const via = gw6 === undefined ? [] : ["via", gw6];
       lines.push({
         args: ["route", "replace", "::/0", ...via, "dev", POD_VETH, "table", String(REPLY_TABLE)],
