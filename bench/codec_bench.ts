@@ -1,6 +1,10 @@
 /**
- * Codec throughput, Wasm vs the plain-TS reference (tests/_helpers/ref_codec.ts):
- * one frame per iteration, so iter/s is frames/s. Run with
+ * Codec throughput, Wasm vs the plain-TS reference (tests/_helpers/ref_codec.ts).
+ * Single-frame groups: one frame per iteration, so iter/s is frames/s. Batch
+ * groups ("ARP batch x32", "x512"): one batch per iteration, both sides doing
+ * the same job (the same frames in one buffer with an offset table, every
+ * accepted frame's five numbers read into JS values and summed); divide the
+ * time by the batch size for ns/frame. Run with
  * `deno bench bench/codec_bench.ts` (or `deno task bench:codec`).
  * Results and the machine they came from: docs/codec.md.
  *
@@ -12,6 +16,8 @@ import {
   refBuildArp,
   refBuildNdp,
   refParse,
+  refParseArpAt,
+  refParseArpBatch,
   refParseArpInto,
 } from "../tests/_helpers/ref_codec.ts";
 
@@ -97,6 +103,120 @@ Deno.bench({
     sink += (refParse(arpReply) as codec.Frame).kind.length;
   },
 });
+
+// --- ARP batches ---
+
+/**
+ * `n` distinct ARP replies, 64 bytes apart in one block (as a receive loop
+ * lays them out in the receive buffer, or a capture file holds them), and the
+ * `[offset, length]` table.
+ */
+const hex2 = (x: number) => x.toString(16).padStart(2, "0");
+
+function arpBlock(n: number): { block: Uint8Array; entries: Uint32Array } {
+  const block = new Uint8Array(64 * n);
+  const entries = new Uint32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const frame = codec.buildArp({ dst: MAC, src: GW_MAC }, {
+      operation: 2,
+      senderHardwareAddr: `02:21:22:23:${hex2(i >> 8)}:${hex2(i & 0xff)}`,
+      senderProtocolAddr: `10.65.${i >> 8}.${i & 0xff}`,
+      targetHardwareAddr: MAC,
+      targetProtocolAddr: "192.168.66.67",
+    });
+    block.set(frame, 64 * i);
+    entries[2 * i] = 64 * i;
+    entries[2 * i + 1] = frame.length;
+  }
+  return { block, entries };
+}
+
+/** Reads every accepted record into JS numbers, as a caller would (same code for both sides). */
+function sumRecords(r: Int32Array, count: number): number {
+  let s = 0;
+  for (let i = 0, k = 0; i < count; i++, k += 8) {
+    if (r[k] !== 0) continue;
+    s += r[k + 1]! + (r[k + 2]! >>> 0) + (r[k + 3]! >>> 0) +
+      r[k + 4]! * 0x1_0000_0000 + (r[k + 5]! >>> 0) + r[k + 6]! * 0x1_0000_0000 + (r[k + 7]! >>> 0);
+  }
+  return s;
+}
+
+function sumNumbers(o: codec.ArpNumbers): number {
+  return o.operation + o.senderHardwareAddr + o.senderProtocolAddr + o.targetHardwareAddr +
+    o.targetProtocolAddr;
+}
+
+const records = codec.arpBatchRecords();
+const table = codec.batchTable();
+/**
+ * The zero-copy benches find their frames here in the receive buffer, where
+ * no other bench writes (the copy-in benches write from offset 0). They write
+ * the table in every iteration, as a receive loop notes each frame it reads.
+ */
+const RX_AT = 32768;
+for (const n of [32, 512]) {
+  const { block, entries } = arpBlock(n);
+  const rxEntries = entries.map((v, i) => (i % 2 === 0 ? v + RX_AT : v));
+  const refRecords = new Int32Array(8 * n);
+  check(codec.parseArpBatch(block, entries) === n, `x${n} batch`);
+  check(refParseArpBatch(block, entries, n, refRecords) === n, `x${n} reference batch`);
+  check(sumRecords(records, n) === sumRecords(refRecords, n), `x${n} batch sums`);
+  codec.receiveBuffer().set(block, RX_AT);
+  const group = `ARP batch x${n}`;
+  Deno.bench({
+    name: `wasm parseReceivedArpBatch + arpBatchRecords (zero copy) x${n}`,
+    group,
+    baseline: true,
+    fn: () => {
+      table.set(rxEntries);
+      codec.parseReceivedArpBatch(n);
+      sink += sumRecords(records, n);
+    },
+  });
+  Deno.bench({
+    name: `wasm parseArpBatch + arpBatchRecords (copy in) x${n}`,
+    group,
+    fn: () => {
+      codec.parseArpBatch(block, entries);
+      sink += sumRecords(records, n);
+    },
+  });
+  Deno.bench({
+    name: `wasm parseReceivedArpBatch + readArpBatchInto (zero copy) x${n}`,
+    group,
+    fn: () => {
+      table.set(rxEntries);
+      codec.parseReceivedArpBatch(n);
+      let s = 0;
+      for (let i = 0; i < n; i++) if (codec.readArpBatchInto(i, out) === 0) s += sumNumbers(out);
+      sink += s;
+    },
+  });
+  Deno.bench({
+    name: `ref  refParseArpBatch + records x${n}`,
+    group,
+    fn: () => {
+      refParseArpBatch(block, entries, n, refRecords);
+      sink += sumRecords(refRecords, n);
+    },
+  });
+  Deno.bench({
+    name: `ref  refParseArpAt per frame (numbers) x${n}`,
+    group,
+    fn: () => {
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        if (refParseArpAt(block, entries[2 * i]!, entries[2 * i + 1]!, out) === 0) {
+          s += sumNumbers(out);
+        }
+      }
+      sink += s;
+    },
+  });
+}
+// The single-frame zero-copy bench above expects the reply at the buffer start.
+codec.receiveBuffer().set(arpReply);
 
 Deno.bench({
   name: "wasm parseFrame NS",

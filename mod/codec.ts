@@ -15,7 +15,11 @@
  * refuse. Receive loops that only need ARP numbers use
  * {@linkcode parseArpInto} (no strings, no allocation), or read the socket
  * straight into {@linkcode receiveBuffer} and call
- * {@linkcode parseReceivedArpInto} (no copy either). Design, parse order and
+ * {@linkcode parseReceivedArpInto} (no copy either). Many ARP frames at once
+ * (a receive loop draining its socket, a capture file) go through one Wasm
+ * call: {@linkcode parseReceivedArpBatch} / {@linkcode parseArpBatch}, read
+ * back through {@linkcode arpBatchRecords}; per frame that is faster than
+ * the plain-TS parser, which a single call is not. Design, parse order and
  * benchmark: docs/codec.md.
  *
  * No permissions are needed.
@@ -289,7 +293,11 @@ interface CodecExports {
   resultPtr(): number;
   optionsPtr(): number;
   numbersPtr(): number;
+  batchPtr(): number;
+  recordsPtr(): number;
+  batchCapacity(): number;
   parseArpNumbers(len: number): number;
+  parseArpBatch(count: number, end: number): number;
   parse(len: number): number;
   buildArp(): number;
   buildNs(): number;
@@ -305,7 +313,11 @@ export const EXPORTS: readonly string[] = [
   "resultPtr",
   "optionsPtr",
   "numbersPtr",
+  "batchPtr",
+  "recordsPtr",
+  "batchCapacity",
   "parseArpNumbers",
+  "parseArpBatch",
   "parse",
   "buildArp",
   "buildNs",
@@ -349,6 +361,18 @@ const RES_IP6_SRC = 56;
 const RES_IP6_DST = 72;
 const RES_NDP_TARGET = 88;
 
+// The ARP batch table and records, as u32 / i32 slot numbers (byte offset / 4).
+const BATCH_ENTRY_SIZE = 8;
+const REC_STATUS = 0;
+const REC_OPER = 4;
+const REC_SPA = 8;
+const REC_TPA = 12;
+const REC_SHA_HI = 16;
+const REC_SHA_LO = 20;
+const REC_THA_HI = 24;
+const REC_THA_LO = 28;
+const REC_SIZE = 32;
+
 const KIND_ARP = 1;
 const KIND_NS = 2;
 
@@ -370,6 +394,11 @@ let optionsAt = 0;
 /** The NUM_* struct as f64 slots: operation, SHA, SPA, THA, TPA. */
 let numbers = new Float64Array(0);
 let numbersAt = 0;
+/** The batch frame table (2 u32 per entry) and the batch records (REC_SIZE / 4 i32 slots each). */
+let table = new Uint32Array(0);
+let recordView = new Int32Array(0);
+/** How many records the last batch call wrote: readArpBatchInto() reads no others. */
+let batchCount = 0;
 
 /** Instantiate the module on first use (synchronously; it is small). */
 function instance(): CodecExports {
@@ -391,6 +420,15 @@ function instance(): CodecExports {
     throw new Error(`Codec numbers struct at "${numbersPtr}" is not 8-byte aligned`);
   }
   numbersAt = numbersPtr / 8;
+  const batchPtr = ex.batchPtr();
+  const recordsPtr = ex.recordsPtr();
+  if (ex.batchCapacity() !== ARP_BATCH_CAPACITY || batchPtr % 4 !== 0 || recordsPtr % 4 !== 0) {
+    throw new Error(
+      `Codec batch layout (capacity "${ex.batchCapacity()}", table "${batchPtr}", records "${recordsPtr}") is not the facade's`,
+    );
+  }
+  table = new Uint32Array(buffer, batchPtr, (ARP_BATCH_CAPACITY * BATCH_ENTRY_SIZE) / 4);
+  recordView = new Int32Array(buffer, recordsPtr, (ARP_BATCH_CAPACITY * REC_SIZE) / 4);
   wasm = ex;
   return ex;
 }
@@ -776,6 +814,164 @@ function readArpNumbers(status: number, out: ArpNumbers): number {
   out.senderProtocolAddr = n[i + 2]!;
   out.targetHardwareAddr = n[i + 3]!;
   out.targetProtocolAddr = n[i + 4]!;
+  return Status.Ok;
+}
+
+// ---------------------------------------------------------------------------
+// ARP batches: one Wasm call for many frames.
+
+/** How many frames one batch call parses at most. */
+export const ARP_BATCH_CAPACITY = 512;
+
+/**
+ * The batch frame table, a view of Wasm memory: entry `i` is
+ * `[2 * i]` = the frame's offset in {@linkcode receiveBuffer} and
+ * `[2 * i + 1]` = its length. Fill it (and the frames) and call
+ * {@linkcode parseReceivedArpBatch}; a receive loop can `recv(2)` several
+ * frames into the receive buffer one after another and note each here. The
+ * view stays valid (the memory never grows); {@linkcode parseArpBatch}
+ * overwrites it.
+ *
+ * @returns the view, `2 * ARP_BATCH_CAPACITY` entries
+ */
+export function batchTable(): Uint32Array {
+  instance();
+  return table;
+}
+
+/**
+ * Parse the first `count` frames of {@linkcode batchTable} (frames already in
+ * {@linkcode receiveBuffer}) in one Wasm call; then read the results from
+ * {@linkcode arpBatchRecords} (fastest) or with {@linkcode readArpBatchInto}.
+ * Per frame, the checks and statuses of {@linkcode parseArpInto}; an entry
+ * that reaches past the receive buffer is `Status.BadArgument` (`Status.TooLong`
+ * when its length alone does). Frames may overlap or repeat.
+ *
+ * @param count how many entries, 0 to {@linkcode ARP_BATCH_CAPACITY}
+ * @returns how many frames were accepted as ARP
+ * @throws {CodecError} `badArgument` when `count` is out of range (no frame is parsed)
+ */
+export function parseReceivedArpBatch(count: number): number {
+  instance();
+  return runBatch(count, inputCapacity);
+}
+
+function runBatch(count: number, end: number): number {
+  if (!(count >= 0 && count <= ARP_BATCH_CAPACITY && Number.isInteger(count))) {
+    batchCount = 0;
+    throw argumentError(`Invalid ARP batch count "${count}": expected 0-${ARP_BATCH_CAPACITY}`);
+  }
+  batchCount = count;
+  return wasm!.parseArpBatch(count, end);
+}
+
+/**
+ * Copy `block` (frames one after another, e.g. a chunk of a capture file) to
+ * the start of the receive buffer and the first `count` entries of `entries`
+ * (`[offset in block, length]` pairs, as in {@linkcode batchTable}) to the
+ * batch table, then parse them like {@linkcode parseReceivedArpBatch}: two
+ * copies and one call for the whole batch. An entry that reaches past the
+ * end of `block` is `Status.BadArgument`.
+ *
+ * @param block the frames, at most 65536 bytes
+ * @param entries `[offset, length]` pairs
+ * @param count how many pairs (default all of them)
+ * @returns how many frames were accepted as ARP
+ * @throws {CodecError} `badArgument` when `block` is too long or `count` out of range
+ */
+export function parseArpBatch(
+  block: Uint8Array,
+  entries: Uint32Array,
+  count: number = entries.length >>> 1,
+): number {
+  instance();
+  if (block.length > inputCapacity) {
+    batchCount = 0;
+    throw argumentError(`ARP batch block of ${block.length} bytes exceeds ${inputCapacity}`);
+  }
+  if (!(count >= 0 && 2 * count <= entries.length)) {
+    batchCount = 0;
+    throw argumentError(
+      `Invalid ARP batch count "${count}" for ${entries.length >>> 1} entries`,
+    );
+  }
+  if (count <= ARP_BATCH_CAPACITY) {
+    mem.set(block, inputAt);
+    table.set(entries.length === 2 * count ? entries : entries.subarray(0, 2 * count));
+  }
+  return runBatch(count, block.length);
+}
+
+/**
+ * Slot numbers of one ARP batch record in {@linkcode arpBatchRecords}: record
+ * `i` starts at `i * ArpRecord.Size`. IPv4 addresses are u32 bits (read them
+ * with `>>> 0`); a MAC is `Hi * 2 ** 32 + (Lo >>> 0)` (Hi is 0-0xffff).
+ * Slots other than `Status` are meaningful only when it is `Status.Ok`.
+ */
+export const ArpRecord = {
+  Status: REC_STATUS / 4,
+  Operation: REC_OPER / 4,
+  SenderProtocolAddr: REC_SPA / 4,
+  TargetProtocolAddr: REC_TPA / 4,
+  SenderHardwareAddrHi: REC_SHA_HI / 4,
+  SenderHardwareAddrLo: REC_SHA_LO / 4,
+  TargetHardwareAddrHi: REC_THA_HI / 4,
+  TargetHardwareAddrLo: REC_THA_LO / 4,
+  Size: REC_SIZE / 4,
+} as const;
+
+/**
+ * The records of the last batch, a cached view of Wasm memory
+ * (`ARP_BATCH_CAPACITY * ArpRecord.Size` i32s; layout {@linkcode ArpRecord}):
+ * the cheapest way to read a batch, as plain i32 loads with no call and no
+ * allocation. Only the first `count` records of the last batch are current.
+ *
+ * @example
+ * ```ts
+ * import { ArpRecord, arpBatchRecords, buildArpProbe, parseArpBatch, Status } from "./codec.ts";
+ * const a = buildArpProbe("02:00:00:00:00:01", "10.0.0.7");
+ * const b = buildArpProbe("02:00:00:00:00:02", "10.0.0.8");
+ * const block = new Uint8Array(a.length + b.length);
+ * block.set(a);
+ * block.set(b, a.length);
+ * const count = 2;
+ * parseArpBatch(block, new Uint32Array([0, a.length, a.length, b.length]), count);
+ * const r = arpBatchRecords();
+ * for (let i = 0, k = 0; i < count; i++, k += ArpRecord.Size) {
+ *   if (r[k + ArpRecord.Status] !== Status.Ok) continue;
+ *   const tpa = r[k + ArpRecord.TargetProtocolAddr]! >>> 0; // 10.0.0.7, 10.0.0.8
+ *   const sha = r[k + ArpRecord.SenderHardwareAddrHi]! * 2 ** 32 +
+ *     (r[k + ArpRecord.SenderHardwareAddrLo]! >>> 0);
+ *   if (tpa !== 0x0a000007 + i || sha !== 0x0200_0000_0001 + i) throw new Error("unexpected");
+ * }
+ * ```
+ *
+ * @returns the view (the same object every time)
+ */
+export function arpBatchRecords(): Int32Array {
+  instance();
+  return recordView;
+}
+
+/**
+ * Frame `i` of the last batch: its status and, on `Status.Ok`, its numbers
+ * into `out` (the same values {@linkcode parseArpInto} gives).
+ *
+ * @param i 0 to the batch's count - 1
+ * @param out overwritten on success, untouched otherwise
+ * @returns `Status.Ok`, the frame's rejection status, or `Status.BadArgument` for an `i` outside the last batch
+ */
+export function readArpBatchInto(i: number, out: ArpNumbers): number {
+  if (!((i >>> 0) === i && i < batchCount)) return Status.BadArgument;
+  const r = recordView;
+  const k = i * (REC_SIZE / 4);
+  const status = r[k + REC_STATUS / 4]!;
+  if (status !== Status.Ok) return status;
+  out.operation = r[k + REC_OPER / 4]!;
+  out.senderHardwareAddr = r[k + REC_SHA_HI / 4]! * 0x1_0000_0000 + (r[k + REC_SHA_LO / 4]! >>> 0);
+  out.senderProtocolAddr = r[k + REC_SPA / 4]! >>> 0;
+  out.targetHardwareAddr = r[k + REC_THA_HI / 4]! * 0x1_0000_0000 + (r[k + REC_THA_LO / 4]! >>> 0);
+  out.targetProtocolAddr = r[k + REC_TPA / 4]! >>> 0;
   return Status.Ok;
 }
 

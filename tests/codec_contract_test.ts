@@ -6,7 +6,14 @@
 
 import assert from "node:assert/strict";
 import { SOURCE_SHA256, WASM_BASE64, WASM_SHA256 } from "../mod/_codec_wasm.ts";
-import { codecModule, EXPORTS, Status, statusKind } from "../mod/codec.ts";
+import {
+  ARP_BATCH_CAPACITY,
+  ArpRecord,
+  codecModule,
+  EXPORTS,
+  Status,
+  statusKind,
+} from "../mod/codec.ts";
 import { buildWasm, sourceHash } from "../wasm/build_wasm.ts";
 
 const read = (path: string) => Deno.readTextFileSync(new URL(path, import.meta.url));
@@ -55,16 +62,25 @@ Deno.test("Status in mod/codec.ts mirrors wasm/assembly/status.ts, and statusKin
   assert.throws(() => statusKind(99), RangeError);
 });
 
-Deno.test("the ARG_* / RES_* offsets in mod/codec.ts match wasm/assembly/_fields.ts", () => {
+Deno.test("the ARG_* / RES_* / REC_* / BATCH_* offsets in mod/codec.ts match wasm/assembly/_fields.ts", () => {
   const fields = asConstants("../wasm/assembly/_fields.ts");
   const facade = new Map<string, number>();
   for (
-    const m of read("../mod/codec.ts").matchAll(/^const ((?:ARG|RES|KIND)_[A-Z0-9_]+) = (\d+);/gm)
+    const m of read("../mod/codec.ts").matchAll(
+      /^const ((?:ARG|RES|REC|BATCH|KIND)_[A-Z0-9_]+) = (\d+);/gm,
+    )
   ) {
     facade.set(m[1]!, Number(m[2]));
   }
-  assert.ok(facade.size >= 30, `only ${facade.size} offsets found in mod/codec.ts`);
+  assert.ok(facade.size >= 40, `only ${facade.size} offsets found in mod/codec.ts`);
   for (const [name, value] of facade) assert.equal(value, fields.get(name), name);
+  assert.equal(ARP_BATCH_CAPACITY, fields.get("BATCH_CAPACITY"));
+  assert.deepEqual(
+    Object.values(ArpRecord).sort((a, b) => a - b),
+    [...fields].filter(([name]) => name.startsWith("REC_")).map(([, v]) => v / 4).sort((a, b) =>
+      a - b
+    ),
+  );
 });
 
 Deno.test("mod/_codec_wasm.ts is generated from the current sources (hash check, no compiler)", async () => {

@@ -159,3 +159,70 @@ Deno.test("solicitedNodeMulticast() and ipv6MulticastMac() match scapy's in6_get
     assert.equal(codec.ipv6MulticastMac(c.solicitedNode), c.mac, c.ip);
   }
 });
+
+/**
+ * What an ARP-only parse of a fixture must give: its own reason for frames
+ * that are ARP after at most one tag (scapy's dissection for accepted ones),
+ * `truncated` for a cut Ethernet header, `unsupportedEthertype` for the rest.
+ */
+function arpOnlyExpectation(f: Fixture): string {
+  const b = f.bytes;
+  if (b.length < 14) return "truncated";
+  let type = (b[12]! << 8) | b[13]!;
+  if (type === 0x8100) {
+    if (b.length < 18) return "truncated";
+    type = (b[16]! << 8) | b[17]!;
+  }
+  if (type !== 0x0806) return "unsupportedEthertype";
+  return f.error ?? "ok";
+}
+
+Deno.test("parseArpBatch() and parseReceivedArpBatch() read every golden frame in one call", () => {
+  // All fixtures in one block at odd offsets, listed twice (in order, then reversed).
+  const at: number[] = [];
+  let end = 0;
+  for (const f of FIXTURES) {
+    end += 3;
+    at.push(end);
+    end += f.bytes.length;
+  }
+  const block = new Uint8Array(end);
+  FIXTURES.forEach((f, i) => block.set(f.bytes, at[i]!));
+  const order = [...FIXTURES.keys(), ...[...FIXTURES.keys()].reverse()];
+  const entries = new Uint32Array(order.flatMap((i) => [at[i]!, FIXTURES[i]!.bytes.length]));
+  const arpFixtures = FIXTURES.filter((f) => arpOnlyExpectation(f) === "ok");
+  assert.ok(arpFixtures.length >= 7, `only ${arpFixtures.length} ARP fixtures`);
+
+  const check = (accepted: number) => {
+    assert.equal(accepted, 2 * arpFixtures.length);
+    const records = codec.arpBatchRecords();
+    order.forEach((fi, i) => {
+      const f = FIXTURES[fi]!;
+      const want = arpOnlyExpectation(f);
+      const out: codec.ArpNumbers = {
+        operation: 0,
+        senderHardwareAddr: 0,
+        senderProtocolAddr: 0,
+        targetHardwareAddr: 0,
+        targetProtocolAddr: 0,
+      };
+      const status = codec.readArpBatchInto(i, out);
+      assert.equal(records[i * codec.ArpRecord.Size + codec.ArpRecord.Status], status);
+      assert.equal(status === codec.Status.Ok ? "ok" : codec.statusKind(status), want, f.name);
+      if (status !== codec.Status.Ok) return;
+      const arp = (f.expect as { arp: codec.ArpPacket }).arp;
+      assert.deepEqual(out, {
+        operation: arp.operation,
+        senderHardwareAddr: codec.macToNumber(arp.senderHardwareAddr),
+        senderProtocolAddr: codec.ipv4ToNumber(arp.senderProtocolAddr),
+        targetHardwareAddr: codec.macToNumber(arp.targetHardwareAddr),
+        targetProtocolAddr: codec.ipv4ToNumber(arp.targetProtocolAddr),
+      }, f.name);
+    });
+  };
+  check(codec.parseArpBatch(block, entries));
+  // The same frames received in place, 1000 bytes into the receive buffer.
+  codec.receiveBuffer().set(block, 1000);
+  codec.batchTable().set(entries.map((v, i) => (i % 2 === 0 ? v + 1000 : v)));
+  check(codec.parseReceivedArpBatch(order.length));
+});

@@ -9,15 +9,32 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Address6 } from "ip-address";
 import {
+  ARP_BATCH_CAPACITY,
+  arpBatchRecords,
+  type ArpNumbers,
+  ArpRecord,
+  batchTable,
   buildArp,
   buildNeighborAdvertisement,
   buildNeighborSolicitation,
   canonicalIpv6,
   CodecError,
   type Frame,
+  parseArpBatch,
+  parseArpInto,
   parseFrame,
+  parseReceivedArpBatch,
+  readArpBatchInto,
+  receiveBuffer,
+  Status,
 } from "../mod/codec.ts";
-import { refBuildArp, refBuildNdp, refFixChecksum, refParse } from "./_helpers/ref_codec.ts";
+import {
+  refBuildArp,
+  refBuildNdp,
+  refFixChecksum,
+  refParse,
+  refParseArpBatch,
+} from "./_helpers/ref_codec.ts";
 import {
   anyCaseArb,
   arpCaseArb,
@@ -296,5 +313,214 @@ Deno.test("builders throw CodecError for malformed addresses, never a trap", () 
     (e: unknown) => e instanceof CodecError && e.kind === "badArgument",
   );
   // After all that, parsing still works.
+  assert.deepEqual(plain(parseFrame(PROBE)), PROBE_EXPECT);
+});
+
+// --- ARP batches ---
+
+/** One frame for a batch: mostly ARP (valid or mutated), some NDP and random bytes. */
+const batchFrameArb = fc.oneof(
+  { weight: 4, arbitrary: arpCaseArb.map((c) => c.bytes()) },
+  {
+    weight: 3,
+    arbitrary: fc.tuple(arpCaseArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }))
+      .map(([c, ms]) => mutate(c.bytes(), ms)),
+  },
+  { weight: 1, arbitrary: anyCaseArb.map((c) => c.bytes()) },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 80 }) },
+);
+
+/**
+ * A table entry: one of the frames, a frame with a wrong length, an entry
+ * ending near the end of the bytes the batch may read (`shift` 0 is exactly at
+ * it), or any two u32s.
+ */
+type EntrySpec =
+  | { frame: number }
+  | { frame: number; extra: number }
+  | { tail: number; shift: number }
+  | { offset: number; len: number };
+const entrySpecArb: fc.Arbitrary<EntrySpec> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ frame: fc.nat() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      frame: fc.nat(),
+      extra: fc.oneof(fc.constantFrom(-1, 1, 2), fc.integer({ min: -70, max: 200 })),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ tail: fc.nat(80), shift: fc.integer({ min: -2, max: 2 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      offset: fc.oneof(fc.nat(70000), fc.constantFrom(0, 65535, 65536, 0xffffffff)),
+      len: fc.oneof(fc.nat(70000), fc.constantFrom(0, 1, 60, 65536, 65537, 0xffffffff)),
+    }),
+  },
+);
+
+/**
+ * Lays the frames out from `base` with gaps of `gaps[i]` bytes into a buffer
+ * of `size` bytes (default: just long enough), and resolves the entry specs
+ * to u32 pairs (tails end at the end of that buffer).
+ */
+function layOut(frames: Uint8Array[], gaps: number[], specs: EntrySpec[], base = 0, size = -1) {
+  const at: number[] = [];
+  let end = base;
+  frames.forEach((f, i) => {
+    end += gaps[i % gaps.length] ?? 0;
+    at.push(end);
+    end += f.length;
+  });
+  const block = new Uint8Array(size < 0 ? end : size);
+  frames.forEach((f, i) => block.set(f, at[i]!));
+  const entries = new Uint32Array(2 * specs.length);
+  specs.forEach((s, i) => {
+    if ("offset" in s) {
+      entries[2 * i] = s.offset;
+      entries[2 * i + 1] = s.len;
+    } else if ("tail" in s) {
+      entries[2 * i] = Math.max(0, block.length - s.tail + s.shift);
+      entries[2 * i + 1] = s.tail;
+    } else if (frames.length === 0) {
+      entries[2 * i] = 0;
+      entries[2 * i + 1] = 0;
+    } else {
+      const k = s.frame % frames.length;
+      entries[2 * i] = at[k]!;
+      entries[2 * i + 1] = Math.max(0, frames[k]!.length + ("extra" in s ? s.extra : 0));
+    }
+  });
+  return { block, entries };
+}
+
+/** The codec's records of the last batch equal the reference's: statuses, and numbers where Ok. */
+function assertSameRecords(count: number, ref: Int32Array, accepted: number, refAccepted: number) {
+  const got = arpBatchRecords();
+  assert.equal(accepted, refAccepted);
+  for (let i = 0; i < count; i++) {
+    const k = i * ArpRecord.Size;
+    assert.equal(got[k + ArpRecord.Status], ref[k], `status of entry ${i}`);
+    if (ref[k] === Status.Ok) {
+      assert.deepEqual(
+        Array.from(got.subarray(k, k + 8)),
+        Array.from(ref.subarray(k, k + 8)),
+        `entry ${i}`,
+      );
+    }
+  }
+}
+
+const emptyNumbers = (): ArpNumbers => ({
+  operation: -1,
+  senderHardwareAddr: -1,
+  senderProtocolAddr: -1,
+  targetHardwareAddr: -1,
+  targetProtocolAddr: -1,
+});
+
+Deno.test("parseArpBatch() equals the reference batch, bad entries included, and readArpBatchInto() equals parseArpInto()", () => {
+  fc.assert(
+    fc.property(
+      fc.array(batchFrameArb, { maxLength: 24 }),
+      fc.array(fc.nat(40), { minLength: 1, maxLength: 5 }),
+      fc.array(entrySpecArb, { maxLength: 40 }),
+      (frames, gaps, specs) => {
+        const { block, entries } = layOut(frames, gaps, specs);
+        const count = specs.length;
+        const ref = new Int32Array(8 * count);
+        const refAccepted = refParseArpBatch(block, entries, count, ref);
+        const accepted = parseArpBatch(block, entries);
+        assertSameRecords(count, ref, accepted, refAccepted);
+        // readArpBatchInto() gives parseArpInto()'s numbers for each accepted frame.
+        const numbers = Array.from({ length: count }, emptyNumbers);
+        const statuses = numbers.map((n, i) => readArpBatchInto(i, n));
+        assert.equal(readArpBatchInto(count, emptyNumbers()), Status.BadArgument);
+        statuses.forEach((status, i) => {
+          assert.equal(status, ref[8 * i]);
+          if (status !== Status.Ok) return;
+          const single = emptyNumbers();
+          const off = entries[2 * i]!;
+          assert.equal(parseArpInto(block.subarray(off, off + entries[2 * i + 1]!), single), 0);
+          assert.deepEqual(numbers[i], single);
+        });
+        assert.deepEqual(plain(parseFrame(PROBE)), PROBE_EXPECT);
+      },
+    ),
+    opts(RUNS / 2),
+  );
+});
+
+Deno.test("parseReceivedArpBatch() reads frames in place anywhere in the receive buffer, like the reference", () => {
+  fc.assert(
+    fc.property(
+      fc.array(batchFrameArb, { minLength: 1, maxLength: 16 }),
+      fc.nat(65536),
+      fc.array(fc.nat(40), { minLength: 1, maxLength: 5 }),
+      fc.array(entrySpecArb, { maxLength: 40 }),
+      (frames, base, gaps, specs) => {
+        // The frames from `base` (from 0 if they would not fit) in a 64 KiB
+        // image of the receive buffer; tail entries end at its last byte.
+        const buf = receiveBuffer();
+        const size = frames.reduce((n, f) => n + f.length + 40, 0);
+        const laid = layOut(frames, gaps, specs, base + size <= buf.length ? base : 0, buf.length);
+        buf.set(laid.block);
+        const entries = laid.entries;
+        batchTable().set(entries);
+        const count = specs.length;
+        const ref = new Int32Array(8 * count);
+        const refAccepted = refParseArpBatch(laid.block, entries, count, ref);
+        assertSameRecords(count, ref, parseReceivedArpBatch(count), refAccepted);
+        assert.deepEqual(plain(parseFrame(PROBE)), PROBE_EXPECT);
+      },
+    ),
+    opts(RUNS / 5),
+  );
+});
+
+Deno.test("a full batch of 512 frames, and counts out of range refused without a trap", () => {
+  const frames = Array.from(
+    { length: ARP_BATCH_CAPACITY },
+    (_, i) =>
+      buildArp({
+        dst: "ff:ff:ff:ff:ff:ff",
+        src: "02:00:00:00:00:01",
+        ...(i % 3 === 0 ? { vlan: i } : {}),
+      }, {
+        operation: (i % 2) + 1 as 1 | 2,
+        senderHardwareAddr: `02:00:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${
+          (i & 0xff).toString(16).padStart(2, "0")
+        }`,
+        senderProtocolAddr: `10.0.${i >> 8}.${i & 0xff}`,
+        targetHardwareAddr: "00:00:00:00:00:00",
+        targetProtocolAddr: `192.168.${i >> 8}.${i & 0xff}`,
+      }),
+  );
+  const { block, entries } = layOut(frames, [0, 3], frames.map((_, i) => ({ frame: i })));
+  assert.ok(block.length <= 65536);
+  const ref = new Int32Array(8 * ARP_BATCH_CAPACITY);
+  assert.equal(refParseArpBatch(block, entries, ARP_BATCH_CAPACITY, ref), ARP_BATCH_CAPACITY);
+  assertSameRecords(ARP_BATCH_CAPACITY, ref, parseArpBatch(block, entries), ARP_BATCH_CAPACITY);
+  const out = emptyNumbers();
+  assert.equal(readArpBatchInto(511, out), Status.Ok);
+  assert.equal(out.senderProtocolAddr, (10 << 24) + 511);
+  assert.equal(out.operation, 2);
+
+  const refused = (f: () => unknown) =>
+    assert.throws(f, (e: unknown) => e instanceof CodecError && e.kind === "badArgument");
+  for (const count of [ARP_BATCH_CAPACITY + 1, -1, 1.5, NaN, Infinity, 2 ** 32]) {
+    refused(() => parseReceivedArpBatch(count));
+  }
+  // After a refused batch there is no batch to read.
+  assert.equal(readArpBatchInto(0, out), Status.BadArgument);
+  const many = new Uint32Array(2 * (ARP_BATCH_CAPACITY + 1));
+  refused(() => parseArpBatch(block, many));
+  refused(() => parseArpBatch(block, entries, ARP_BATCH_CAPACITY + 1));
+  refused(() => parseArpBatch(new Uint8Array(65537), new Uint32Array(0)));
+  assert.equal(parseArpBatch(new Uint8Array(0), new Uint32Array(0)), 0);
+  assert.equal(readArpBatchInto(0, out), Status.BadArgument);
   assert.deepEqual(plain(parseFrame(PROBE)), PROBE_EXPECT);
 });

@@ -210,16 +210,29 @@ function checksum(b: Uint8Array, src: number, dst: number, msg: number, len: num
  * @returns 0, or a non-zero value on rejection
  */
 export function refParseArpInto(b: Uint8Array, out: ArpNumbers): number {
-  if (b.length < 14) return 1;
-  let a = 14;
-  let type = u16(b, 12);
+  return refParseArpAt(b, 0, b.length, out);
+}
+
+/**
+ * {@linkcode refParseArpInto} for the `len`-byte frame at `b[at]` (no subarray).
+ *
+ * @param b the bytes holding the frame
+ * @param at where the frame starts
+ * @param len the frame length (`at + len <= b.length`)
+ * @param out filled on success
+ * @returns 0, or a non-zero value on rejection
+ */
+export function refParseArpAt(b: Uint8Array, at: number, len: number, out: ArpNumbers): number {
+  if (len < 14) return 1;
+  let a = at + 14;
+  let type = u16(b, at + 12);
   if (type === 0x8100) {
-    if (b.length < 18) return 1;
-    type = u16(b, 16);
-    a = 18;
+    if (len < 18) return 1;
+    type = u16(b, at + 16);
+    a = at + 18;
   }
   if (type !== 0x0806) return 3;
-  if (b.length - a < 28) return 1;
+  if (at + len - a < 28) return 1;
   if (u32(b, a) !== 0x00010800 || u16(b, a + 4) !== 0x0604) return 4;
   const op = u16(b, a + 6);
   if (op !== 1 && op !== 2) return 5;
@@ -229,6 +242,78 @@ export function refParseArpInto(b: Uint8Array, out: ArpNumbers): number {
   out.targetHardwareAddr = u48(b, a + 18);
   out.targetProtocolAddr = u32(b, a + 24);
   return 0;
+}
+
+/**
+ * The reference batch: the same job as the codec's `parseArpBatch()`. Entry
+ * `i` of `entries` is `[offset, length]` in `block`; record `i` of `records`
+ * (8 i32 slots: status, operation, SPA, TPA, SHA high 16 bits, SHA low 32,
+ * THA high, THA low) gets the status and, when it is 0, the numbers. An entry
+ * longer than 65536 bytes is 2 (tooLong), one past the end of `block` 16
+ * (badArgument). Written independently of the Wasm module, from the same
+ * description.
+ *
+ * @param block the frames
+ * @param entries `[offset, length]` pairs
+ * @param count how many entries
+ * @param records at least `8 * count` slots, written
+ * @returns how many frames were accepted
+ */
+export function refParseArpBatch(
+  block: Uint8Array,
+  entries: Uint32Array,
+  count: number,
+  records: Int32Array,
+): number {
+  let accepted = 0;
+  const end = block.length;
+  for (let i = 0; i < count; i++) {
+    const at = entries[2 * i]!;
+    const len = entries[2 * i + 1]!;
+    const k = 8 * i;
+    let status: number;
+    if (len > 65536) {
+      status = 2;
+    } else if (at + len > end) {
+      status = 16;
+    } else if (len < 14) {
+      status = 1;
+    } else {
+      let a = at + 14;
+      let type = u16(block, at + 12);
+      status = 0;
+      if (type === 0x8100) {
+        if (len < 18) status = 1;
+        type = u16(block, at + 16);
+        a = at + 18;
+      }
+      if (status !== 0) {
+        // truncated tag
+      } else if (type !== 0x0806) {
+        status = 3;
+      } else if (at + len - a < 28) {
+        status = 1;
+      } else if (u32(block, a) !== 0x00010800 || u16(block, a + 4) !== 0x0604) {
+        status = 4;
+      } else {
+        const op = u16(block, a + 6);
+        if (op !== 1 && op !== 2) {
+          status = 5;
+        } else {
+          records[k + 1] = op;
+          records[k + 2] = u32(block, a + 14);
+          records[k + 3] = u32(block, a + 24);
+          records[k + 4] = u16(block, a + 8);
+          records[k + 5] = u32(block, a + 10);
+          records[k + 6] = u16(block, a + 18);
+          records[k + 7] = u32(block, a + 20);
+          accepted++;
+        }
+      }
+    }
+    records[k] = status;
+  }
+  return accepted;
 }
 
 // --- build ---

@@ -4,10 +4,13 @@
 
 import {
   ARGS_SIZE,
+  BATCH_CAPACITY,
+  BATCH_ENTRY_SIZE,
   INPUT_CAPACITY,
   NUM_SIZE,
   OPTION_TABLE_CAPACITY,
   OUTPUT_CAPACITY,
+  REC_SIZE,
   RES_SIZE,
 } from "./_fields";
 
@@ -23,3 +26,7 @@ export const RESULT: usize = memory.data(RES_SIZE, 16);
 export const OPTIONS: usize = memory.data(OPTION_TABLE_CAPACITY * 4, 16);
 /** ARP numbers of the last parseArp() (layout NUM_* in _fields.ts), 8-byte aligned for a Float64Array. */
 export const NUMBERS: usize = memory.data(NUM_SIZE, 16);
+/** The frame table of parseArpBatch (layout BATCH_* in _fields.ts), written by the caller. */
+export const BATCH: usize = memory.data(BATCH_CAPACITY * BATCH_ENTRY_SIZE, 16);
+/** One record per batch entry (layout REC_* in _fields.ts), written by parseArpBatch. */
+export const RECORDS: usize = memory.data(BATCH_CAPACITY * REC_SIZE, 16);

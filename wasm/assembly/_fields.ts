@@ -123,6 +123,23 @@ export const NUM_THA: u32 = 24; // f64
 export const NUM_TPA: u32 = 32; // f64
 export const NUM_SIZE: u32 = 40;
 
+// ARP batch (parseArpBatch): a table of frames already in the input buffer, and
+// one result record per table entry. A batch amortises the JS-to-Wasm call over
+// many frames; the records are i32s, read through a cached Int32Array.
+export const BATCH_CAPACITY: u32 = 512;
+export const BATCH_OFFSET: u32 = 0; // u32: the frame's start in the input buffer
+export const BATCH_LEN: u32 = 4; // u32: the frame's length
+export const BATCH_ENTRY_SIZE: u32 = 8;
+export const REC_STATUS: u32 = 0; // i32: status of this frame
+export const REC_OPER: u32 = 4; // i32: 1 or 2
+export const REC_SPA: u32 = 8; // i32: IPv4 as u32 bits (JS: >>> 0)
+export const REC_TPA: u32 = 12; // i32
+export const REC_SHA_HI: u32 = 16; // i32: the MAC's first 2 bytes, 0-0xffff
+export const REC_SHA_LO: u32 = 20; // i32: its last 4 bytes as u32 bits
+export const REC_THA_HI: u32 = 24; // i32
+export const REC_THA_LO: u32 = 28; // i32
+export const REC_SIZE: u32 = 32;
+
 export const KIND_ARP: u8 = 1;
 export const KIND_NS: u8 = 2;
 export const KIND_NA: u8 = 3;

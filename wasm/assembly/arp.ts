@@ -34,6 +34,13 @@ import {
   NUM_SPA,
   NUM_THA,
   NUM_TPA,
+  REC_OPER,
+  REC_SHA_HI,
+  REC_SHA_LO,
+  REC_SPA,
+  REC_THA_HI,
+  REC_THA_LO,
+  REC_TPA,
   RES_ARP_OPER,
   RES_ARP_SHA,
   RES_ARP_SPA,
@@ -43,21 +50,39 @@ import {
 } from "./_fields";
 import { BAD_OPERATION, OK, TRUNCATED, UNSUPPORTED_ARP } from "./status";
 
-/** Parses the ARP packet at `p` (`avail` bytes to the frame end; padding is ignored). */
-export function parseArp(p: usize, avail: u32, res: usize): i32 {
+// Literals, so that the compiler inlines them (a bswap<>() initialiser would
+// become a global read per use).
+/** htype 1 and ptype 0x0800 (00 01 08 00 on the wire) as a little-endian u32 load sees them. */
+const ARP_FORMAT_LE: u32 = 0x00080100;
+/** hlen 6 and plen 4 (06 04) as a little-endian u16 load sees them. */
+const ARP_LENGTHS_LE: u16 = 0x0406;
+/** Operations 1 and 2 (00 01, 00 02) as a little-endian u16 load sees them. */
+const ARP_OP_REQUEST_LE: u16 = 0x0100;
+const ARP_OP_REPLY_LE: u16 = 0x0200;
+
+/**
+ * Checks the ARP packet at `p` (`avail` bytes to the frame end; padding is
+ * ignored); returns a status: the checks of parseArp(). Wire fields are
+ * compared as little-endian loads against byte-swapped constants, so no swap
+ * per frame.
+ */
+// @ts-ignore: decorator
+@inline export function checkArp(p: usize, avail: u32): i32 {
   if (avail < ARP_LEN) return TRUNCATED;
-  if (
-    be16(p + ARP_HTYPE) != ARP_HTYPE_ETHERNET ||
-    be16(p + ARP_PTYPE) != ARP_PTYPE_IPV4 ||
-    load<u8>(p + ARP_HLEN) != 6 ||
-    load<u8>(p + ARP_PLEN) != 4
-  ) {
+  if (load<u32>(p + ARP_HTYPE) != ARP_FORMAT_LE || load<u16>(p + ARP_HLEN) != ARP_LENGTHS_LE) {
     return UNSUPPORTED_ARP;
   }
-  const op = be16(p + ARP_OPER);
-  if (op != ARP_OP_REQUEST && op != ARP_OP_REPLY) return BAD_OPERATION;
+  const op = load<u16>(p + ARP_OPER);
+  if (op != ARP_OP_REQUEST_LE && op != ARP_OP_REPLY_LE) return BAD_OPERATION;
+  return OK;
+}
+
+/** Parses the ARP packet at `p` (`avail` bytes to the frame end) into the result struct. */
+export function parseArp(p: usize, avail: u32, res: usize): i32 {
+  const status = checkArp(p, avail);
+  if (status != OK) return status;
   store<u8>(res + RES_KIND, KIND_ARP);
-  store<u16>(res + RES_ARP_OPER, op);
+  store<u16>(res + RES_ARP_OPER, be16(p + ARP_OPER));
   copy6(res + RES_ARP_SHA, p + ARP_SHA);
   copy4(res + RES_ARP_SPA, p + ARP_SPA);
   copy6(res + RES_ARP_THA, p + ARP_THA);
@@ -78,6 +103,21 @@ export function storeArpNumbers(p: usize, num: usize): void {
   store<f64>(num + NUM_SPA, <f64>bswap<u32>(load<u32>(p + ARP_SPA)));
   store<f64>(num + NUM_THA, macNumber(p + ARP_THA));
   store<f64>(num + NUM_TPA, <f64>bswap<u32>(load<u32>(p + ARP_TPA)));
+}
+
+/**
+ * Writes the numbers of an accepted ARP packet at `p` to the i32 record at
+ * `rec` (REC_* in _fields.ts; the status slot is the caller's).
+ */
+// @ts-ignore: decorator
+@inline export function storeArpRecord(p: usize, rec: usize): void {
+  store<i32>(rec + REC_OPER, <i32>be16(p + ARP_OPER));
+  store<u32>(rec + REC_SPA, bswap<u32>(load<u32>(p + ARP_SPA)));
+  store<u32>(rec + REC_TPA, bswap<u32>(load<u32>(p + ARP_TPA)));
+  store<i32>(rec + REC_SHA_HI, <i32>be16(p + ARP_SHA));
+  store<u32>(rec + REC_SHA_LO, bswap<u32>(load<u32>(p + ARP_SHA + 2)));
+  store<i32>(rec + REC_THA_HI, <i32>be16(p + ARP_THA));
+  store<u32>(rec + REC_THA_LO, bswap<u32>(load<u32>(p + ARP_THA + 2)));
 }
 
 /** Checks the ARP build arguments; returns a status. */

@@ -6,27 +6,35 @@
 // _fields.ts. Every export returns a number and never traps: rejections are
 // status codes (status.ts). Nothing is allocated.
 
-import { ARGS, INPUT, NUMBERS, OPTIONS, OUTPUT, RESULT } from "./_buffers";
-import { be16 } from "./_bytes";
+import { ARGS, BATCH, INPUT, NUMBERS, OPTIONS, OUTPUT, RECORDS, RESULT } from "./_buffers";
 import {
   ARP_LEN,
+  BATCH_CAPACITY,
+  BATCH_ENTRY_SIZE,
+  BATCH_LEN,
+  BATCH_OFFSET,
   ETH_HEADER_LEN,
   ETH_MIN_FRAME_LEN,
   ETH_TYPE,
   ETHERTYPE_ARP,
   ETHERTYPE_IPV6,
-  ETHERTYPE_VLAN,
   ICMP_TYPE_NA,
   ICMP_TYPE_NS,
   INPUT_CAPACITY,
+  REC_SIZE,
+  REC_STATUS,
   RES_ETHERTYPE,
   RES_KIND,
   VLAN_TAG_LEN,
 } from "./_fields";
-import { checkArpArgs, emitArp, parseArp, storeArpNumbers } from "./arp";
+import { checkArp, checkArpArgs, emitArp, parseArp, storeArpNumbers, storeArpRecord } from "./arp";
 import { checkEthernetArgs, emitEthernet, parseEthernet } from "./ethernet";
 import { checkNdpArgs, emitNdp, parseNdp } from "./ndp";
-import { OK, TOO_LONG, TRUNCATED, UNSUPPORTED_ETHERTYPE } from "./status";
+import { BAD_ARGUMENT, OK, TOO_LONG, TRUNCATED, UNSUPPORTED_ETHERTYPE } from "./status";
+
+/** Ethertypes 0x0806 and 0x8100 as a little-endian u16 load sees them (literals: inlined). */
+const ETHERTYPE_ARP_LE: u16 = 0x0608;
+const ETHERTYPE_VLAN_LE: u16 = 0x0081;
 
 /** Address of the input buffer (`inputCapacity()` bytes). */
 export function inputPtr(): usize {
@@ -63,28 +71,95 @@ export function numbersPtr(): usize {
   return NUMBERS;
 }
 
+/** Address of the batch frame table (`batchCapacity()` entries, layout BATCH_* in _fields.ts). */
+export function batchPtr(): usize {
+  return BATCH;
+}
+
+/** Address of the batch records (`batchCapacity()` of them, layout REC_* in _fields.ts). */
+export function recordsPtr(): usize {
+  return RECORDS;
+}
+
+/** How many frames one `parseArpBatch` call takes. */
+export function batchCapacity(): u32 {
+  return BATCH_CAPACITY;
+}
+
+/**
+ * The Ethernet header of an ARP-only parse of the `len`-byte frame at `frame`:
+ * the same checks as parse(), in the same order, without copying anything.
+ * Returns the header length (14 or 18), or minus a status.
+ */
+// @ts-ignore: decorator
+@inline function arpHeader(frame: usize, len: u32): i32 {
+  if (len > INPUT_CAPACITY) return -TOO_LONG;
+  if (len < ETH_HEADER_LEN) return -TRUNCATED;
+  // Ethertypes compared in wire order (a little-endian load), no swap per frame.
+  let header = ETH_HEADER_LEN;
+  let ethertype = load<u16>(frame + ETH_TYPE);
+  if (ethertype == ETHERTYPE_VLAN_LE) {
+    if (len < ETH_HEADER_LEN + VLAN_TAG_LEN) return -TRUNCATED;
+    header += VLAN_TAG_LEN;
+    ethertype = load<u16>(frame + ETH_TYPE + VLAN_TAG_LEN);
+  }
+  if (ethertype != ETHERTYPE_ARP_LE) return -UNSUPPORTED_ETHERTYPE;
+  return <i32>header;
+}
+
 /**
  * The hot path of ARP receive loops: like `parse`, but only ARP is accepted
  * (anything else is UNSUPPORTED_ETHERTYPE without being parsed further), and
  * on OK the numbers struct holds the fields as f64.
  */
 export function parseArpNumbers(len: u32): i32 {
-  // The same checks as parse(), in the same order, without copying the
-  // Ethernet header into the result struct: this caller only wants numbers.
-  if (len > INPUT_CAPACITY) return TOO_LONG;
-  if (len < ETH_HEADER_LEN) return TRUNCATED;
-  let header = ETH_HEADER_LEN;
-  let ethertype = be16(INPUT + ETH_TYPE);
-  if (ethertype == ETHERTYPE_VLAN) {
-    if (len < ETH_HEADER_LEN + VLAN_TAG_LEN) return TRUNCATED;
-    header += VLAN_TAG_LEN;
-    ethertype = be16(INPUT + ETH_TYPE + VLAN_TAG_LEN);
-  }
-  if (ethertype != ETHERTYPE_ARP) return UNSUPPORTED_ETHERTYPE;
+  const header = arpHeader(INPUT, len);
+  if (header < 0) return -header;
   const arp = INPUT + <usize>header;
-  const status = parseArp(arp, len - header, RESULT);
+  const status = checkArp(arp, len - <u32>header);
   if (status == OK) storeArpNumbers(arp, NUMBERS);
   return status;
+}
+
+/**
+ * Parses the ARP frames listed in the batch table: entry `i` names
+ * `[offset, offset + length)` of the input buffer, and record `i` gets its
+ * status and, on OK, its numbers (on a rejection the other slots keep old
+ * values). The checks per frame are those of `parseArpNumbers`; an entry
+ * that reaches past `end` (the bytes the caller filled, at most the input
+ * buffer) is BAD_ARGUMENT, unless its length alone is TOO_LONG. Returns how
+ * many frames were accepted, or minus BAD_ARGUMENT (nothing written) for a
+ * count above the capacity.
+ */
+export function parseArpBatch(count: u32, end: u32): i32 {
+  if (count > BATCH_CAPACITY) return -BAD_ARGUMENT;
+  if (end > INPUT_CAPACITY) end = INPUT_CAPACITY;
+  let accepted = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const entry = BATCH + <usize>(i * BATCH_ENTRY_SIZE);
+    const offset = load<u32>(entry + BATCH_OFFSET);
+    const len = load<u32>(entry + BATCH_LEN);
+    const rec = RECORDS + <usize>(i * REC_SIZE);
+    let status: i32;
+    if (len <= INPUT_CAPACITY && (len > end || offset > end - len)) {
+      status = BAD_ARGUMENT;
+    } else {
+      const frame = INPUT + <usize>offset;
+      const header = arpHeader(frame, len);
+      if (header < 0) {
+        status = -header;
+      } else {
+        const arp = frame + <usize>header;
+        status = checkArp(arp, len - <u32>header);
+        if (status == OK) {
+          storeArpRecord(arp, rec);
+          accepted++;
+        }
+      }
+    }
+    store<i32>(rec + REC_STATUS, status);
+  }
+  return accepted;
 }
 
 /**

@@ -12,7 +12,11 @@
  (export "resultPtr" (func $assembly/index/resultPtr))
  (export "optionsPtr" (func $assembly/index/optionsPtr))
  (export "numbersPtr" (func $assembly/index/numbersPtr))
+ (export "batchPtr" (func $assembly/index/batchPtr))
+ (export "recordsPtr" (func $assembly/index/recordsPtr))
+ (export "batchCapacity" (func $assembly/index/batchCapacity))
  (export "parseArpNumbers" (func $assembly/index/parseArpNumbers))
+ (export "parseArpBatch" (func $assembly/index/parseArpBatch))
  (export "parse" (func $assembly/index/parse))
  (export "buildArp" (func $assembly/index/buildArp))
  (export "buildNs" (func $assembly/index/buildNs))
@@ -120,12 +124,12 @@
   if
    i32.const 14
    local.set $1
-   block $__inlined_func$assembly/ndp/checkNdpArgs$34
+   block $__inlined_func$assembly/ndp/checkNdpArgs$38
     i32.const 66888
     i32.load8_u
     i32.const 255
     i32.eq
-    br_if $__inlined_func$assembly/ndp/checkNdpArgs$34
+    br_if $__inlined_func$assembly/ndp/checkNdpArgs$38
     local.get $0
     i32.const 255
     i32.and
@@ -170,7 +174,7 @@
      else
       i32.const 0
      end
-     br_if $__inlined_func$assembly/ndp/checkNdpArgs$34
+     br_if $__inlined_func$assembly/ndp/checkNdpArgs$38
     else
      i32.const 15
      local.set $1
@@ -186,7 +190,7 @@
      else
       i32.const 0
      end
-     br_if $__inlined_func$assembly/ndp/checkNdpArgs$34
+     br_if $__inlined_func$assembly/ndp/checkNdpArgs$38
     end
     i32.const 0
     local.set $1
@@ -414,120 +418,6 @@
   end
   local.get $4
   i32.wrap_i64
- )
- (func $assembly/arp/parseArp (param $0 i32) (param $1 i32) (result i32)
-  (local $2 i32)
-  local.get $1
-  i32.const 28
-  i32.lt_u
-  if
-   i32.const 1
-   return
-  end
-  local.get $0
-  i32.load16_u
-  local.tee $1
-  i32.const 8
-  i32.shl
-  local.get $1
-  i32.const 8
-  i32.shr_u
-  i32.or
-  i32.const 65535
-  i32.and
-  i32.const 1
-  i32.ne
-  if (result i32)
-   i32.const 1
-  else
-   local.get $0
-   i32.load16_u offset=2
-   local.tee $1
-   i32.const 8
-   i32.shl
-   local.get $1
-   i32.const 8
-   i32.shr_u
-   i32.or
-   i32.const 65535
-   i32.and
-   i32.const 2048
-   i32.ne
-  end
-  if (result i32)
-   i32.const 1
-  else
-   local.get $0
-   i32.load8_u offset=4
-   i32.const 6
-   i32.ne
-  end
-  if (result i32)
-   i32.const 1
-  else
-   local.get $0
-   i32.load8_u offset=5
-   i32.const 4
-   i32.ne
-  end
-  if
-   i32.const 4
-   return
-  end
-  local.get $0
-  i32.load16_u offset=6
-  local.tee $1
-  i32.const 8
-  i32.shl
-  local.get $1
-  i32.const 8
-  i32.shr_u
-  i32.or
-  local.tee $1
-  i32.const 65535
-  i32.and
-  local.tee $2
-  i32.const 2
-  i32.ne
-  local.get $2
-  i32.const 1
-  i32.ne
-  i32.and
-  if
-   i32.const 5
-   return
-  end
-  i32.const 66912
-  i32.const 1
-  i32.store8
-  i32.const 66932
-  local.get $1
-  i32.store16
-  i32.const 66934
-  local.get $0
-  i32.load offset=8
-  i32.store
-  i32.const 66938
-  local.get $0
-  i32.load16_u offset=12
-  i32.store16
-  i32.const 66940
-  local.get $0
-  i32.load offset=14
-  i32.store
-  i32.const 66944
-  local.get $0
-  i32.load offset=18
-  i32.store
-  i32.const 66948
-  local.get $0
-  i32.load16_u offset=22
-  i32.store16
-  i32.const 66950
-  local.get $0
-  i32.load offset=24
-  i32.store
-  i32.const 0
  )
  (func $assembly/ndp/parseNdp (param $0 i32) (param $1 i32) (result i32)
   (local $2 i32)
@@ -886,88 +776,115 @@
  (func $assembly/index/resultPtr (result i32)
   i32.const 66912
  )
+ (func $assembly/index/recordsPtr (result i32)
+  i32.const 103936
+ )
  (func $assembly/index/parseArpNumbers (param $0 i32) (result i32)
   (local $1 i32)
   (local $2 i64)
   (local $3 i32)
-  local.get $0
-  i32.const 65536
-  i32.gt_u
-  if
-   i32.const 2
-   return
-  end
-  local.get $0
-  i32.const 14
-  i32.lt_u
-  if
-   i32.const 1
-   return
-  end
-  i32.const 14
-  local.set $1
-  i32.const 1036
-  i32.load16_u
-  local.tee $3
-  i32.const 8
-  i32.shl
-  local.get $3
-  i32.const 8
-  i32.shr_u
-  i32.or
-  local.tee $3
-  i32.const 65535
-  i32.and
-  i32.const 33024
-  i32.eq
-  if (result i32)
+  (local $4 i32)
+  block $assembly/index/arpHeader|inlined.0 (result i32)
+   i32.const -2
    local.get $0
-   i32.const 18
+   i32.const 65536
+   i32.gt_u
+   br_if $assembly/index/arpHeader|inlined.0
+   drop
+   i32.const -1
+   local.get $0
+   i32.const 14
    i32.lt_u
-   if
-    i32.const 1
-    return
-   end
-   i32.const 18
-   local.set $1
-   i32.const 1040
+   br_if $assembly/index/arpHeader|inlined.0
+   drop
+   i32.const 1036
    i32.load16_u
-   local.tee $3
-   i32.const 8
-   i32.shl
-   local.get $3
-   i32.const 8
-   i32.shr_u
-   i32.or
-  else
-   local.get $3
+   local.tee $1
+   i32.const 129
+   i32.eq
+   if (result i32)
+    i32.const -1
+    local.get $0
+    i32.const 18
+    i32.lt_u
+    br_if $assembly/index/arpHeader|inlined.0
+    drop
+    i32.const 1040
+    i32.load16_u
+    local.set $1
+    i32.const 18
+   else
+    i32.const 14
+   end
+   i32.const -3
+   local.get $1
+   i32.const 1544
+   i32.ne
+   br_if $assembly/index/arpHeader|inlined.0
+   drop
   end
-  i32.const 65535
-  i32.and
-  i32.const 2054
-  i32.ne
+  local.tee $3
+  i32.const 0
+  i32.lt_s
   if
-   i32.const 3
+   i32.const 0
+   local.get $3
+   i32.sub
    return
   end
-  local.get $1
+  local.get $3
   i32.const 1024
   i32.add
-  local.tee $3
-  local.get $0
+  local.set $4
+  i32.const 1
+  local.set $1
+  block $assembly/arp/checkArp|inlined.0
+   local.get $0
+   local.get $3
+   i32.sub
+   i32.const 28
+   i32.lt_u
+   br_if $assembly/arp/checkArp|inlined.0
+   i32.const 4
+   local.set $1
+   local.get $4
+   i32.load
+   i32.const 524544
+   i32.ne
+   if (result i32)
+    i32.const 1
+   else
+    local.get $4
+    i32.load16_u offset=4
+    i32.const 1030
+    i32.ne
+   end
+   br_if $assembly/arp/checkArp|inlined.0
+   i32.const 5
+   local.set $1
+   local.get $4
+   i32.load16_u offset=6
+   local.tee $0
+   i32.const 512
+   i32.ne
+   local.get $0
+   i32.const 256
+   i32.ne
+   i32.and
+   br_if $assembly/arp/checkArp|inlined.0
+   i32.const 0
+   local.set $1
+  end
   local.get $1
-  i32.sub
-  call $assembly/arp/parseArp
-  local.tee $0
   i32.eqz
   if
    i32.const 99792
-   local.get $3
+   local.get $4
    i32.load16_u offset=6
-   local.tee $1
+   local.tee $0
    i32.const 8
    i32.shl
-   local.get $1
+   local.get $0
    i32.const 8
    i32.shr_u
    i32.or
@@ -976,26 +893,26 @@
    f64.convert_i32_u
    f64.store
    i32.const 99800
-   local.get $3
+   local.get $4
    i32.load offset=10
-   local.tee $1
+   local.tee $0
    i32.const -16711936
    i32.and
    i32.const 8
    i32.rotl
-   local.get $1
+   local.get $0
    i32.const 16711935
    i32.and
    i32.const 8
    i32.rotr
    i32.or
    i64.extend_i32_u
-   local.get $3
+   local.get $4
    i32.load16_u offset=8
-   local.tee $1
+   local.tee $0
    i32.const 8
    i32.shl
-   local.get $1
+   local.get $0
    i32.const 8
    i32.shr_u
    i32.or
@@ -1008,14 +925,14 @@
    f64.convert_i64_u
    f64.store
    i32.const 99808
-   local.get $3
+   local.get $4
    i32.load offset=14
-   local.tee $1
+   local.tee $0
    i32.const -16711936
    i32.and
    i32.const 8
    i32.rotl
-   local.get $1
+   local.get $0
    i32.const 16711935
    i32.and
    i32.const 8
@@ -1024,26 +941,26 @@
    f64.convert_i32_u
    f64.store
    i32.const 99816
-   local.get $3
+   local.get $4
    i32.load offset=20
-   local.tee $1
+   local.tee $0
    i32.const -16711936
    i32.and
    i32.const 8
    i32.rotl
-   local.get $1
+   local.get $0
    i32.const 16711935
    i32.and
    i32.const 8
    i32.rotr
    i32.or
    i64.extend_i32_u
-   local.get $3
+   local.get $4
    i32.load16_u offset=18
-   local.tee $1
+   local.tee $0
    i32.const 8
    i32.shl
-   local.get $1
+   local.get $0
    i32.const 8
    i32.shr_u
    i32.or
@@ -1056,14 +973,14 @@
    f64.convert_i64_u
    f64.store
    i32.const 99824
-   local.get $3
+   local.get $4
    i32.load offset=24
-   local.tee $1
+   local.tee $0
    i32.const -16711936
    i32.and
    i32.const 8
    i32.rotl
-   local.get $1
+   local.get $0
    i32.const 16711935
    i32.and
    i32.const 8
@@ -1072,7 +989,284 @@
    f64.convert_i32_u
    f64.store
   end
+  local.get $1
+ )
+ (func $assembly/index/parseArpBatch (param $0 i32) (param $1 i32) (result i32)
+  (local $2 i32)
+  (local $3 i32)
+  (local $4 i32)
+  (local $5 i32)
+  (local $6 i32)
+  (local $7 i32)
+  (local $8 i32)
   local.get $0
+  i32.const 512
+  i32.gt_u
+  if
+   i32.const -16
+   return
+  end
+  i32.const 65536
+  local.get $1
+  local.get $1
+  i32.const 65536
+  i32.gt_u
+  select
+  local.set $6
+  loop $for-loop|0
+   local.get $0
+   local.get $5
+   i32.gt_u
+   if
+    local.get $5
+    i32.const 5
+    i32.shl
+    i32.const 103936
+    i32.add
+    local.set $3
+    local.get $5
+    i32.const 3
+    i32.shl
+    i32.const 99840
+    i32.add
+    local.tee $1
+    i32.load
+    local.tee $7
+    local.get $6
+    local.get $1
+    i32.load offset=4
+    local.tee $4
+    i32.sub
+    i32.gt_u
+    local.get $4
+    local.get $6
+    i32.gt_u
+    i32.or
+    local.get $4
+    i32.const 65536
+    i32.le_u
+    i32.and
+    if
+     i32.const 16
+     local.set $1
+    else
+     local.get $7
+     i32.const 1024
+     i32.add
+     local.set $7
+     block $assembly/index/arpHeader|inlined.1 (result i32)
+      i32.const -2
+      local.get $4
+      i32.const 65536
+      i32.gt_u
+      br_if $assembly/index/arpHeader|inlined.1
+      drop
+      i32.const -1
+      local.get $4
+      i32.const 14
+      i32.lt_u
+      br_if $assembly/index/arpHeader|inlined.1
+      drop
+      i32.const 14
+      local.set $1
+      i32.const -3
+      local.get $7
+      i32.load16_u offset=12
+      local.tee $8
+      i32.const 129
+      i32.eq
+      if (result i32)
+       i32.const -1
+       local.get $4
+       i32.const 18
+       i32.lt_u
+       br_if $assembly/index/arpHeader|inlined.1
+       drop
+       i32.const 18
+       local.set $1
+       local.get $7
+       i32.load16_u offset=16
+      else
+       local.get $8
+      end
+      i32.const 1544
+      i32.ne
+      br_if $assembly/index/arpHeader|inlined.1
+      drop
+      local.get $1
+     end
+     local.tee $8
+     i32.const 0
+     i32.lt_s
+     if
+      i32.const 0
+      local.get $8
+      i32.sub
+      local.set $1
+     else
+      local.get $7
+      local.get $8
+      i32.add
+      local.set $7
+      i32.const 1
+      local.set $1
+      block $assembly/arp/checkArp|inlined.1
+       local.get $4
+       local.get $8
+       i32.sub
+       i32.const 28
+       i32.lt_u
+       br_if $assembly/arp/checkArp|inlined.1
+       i32.const 4
+       local.set $1
+       local.get $7
+       i32.load
+       i32.const 524544
+       i32.ne
+       if (result i32)
+        i32.const 1
+       else
+        local.get $7
+        i32.load16_u offset=4
+        i32.const 1030
+        i32.ne
+       end
+       br_if $assembly/arp/checkArp|inlined.1
+       i32.const 5
+       local.set $1
+       local.get $7
+       i32.load16_u offset=6
+       local.tee $4
+       i32.const 512
+       i32.ne
+       local.get $4
+       i32.const 256
+       i32.ne
+       i32.and
+       br_if $assembly/arp/checkArp|inlined.1
+       i32.const 0
+       local.set $1
+      end
+      local.get $1
+      i32.eqz
+      if
+       local.get $3
+       local.get $7
+       i32.load16_u offset=6
+       local.tee $4
+       i32.const 8
+       i32.shl
+       local.get $4
+       i32.const 8
+       i32.shr_u
+       i32.or
+       i32.const 65535
+       i32.and
+       i32.store offset=4
+       local.get $3
+       local.get $7
+       i32.load offset=14
+       local.tee $4
+       i32.const -16711936
+       i32.and
+       i32.const 8
+       i32.rotl
+       local.get $4
+       i32.const 16711935
+       i32.and
+       i32.const 8
+       i32.rotr
+       i32.or
+       i32.store offset=8
+       local.get $3
+       local.get $7
+       i32.load offset=24
+       local.tee $4
+       i32.const -16711936
+       i32.and
+       i32.const 8
+       i32.rotl
+       local.get $4
+       i32.const 16711935
+       i32.and
+       i32.const 8
+       i32.rotr
+       i32.or
+       i32.store offset=12
+       local.get $3
+       local.get $7
+       i32.load16_u offset=8
+       local.tee $4
+       i32.const 8
+       i32.shl
+       local.get $4
+       i32.const 8
+       i32.shr_u
+       i32.or
+       i32.const 65535
+       i32.and
+       i32.store offset=16
+       local.get $3
+       local.get $7
+       i32.load offset=10
+       local.tee $4
+       i32.const -16711936
+       i32.and
+       i32.const 8
+       i32.rotl
+       local.get $4
+       i32.const 16711935
+       i32.and
+       i32.const 8
+       i32.rotr
+       i32.or
+       i32.store offset=20
+       local.get $3
+       local.get $7
+       i32.load16_u offset=18
+       local.tee $4
+       i32.const 8
+       i32.shl
+       local.get $4
+       i32.const 8
+       i32.shr_u
+       i32.or
+       i32.const 65535
+       i32.and
+       i32.store offset=24
+       local.get $3
+       local.get $7
+       i32.load offset=20
+       local.tee $4
+       i32.const -16711936
+       i32.and
+       i32.const 8
+       i32.rotl
+       local.get $4
+       i32.const 16711935
+       i32.and
+       i32.const 8
+       i32.rotr
+       i32.or
+       i32.store offset=28
+       local.get $2
+       i32.const 1
+       i32.add
+       local.set $2
+      end
+     end
+    end
+    local.get $3
+    local.get $1
+    i32.store
+    local.get $5
+    i32.const 1
+    i32.add
+    local.set $5
+    br $for-loop|0
+   end
+  end
+  local.get $2
  )
  (func $assembly/index/parse (param $0 i32) (result i32)
   (local $1 i32)
@@ -1185,28 +1379,112 @@
   local.get $0
   local.get $1
   i32.sub
-  local.set $0
+  local.set $2
   i32.const 66916
   i32.load16_u
-  local.tee $2
+  local.tee $0
   i32.const 2054
   i32.eq
   if
    local.get $1
    i32.const 1024
    i32.add
+   local.set $1
+   i32.const 1
+   local.set $0
+   block $assembly/arp/checkArp|inlined.2
+    local.get $2
+    i32.const 28
+    i32.lt_u
+    br_if $assembly/arp/checkArp|inlined.2
+    i32.const 4
+    local.set $0
+    local.get $1
+    i32.load
+    i32.const 524544
+    i32.ne
+    if (result i32)
+     i32.const 1
+    else
+     local.get $1
+     i32.load16_u offset=4
+     i32.const 1030
+     i32.ne
+    end
+    br_if $assembly/arp/checkArp|inlined.2
+    i32.const 5
+    local.set $0
+    local.get $1
+    i32.load16_u offset=6
+    local.tee $2
+    i32.const 512
+    i32.ne
+    local.get $2
+    i32.const 256
+    i32.ne
+    i32.and
+    br_if $assembly/arp/checkArp|inlined.2
+    i32.const 0
+    local.set $0
+   end
    local.get $0
-   call $assembly/arp/parseArp
+   if (result i32)
+    local.get $0
+   else
+    i32.const 66912
+    i32.const 1
+    i32.store8
+    i32.const 66932
+    local.get $1
+    i32.load16_u offset=6
+    local.tee $0
+    i32.const 8
+    i32.shl
+    local.get $0
+    i32.const 8
+    i32.shr_u
+    i32.or
+    i32.store16
+    i32.const 66934
+    local.get $1
+    i32.const 8
+    i32.add
+    i32.load
+    i32.store
+    i32.const 66938
+    local.get $1
+    i32.load16_u offset=12
+    i32.store16
+    i32.const 66940
+    local.get $1
+    i32.load offset=14
+    i32.store
+    i32.const 66944
+    local.get $1
+    i32.const 18
+    i32.add
+    i32.load
+    i32.store
+    i32.const 66948
+    local.get $1
+    i32.load16_u offset=22
+    i32.store16
+    i32.const 66950
+    local.get $1
+    i32.load offset=24
+    i32.store
+    i32.const 0
+   end
    return
   end
-  local.get $2
+  local.get $0
   i32.const 34525
   i32.eq
   if
    local.get $1
    i32.const 1024
    i32.add
-   local.get $0
+   local.get $2
    call $assembly/ndp/parseNdp
    return
   end
@@ -1394,6 +1672,12 @@
   else
    local.get $0
   end
+ )
+ (func $assembly/index/batchPtr (result i32)
+  i32.const 99840
+ )
+ (func $assembly/index/batchCapacity (result i32)
+  i32.const 512
  )
  (func $assembly/index/argsPtr (result i32)
   i32.const 66816
