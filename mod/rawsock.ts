@@ -191,6 +191,9 @@ export async function pendingCloses(): Promise<void> {
   while (closing.size > 0) await Promise.all([...closing]);
 }
 
+/** The room {@linkcode RawSocket.recvAll} wants for the next frame, bytes (the tryRecv() buffer). */
+const RECV_ROOM = 2048;
+
 /** How long {@linkcode RawSocket.recv} sleeps between empty reads, ms. */
 const IDLE_SLEEP_MS = 1;
 
@@ -287,6 +290,43 @@ export class RawSocket implements FrameSink, Disposable {
       if (code === EINTR && attempt < 10) continue;
       throw failure("receive a frame", code, this);
     }
+  }
+
+  /**
+   * Read every queued frame, without waiting, into `buf` one after another,
+   * noting frame `i` as `table[2 * i]` = its offset in `buf` and
+   * `table[2 * i + 1]` = its length. With the codec's buffers, a receive loop
+   * drains its socket and parses everything with one Wasm call:
+   * `codec.parseReceivedArpBatch(sock.recvAll(codec.receiveBuffer(), codec.batchTable()))`.
+   * Stops when no frame is queued, when `table` is full, or when fewer than
+   * 2048 bytes of `buf` are left (a longer frame is cut there, as in
+   * {@linkcode RawSocket.tryRecv}).
+   *
+   * @param buf where the frames go
+   * @param table `[offset, length]` per frame read
+   * @returns how many frames were read (0 when none is queued)
+   * @throws {CniError} code 105 on a socket error (frames read before it are dropped)
+   */
+  recvAll(buf: Uint8Array, table: Uint32Array): number {
+    const fd = this.#checkOpen();
+    const max = table.length >>> 1;
+    let n = 0;
+    let at = 0;
+    for (let attempt = 0; n < max && buf.length - at >= RECV_ROOM;) {
+      const room = buf.subarray(at) as Uint8Array<ArrayBuffer>;
+      const got = Number(socketLibc().recv(fd, room, BigInt(room.length), MSG_DONTWAIT));
+      if (got < 0) {
+        const code = errno();
+        if (code === EAGAIN) break;
+        if (code === EINTR && attempt++ < 10) continue;
+        throw failure("receive a frame", code, this);
+      }
+      table[2 * n] = at;
+      table[2 * n + 1] = got;
+      n++;
+      at += got;
+    }
+    return n;
   }
 
   /**

@@ -2,8 +2,9 @@
  * The codec against a real Linux stack: frames built by the codec are sent on
  * a veth from one throwaway netns, the kernel in the other netns answers (or
  * updates its neighbour table), and the codec parses what comes back. The raw
- * socket on our side is a few lines of plain Python (AF_PACKET), so this test
- * depends on nothing but the codec.
+ * socket on our side is a few lines of plain Python (AF_PACKET), so these
+ * tests depend on nothing but the codec; the last one drains the plugin's own
+ * socket (mod/rawsock.ts) into the codec's buffers.
  *
  * Privileged: needs root, iproute2 and /usr/bin/python3; ignored otherwise,
  * with the reason in the test name.
@@ -12,6 +13,7 @@
 import assert from "node:assert/strict";
 import {
   type ArpNumbers,
+  batchTable,
   buildArpAnnouncement,
   buildArpProbe,
   buildArpRequest,
@@ -24,6 +26,10 @@ import {
   macToNumber,
   parseArpInto,
   parseFrame,
+  parseReceivedArpBatch,
+  readArpBatchInto,
+  receiveBuffer,
+  Status,
 } from "../mod/codec.ts";
 import {
   addVethPair,
@@ -271,5 +277,54 @@ Deno.test({
     ]);
     assert.equal((await neighbour(w.b, IP4_A)).lladdr, MAC_A);
     assert.equal((await neighbour(w.b, IP6_A)).lladdr, MAC_A);
+  },
+});
+
+Deno.test({
+  name: name(
+    "RawSocket.recvAll() drains the kernel's ARP replies into receiveBuffer(); parseReceivedArpBatch() reads them in one call",
+  ),
+  ignore: SKIP !== undefined,
+  fn: async () => {
+    await using w = await world();
+    // This one goes through the plugin's own socket (mod/rawsock.ts), not Python.
+    const { openRawSocket } = await import("../mod/rawsock.ts");
+    using sock = openRawSocket({ netns: w.a.path, ifname: "veth0", protocol: "arp" });
+    const senders = Array.from({ length: 40 }, (_, i) => `10.99.0.${100 + i}`);
+    for (const srcIp of senders) {
+      sock.send(buildArpRequest({ srcMac: MAC_A, srcIp, targetIp: IP4_B }));
+    }
+    const answered = new Set<number>();
+    let drains = 0;
+    const out: ArpNumbers = {
+      operation: 0,
+      senderHardwareAddr: 0,
+      senderProtocolAddr: 0,
+      targetHardwareAddr: 0,
+      targetProtocolAddr: 0,
+    };
+    await new Promise((r) => setTimeout(r, 50)); // let the replies queue up
+    const deadline = performance.now() + 3000;
+    while (answered.size < senders.length && performance.now() < deadline) {
+      const n = sock.recvAll(receiveBuffer(), batchTable());
+      if (n === 0) {
+        await new Promise((r) => setTimeout(r, 20));
+        continue;
+      }
+      drains++;
+      const table = batchTable();
+      for (let i = 1; i < n; i++) assert.equal(table[2 * i], table[2 * i - 2]! + table[2 * i - 1]!);
+      parseReceivedArpBatch(n);
+      for (let i = 0; i < n; i++) {
+        if (readArpBatchInto(i, out) !== Status.Ok || out.operation !== 2) continue;
+        assert.equal(out.senderHardwareAddr, macToNumber(MAC_B));
+        assert.equal(out.senderProtocolAddr, ipv4ToNumber(IP4_B));
+        assert.equal(out.targetHardwareAddr, macToNumber(MAC_A));
+        answered.add(out.targetProtocolAddr);
+      }
+    }
+    assert.deepEqual([...answered].sort(), senders.map(ipv4ToNumber).sort());
+    assert.ok(drains < senders.length, `${drains} drains for ${senders.length} replies`);
+    assert.equal(sock.recvAll(receiveBuffer(), batchTable()), 0);
   },
 });
