@@ -363,14 +363,14 @@ const RES_NDP_TARGET = 88;
 
 // The ARP batch table and records, as u32 / i32 slot numbers (byte offset / 4).
 const BATCH_ENTRY_SIZE = 8;
-const REC_STATUS = 0;
-const REC_OPER = 4;
-const REC_SPA = 8;
-const REC_TPA = 12;
-const REC_SHA_HI = 16;
-const REC_SHA_LO = 20;
-const REC_THA_HI = 24;
-const REC_THA_LO = 28;
+const REC_OPER = 0;
+const REC_SPA = 4;
+const REC_TPA = 8;
+const REC_SHA_HI = 12;
+const REC_SHA_LO = 16;
+const REC_THA_HI = 20;
+const REC_THA_LO = 24;
+const REC_STATUS = 28;
 const REC_SIZE = 32;
 
 const KIND_ARP = 1;
@@ -909,7 +909,6 @@ export function parseArpBatch(
  * Slots other than `Status` are meaningful only when it is `Status.Ok`.
  */
 export const ArpRecord = {
-  Status: REC_STATUS / 4,
   Operation: REC_OPER / 4,
   SenderProtocolAddr: REC_SPA / 4,
   TargetProtocolAddr: REC_TPA / 4,
@@ -917,6 +916,7 @@ export const ArpRecord = {
   SenderHardwareAddrLo: REC_SHA_LO / 4,
   TargetHardwareAddrHi: REC_THA_HI / 4,
   TargetHardwareAddrLo: REC_THA_LO / 4,
+  Status: REC_STATUS / 4,
   Size: REC_SIZE / 4,
 } as const;
 

@@ -23,6 +23,7 @@
 import {
   arpBatchRecords,
   type ArpNumbers,
+  ArpRecord,
   buildArp,
   buildNeighborAdvertisement,
   buildNeighborSolicitation,
@@ -361,8 +362,9 @@ function checkBatch(frames: Uint8Array[]): [number, string] | undefined {
   const got = arpBatchRecords();
   for (let i = 0; i < count; i++) {
     const k = 8 * i;
-    const differs = got[k] !== want[k] ||
-      (want[k] === 0 && got.subarray(k, k + 8).some((v, j) => v !== want[k + j]));
+    const status = want[k + ArpRecord.Status];
+    const differs = got[k + ArpRecord.Status] !== status ||
+      (status === 0 && got.subarray(k, k + 8).some((v, j) => v !== want[k + j]));
     if (differs) {
       return [Math.min(i, frames.length), "parseArpBatch() differs from the reference batch"];
     }

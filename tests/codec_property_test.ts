@@ -403,8 +403,9 @@ function assertSameRecords(count: number, ref: Int32Array, accepted: number, ref
   assert.equal(accepted, refAccepted);
   for (let i = 0; i < count; i++) {
     const k = i * ArpRecord.Size;
-    assert.equal(got[k + ArpRecord.Status], ref[k], `status of entry ${i}`);
-    if (ref[k] === Status.Ok) {
+    const status = ref[k + ArpRecord.Status];
+    assert.equal(got[k + ArpRecord.Status], status, `status of entry ${i}`);
+    if (status === Status.Ok) {
       assert.deepEqual(
         Array.from(got.subarray(k, k + 8)),
         Array.from(ref.subarray(k, k + 8)),
@@ -440,7 +441,7 @@ Deno.test("parseArpBatch() equals the reference batch, bad entries included, and
         const statuses = numbers.map((n, i) => readArpBatchInto(i, n));
         assert.equal(readArpBatchInto(count, emptyNumbers()), Status.BadArgument);
         statuses.forEach((status, i) => {
-          assert.equal(status, ref[8 * i]);
+          assert.equal(status, ref[8 * i + ArpRecord.Status]);
           if (status !== Status.Ok) return;
           const single = emptyNumbers();
           const off = entries[2 * i]!;

@@ -247,8 +247,8 @@ export function refParseArpAt(b: Uint8Array, at: number, len: number, out: ArpNu
 /**
  * The reference batch: the same job as the codec's `parseArpBatch()`. Entry
  * `i` of `entries` is `[offset, length]` in `block`; record `i` of `records`
- * (8 i32 slots: status, operation, SPA, TPA, SHA high 16 bits, SHA low 32,
- * THA high, THA low) gets the status and, when it is 0, the numbers. An entry
+ * (8 i32 slots: operation, SPA, TPA, SHA high 16 bits, SHA low 32, THA high,
+ * THA low, status) gets the status and, when it is 0, the numbers. An entry
  * longer than 65536 bytes is 2 (tooLong), one past the end of `block` 16
  * (badArgument). Written independently of the Wasm module, from the same
  * description.
@@ -300,18 +300,18 @@ export function refParseArpBatch(
         if (op !== 1 && op !== 2) {
           status = 5;
         } else {
-          records[k + 1] = op;
-          records[k + 2] = u32(block, a + 14);
-          records[k + 3] = u32(block, a + 24);
-          records[k + 4] = u16(block, a + 8);
-          records[k + 5] = u32(block, a + 10);
-          records[k + 6] = u16(block, a + 18);
-          records[k + 7] = u32(block, a + 20);
+          records[k] = op;
+          records[k + 1] = u32(block, a + 14);
+          records[k + 2] = u32(block, a + 24);
+          records[k + 3] = u16(block, a + 8);
+          records[k + 4] = u32(block, a + 10);
+          records[k + 5] = u16(block, a + 18);
+          records[k + 6] = u32(block, a + 20);
           accepted++;
         }
       }
     }
-    records[k] = status;
+    records[k + 7] = status;
   }
   return accepted;
 }

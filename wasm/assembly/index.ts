@@ -11,8 +11,6 @@ import {
   ARP_LEN,
   BATCH_CAPACITY,
   BATCH_ENTRY_SIZE,
-  BATCH_LEN,
-  BATCH_OFFSET,
   ETH_HEADER_LEN,
   ETH_MIN_FRAME_LEN,
   ETH_TYPE,
@@ -27,7 +25,7 @@ import {
   RES_KIND,
   VLAN_TAG_LEN,
 } from "./_fields";
-import { checkArp, checkArpArgs, emitArp, parseArp, storeArpNumbers, storeArpRecord } from "./arp";
+import { checkArp, checkArpArgs, emitArp, parseArp, parseArpRecord, storeArpNumbers } from "./arp";
 import { checkEthernetArgs, emitEthernet, parseEthernet } from "./ethernet";
 import { checkNdpArgs, emitNdp, parseNdp } from "./ndp";
 import { BAD_ARGUMENT, OK, TOO_LONG, TRUNCATED, UNSUPPORTED_ETHERTYPE } from "./status";
@@ -136,9 +134,9 @@ export function parseArpBatch(count: u32, end: u32): i32 {
   if (end > INPUT_CAPACITY) end = INPUT_CAPACITY;
   let accepted = 0;
   for (let i: u32 = 0; i < count; i++) {
-    const entry = BATCH + <usize>(i * BATCH_ENTRY_SIZE);
-    const offset = load<u32>(entry + BATCH_OFFSET);
-    const len = load<u32>(entry + BATCH_LEN);
+    const entry = load<u64>(BATCH + <usize>(i * BATCH_ENTRY_SIZE)); // offset, length
+    const offset = <u32>entry;
+    const len = <u32>(entry >>> 32);
     const rec = RECORDS + <usize>(i * REC_SIZE);
     let status: i32;
     if (len <= INPUT_CAPACITY && (len > end || offset > end - len)) {
@@ -149,11 +147,10 @@ export function parseArpBatch(count: u32, end: u32): i32 {
       if (header < 0) {
         status = -header;
       } else {
-        const arp = frame + <usize>header;
-        status = checkArp(arp, len - <u32>header);
+        status = parseArpRecord(frame + <usize>header, len - <u32>header, rec);
         if (status == OK) {
-          storeArpRecord(arp, rec);
-          accepted++;
+          accepted++; // the record holds its status too
+          continue;
         }
       }
     }

@@ -124,12 +124,12 @@
   if
    i32.const 14
    local.set $1
-   block $__inlined_func$assembly/ndp/checkNdpArgs$38
+   block $__inlined_func$assembly/ndp/checkNdpArgs$37
     i32.const 66888
     i32.load8_u
     i32.const 255
     i32.eq
-    br_if $__inlined_func$assembly/ndp/checkNdpArgs$38
+    br_if $__inlined_func$assembly/ndp/checkNdpArgs$37
     local.get $0
     i32.const 255
     i32.and
@@ -174,7 +174,7 @@
      else
       i32.const 0
      end
-     br_if $__inlined_func$assembly/ndp/checkNdpArgs$38
+     br_if $__inlined_func$assembly/ndp/checkNdpArgs$37
     else
      i32.const 15
      local.set $1
@@ -190,7 +190,7 @@
      else
       i32.const 0
      end
-     br_if $__inlined_func$assembly/ndp/checkNdpArgs$38
+     br_if $__inlined_func$assembly/ndp/checkNdpArgs$37
     end
     i32.const 0
     local.set $1
@@ -992,13 +992,15 @@
   local.get $1
  )
  (func $assembly/index/parseArpBatch (param $0 i32) (param $1 i32) (result i32)
-  (local $2 i32)
+  (local $2 i64)
   (local $3 i32)
   (local $4 i32)
   (local $5 i32)
   (local $6 i32)
   (local $7 i32)
   (local $8 i32)
+  (local $9 i32)
+  (local $10 i64)
   local.get $0
   i32.const 512
   i32.gt_u
@@ -1012,261 +1014,287 @@
   i32.const 65536
   i32.gt_u
   select
-  local.set $6
+  local.set $5
   loop $for-loop|0
    local.get $0
-   local.get $5
+   local.get $4
    i32.gt_u
    if
-    local.get $5
+    local.get $4
     i32.const 5
     i32.shl
     i32.const 103936
     i32.add
     local.set $3
-    local.get $5
-    i32.const 3
-    i32.shl
-    i32.const 99840
-    i32.add
-    local.tee $1
-    i32.load
-    local.tee $7
-    local.get $6
-    local.get $1
-    i32.load offset=4
-    local.tee $4
-    i32.sub
-    i32.gt_u
-    local.get $4
-    local.get $6
-    i32.gt_u
-    i32.or
-    local.get $4
-    i32.const 65536
-    i32.le_u
-    i32.and
-    if
-     i32.const 16
-     local.set $1
-    else
-     local.get $7
-     i32.const 1024
+    block $for-continue|0
+     local.get $4
+     i32.const 3
+     i32.shl
+     i32.const 99840
      i32.add
-     local.set $7
-     block $assembly/index/arpHeader|inlined.1 (result i32)
-      i32.const -2
-      local.get $4
-      i32.const 65536
-      i32.gt_u
-      br_if $assembly/index/arpHeader|inlined.1
-      drop
-      i32.const -1
-      local.get $4
-      i32.const 14
-      i32.lt_u
-      br_if $assembly/index/arpHeader|inlined.1
-      drop
-      i32.const 14
+     i64.load
+     local.tee $2
+     i32.wrap_i64
+     local.tee $1
+     local.get $5
+     local.get $2
+     i64.const 32
+     i64.shr_u
+     i32.wrap_i64
+     local.tee $8
+     i32.sub
+     i32.gt_u
+     local.get $5
+     local.get $8
+     i32.lt_u
+     i32.or
+     local.get $8
+     i32.const 65536
+     i32.le_u
+     i32.and
+     if
+      i32.const 16
       local.set $1
-      i32.const -3
-      local.get $7
-      i32.load16_u offset=12
-      local.tee $8
-      i32.const 129
-      i32.eq
-      if (result i32)
+     else
+      local.get $1
+      i32.const 1024
+      i32.add
+      local.set $7
+      block $assembly/index/arpHeader|inlined.1 (result i32)
+       i32.const -2
+       local.get $8
+       i32.const 65536
+       i32.gt_u
+       br_if $assembly/index/arpHeader|inlined.1
+       drop
        i32.const -1
-       local.get $4
-       i32.const 18
+       local.get $8
+       i32.const 14
        i32.lt_u
        br_if $assembly/index/arpHeader|inlined.1
        drop
-       i32.const 18
+       i32.const 14
        local.set $1
+       i32.const -3
        local.get $7
-       i32.load16_u offset=16
-      else
-       local.get $8
-      end
-      i32.const 1544
-      i32.ne
-      br_if $assembly/index/arpHeader|inlined.1
-      drop
-      local.get $1
-     end
-     local.tee $8
-     i32.const 0
-     i32.lt_s
-     if
-      i32.const 0
-      local.get $8
-      i32.sub
-      local.set $1
-     else
-      local.get $7
-      local.get $8
-      i32.add
-      local.set $7
-      i32.const 1
-      local.set $1
-      block $assembly/arp/checkArp|inlined.1
-       local.get $4
-       local.get $8
-       i32.sub
-       i32.const 28
-       i32.lt_u
-       br_if $assembly/arp/checkArp|inlined.1
-       i32.const 4
-       local.set $1
-       local.get $7
-       i32.load
-       i32.const 524544
-       i32.ne
+       i32.load16_u offset=12
+       local.tee $9
+       i32.const 129
+       i32.eq
        if (result i32)
-        i32.const 1
-       else
+        i32.const -1
+        local.get $8
+        i32.const 18
+        i32.lt_u
+        br_if $assembly/index/arpHeader|inlined.1
+        drop
+        i32.const 18
+        local.set $1
         local.get $7
-        i32.load16_u offset=4
-        i32.const 1030
-        i32.ne
+        i32.load16_u offset=16
+       else
+        local.get $9
        end
-       br_if $assembly/arp/checkArp|inlined.1
-       i32.const 5
-       local.set $1
-       local.get $7
-       i32.load16_u offset=6
-       local.tee $4
-       i32.const 512
+       i32.const 1544
        i32.ne
-       local.get $4
-       i32.const 256
-       i32.ne
-       i32.and
-       br_if $assembly/arp/checkArp|inlined.1
-       i32.const 0
-       local.set $1
+       br_if $assembly/index/arpHeader|inlined.1
+       drop
+       local.get $1
       end
-      local.get $1
-      i32.eqz
+      local.tee $1
+      i32.const 0
+      i32.lt_s
       if
-       local.get $3
+       i32.const 0
+       local.get $1
+       i32.sub
+       local.set $1
+      else
+       local.get $1
        local.get $7
-       i32.load16_u offset=6
-       local.tee $4
-       i32.const 8
-       i32.shl
-       local.get $4
-       i32.const 8
-       i32.shr_u
-       i32.or
-       i32.const 65535
-       i32.and
-       i32.store offset=4
-       local.get $3
-       local.get $7
-       i32.load offset=14
-       local.tee $4
-       i32.const -16711936
-       i32.and
-       i32.const 8
-       i32.rotl
-       local.get $4
-       i32.const 16711935
-       i32.and
-       i32.const 8
-       i32.rotr
-       i32.or
-       i32.store offset=8
-       local.get $3
-       local.get $7
-       i32.load offset=24
-       local.tee $4
-       i32.const -16711936
-       i32.and
-       i32.const 8
-       i32.rotl
-       local.get $4
-       i32.const 16711935
-       i32.and
-       i32.const 8
-       i32.rotr
-       i32.or
-       i32.store offset=12
-       local.get $3
-       local.get $7
-       i32.load16_u offset=8
-       local.tee $4
-       i32.const 8
-       i32.shl
-       local.get $4
-       i32.const 8
-       i32.shr_u
-       i32.or
-       i32.const 65535
-       i32.and
-       i32.store offset=16
-       local.get $3
-       local.get $7
-       i32.load offset=10
-       local.tee $4
-       i32.const -16711936
-       i32.and
-       i32.const 8
-       i32.rotl
-       local.get $4
-       i32.const 16711935
-       i32.and
-       i32.const 8
-       i32.rotr
-       i32.or
-       i32.store offset=20
-       local.get $3
-       local.get $7
-       i32.load16_u offset=18
-       local.tee $4
-       i32.const 8
-       i32.shl
-       local.get $4
-       i32.const 8
-       i32.shr_u
-       i32.or
-       i32.const 65535
-       i32.and
-       i32.store offset=24
-       local.get $3
-       local.get $7
-       i32.load offset=20
-       local.tee $4
-       i32.const -16711936
-       i32.and
-       i32.const 8
-       i32.rotl
-       local.get $4
-       i32.const 16711935
-       i32.and
-       i32.const 8
-       i32.rotr
-       i32.or
-       i32.store offset=28
-       local.get $2
-       i32.const 1
        i32.add
-       local.set $2
+       local.set $7
+       block $assembly/arp/parseArpRecord|inlined.0 (result i32)
+        i32.const 1
+        local.get $8
+        local.get $1
+        i32.sub
+        i32.const 28
+        i32.lt_u
+        br_if $assembly/arp/parseArpRecord|inlined.0
+        drop
+        i32.const 4
+        local.get $7
+        i64.load
+        local.tee $2
+        i64.const 281474976710655
+        i64.and
+        i64.const 4423816839424
+        i64.ne
+        br_if $assembly/arp/parseArpRecord|inlined.0
+        drop
+        i32.const 5
+        local.get $2
+        i64.const 48
+        i64.shr_u
+        i32.wrap_i64
+        local.tee $1
+        i32.const 512
+        i32.ne
+        local.get $1
+        i32.const 256
+        i32.ne
+        i32.and
+        br_if $assembly/arp/parseArpRecord|inlined.0
+        drop
+        local.get $7
+        i32.load offset=24
+        local.set $8
+        local.get $3
+        local.get $1
+        i32.const 8
+        i32.shr_u
+        i64.extend_i32_u
+        local.get $7
+        i64.load offset=8
+        local.tee $2
+        i64.const 48
+        i64.shr_u
+        i32.wrap_i64
+        local.get $7
+        i64.load offset=16
+        local.tee $10
+        i32.wrap_i64
+        i32.const 16
+        i32.shl
+        i32.or
+        local.tee $1
+        i32.const -16711936
+        i32.and
+        i32.const 8
+        i32.rotl
+        local.get $1
+        i32.const 16711935
+        i32.and
+        i32.const 8
+        i32.rotr
+        i32.or
+        i64.extend_i32_u
+        i64.const 32
+        i64.shl
+        i64.or
+        i64.store
+        local.get $3
+        local.get $8
+        i32.const -16711936
+        i32.and
+        i32.const 8
+        i32.rotl
+        local.get $8
+        i32.const 16711935
+        i32.and
+        i32.const 8
+        i32.rotr
+        i32.or
+        i64.extend_i32_u
+        local.get $2
+        i32.wrap_i64
+        local.tee $1
+        i32.const 8
+        i32.shl
+        local.get $1
+        i32.const 65535
+        i32.and
+        i32.const 8
+        i32.shr_u
+        i32.or
+        i32.const 65535
+        i32.and
+        i64.extend_i32_u
+        i64.const 32
+        i64.shl
+        i64.or
+        i64.store offset=8
+        local.get $3
+        local.get $2
+        i64.const 16
+        i64.shr_u
+        i32.wrap_i64
+        local.tee $1
+        i32.const -16711936
+        i32.and
+        i32.const 8
+        i32.rotl
+        local.get $1
+        i32.const 16711935
+        i32.and
+        i32.const 8
+        i32.rotr
+        i32.or
+        i64.extend_i32_u
+        local.get $10
+        i64.const 16
+        i64.shr_u
+        i32.wrap_i64
+        local.tee $1
+        i32.const 8
+        i32.shl
+        local.get $1
+        i32.const 65535
+        i32.and
+        i32.const 8
+        i32.shr_u
+        i32.or
+        i32.const 65535
+        i32.and
+        i64.extend_i32_u
+        i64.const 32
+        i64.shl
+        i64.or
+        i64.store offset=16
+        local.get $3
+        local.get $10
+        i64.const 32
+        i64.shr_u
+        i32.wrap_i64
+        local.tee $1
+        i32.const -16711936
+        i32.and
+        i32.const 8
+        i32.rotl
+        local.get $1
+        i32.const 16711935
+        i32.and
+        i32.const 8
+        i32.rotr
+        i32.or
+        i64.extend_i32_u
+        i64.store offset=24
+        i32.const 0
+       end
+       local.tee $1
+       i32.eqz
+       if
+        local.get $6
+        i32.const 1
+        i32.add
+        local.set $6
+        br $for-continue|0
+       end
       end
      end
+     local.get $3
+     local.get $1
+     i32.store offset=28
     end
-    local.get $3
-    local.get $1
-    i32.store
-    local.get $5
+    local.get $4
     i32.const 1
     i32.add
-    local.set $5
+    local.set $4
     br $for-loop|0
    end
   end
-  local.get $2
+  local.get $6
  )
  (func $assembly/index/parse (param $0 i32) (result i32)
   (local $1 i32)
@@ -1392,11 +1420,11 @@
    local.set $1
    i32.const 1
    local.set $0
-   block $assembly/arp/checkArp|inlined.2
+   block $assembly/arp/checkArp|inlined.1
     local.get $2
     i32.const 28
     i32.lt_u
-    br_if $assembly/arp/checkArp|inlined.2
+    br_if $assembly/arp/checkArp|inlined.1
     i32.const 4
     local.set $0
     local.get $1
@@ -1411,7 +1439,7 @@
      i32.const 1030
      i32.ne
     end
-    br_if $assembly/arp/checkArp|inlined.2
+    br_if $assembly/arp/checkArp|inlined.1
     i32.const 5
     local.set $0
     local.get $1
@@ -1423,7 +1451,7 @@
     i32.const 256
     i32.ne
     i32.and
-    br_if $assembly/arp/checkArp|inlined.2
+    br_if $assembly/arp/checkArp|inlined.1
     i32.const 0
     local.set $0
    end
