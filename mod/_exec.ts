@@ -67,6 +67,21 @@ function spawn(argv: readonly string[], withStdin: boolean): Deno.ChildProcess {
 }
 
 /**
+ * Start a command with stdin, stdout and stderr piped, optionally inside a
+ * netns, and hand the running child to the caller (for processes that are fed
+ * and read incrementally, like an `ip -batch -` session). The caller must close
+ * stdin and drain stdout and stderr.
+ *
+ * @param argv command and arguments
+ * @param netns run inside this netns path instead of the current one
+ * @returns the child process
+ * @throws CommandError 127 when the command is not found
+ */
+export function spawnPiped(argv: readonly string[], netns?: string): Deno.ChildProcess {
+  return netns === undefined ? spawn(argv, true) : inNetns(netns, () => spawn(argv, true));
+}
+
+/**
  * Run a command to completion, optionally inside a netns.
  *
  * @param argv command and arguments

@@ -39,6 +39,7 @@ import {
   bareIp,
   batchErrorMessage,
   type BatchLine,
+  BatchSession,
   canonicalIp,
   familyOf,
   type IpAddrLink,
@@ -103,22 +104,23 @@ function isFwmarkRule(r: IpRule): boolean {
 }
 
 async function rollback(netns: string, undo: Undo, ctx: CmdContext): Promise<void> {
-  let hostLines: BatchLine[] = [];
+  const hostCleanups: HostCleanup[] = [];
   if (undo.vethCreated !== undefined || undo.hostRoutes !== undefined) {
-    const c: HostCleanup = undo.vethCreated !== undefined
-      ? { hostVeth: undo.vethCreated, deleteVeth: true, podIps: [], hostRuleTable: 0 }
-      : {
-        hostVeth: undo.hostRoutes!.hostVeth,
-        deleteVeth: false,
-        podIps: undo.hostRoutes!.ips,
-        hostRuleTable: undo.hostRoutes!.table,
-      };
-    hostLines = hostCleanupLines(c);
+    hostCleanups.push(
+      undo.vethCreated !== undefined
+        ? { hostVeth: undo.vethCreated, deleteVeth: true, podIps: [], hostRuleTable: 0 }
+        : {
+          hostVeth: undo.hostRoutes!.hostVeth,
+          deleteVeth: false,
+          podIps: undo.hostRoutes!.ips,
+          hostRuleTable: undo.hostRoutes!.table,
+        },
+    );
   }
   const pr = podRuleCleanupLines(undo.podRules);
   const [hostFailures, podFailures] = await Promise.all([
     undo.hostTouched
-      ? withHostLock(() => cleanHost(hostLines, ctx.conf.hostRuleTable, undo.v6))
+      ? withHostLock(() => cleanHost(hostCleanups, ctx.conf.hostRuleTable, undo.v6))
       : Promise.resolve([]),
     runCleanup([
       { lines: pr.lines, opts: { netns }, what: "Cannot roll back pod rules" },
@@ -224,13 +226,13 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
     if (pre !== undefined && !preMatches(pre, facts, ifname)) {
       // The guess was wrong (or a re-run found the veth): undo it, read again.
       log.debug("Node batch guess did not match the pod; taking the checked path");
-      const lines = hostCleanupLines({
+      const c: HostCleanup = {
         hostVeth: pre.view.hostVeth,
         deleteVeth: pre.created,
         podIps: pre.created ? [] : pre.view.current,
         hostRuleTable: conf.hostRuleTable,
-      });
-      const f = await withHostLock(() => cleanHost(lines, conf.hostRuleTable, undo.v6));
+      };
+      const f = await withHostLock(() => cleanHost([c], conf.hostRuleTable, undo.v6));
       if (f.length > 0) throw new CniError(ErrorCode.NetworkSetupFailed, f.join("; "));
       delete undo.vethCreated;
       delete undo.hostRoutes;
@@ -639,16 +641,25 @@ async function hostCleanupFor(
 }
 
 /**
- * Run node cleanup lines, then drop the shared `from all lookup <table>` rule
- * of a family once its table holds no route any more (the last pod is gone),
- * so that the node ends as it was before the first ADD. Must run under the
- * host lock: ADD adds the rule and its routes under the same lock. The check
- * reads ride in the same `ip` process as the cleanup.
+ * Run node cleanups and drop the shared `from all lookup <table>` rule of a
+ * family once its table holds no route of that family any more (the last pod
+ * is gone), so that the node ends as it was before the first ADD. Must run
+ * under the host lock: ADD adds the rule and its routes under the same lock.
  *
+ * One `ip -batch` reads the routes and rules first, then deletes; its reads
+ * are used as soon as they are printed: routes that this cleanup removes
+ * (every route on a veth being deleted, the table routes of the pod IPs) do
+ * not count, so the rule is dropped, by a second process, while the veth
+ * deletion (15-25 ms of kernel time) still runs. Should the cleanup fail, the
+ * rule is put back.
+ *
+ * @param cleanups what to remove
+ * @param hostRuleTable the shared table
+ * @param v6 the pod had IPv6 addresses
  * @returns failure messages
  */
 async function cleanHost(
-  lines: BatchLine[],
+  cleanups: readonly HostCleanup[],
   hostRuleTable: number,
   v6: boolean,
 ): Promise<string[]> {
@@ -656,36 +667,67 @@ async function cleanHost(
     { args: ["route", "show", "table", "all"], read: true },
     { args: ["rule", "show"], read: true },
   ];
-  const failures: string[] = [];
-  let res;
+  let s: BatchSession;
   try {
-    res = await runBatch([...lines, ...reads]);
+    s = BatchSession.open();
+    try {
+      await s.send([...reads, ...cleanups.flatMap(hostCleanupLines)]);
+    } finally {
+      s.end();
+    }
   } catch (err) {
     return [`Cannot clean the node: ${err instanceof Error ? err.message : String(err)}`];
   }
-  if (res.errors.length > 0) failures.push(batchErrorMessage("Cannot clean the node", res.errors));
-  const n = lines.length;
-  const routes = (res.outcomes[n]?.output ?? []) as IpRoute[];
-  const rules4 = (res.outcomes[n + 1]?.output ?? []) as IpRule[];
+  const n = reads.length;
+  // Both reads print a value; a failed read (none expected) keeps the rule.
+  const printed = await s.until((p) => p.values.length >= n);
+  const snap = s.snapshot().outcomes;
+  const readOk = printed && snap.slice(0, n).every((o) => o.error === undefined);
+  const routes = (snap[0]?.output ?? []) as IpRoute[];
+  const rules4 = (snap[1]?.output ?? []) as IpRule[];
   const table = String(hostRuleTable);
+  const goes = (r: IpRoute) =>
+    cleanups.some((c) =>
+      r.dev === c.hostVeth &&
+      (c.deleteVeth || c.podIps.some((ip) => canonicalIp(ip) === canonicalIp(bareIp(r.dst))))
+    );
   const inTable = (f: 4 | 6) =>
     routes.some((r) =>
-      r.table === table && (r.dst === "default" ? ("pref" in r ? 6 : 4) : familyOf(r.dst)) === f
+      r.table === table && !goes(r) &&
+      (r.dst === "default" ? ("pref" in r ? 6 : 4) : familyOf(r.dst)) === f
     );
   const isHostRule = (r: IpRule) =>
     r.priority === RULE_PRIORITY && r.src === "all" && r.table === table && r.fwmark === undefined;
-  const del: BatchLine = {
-    args: ["rule", "del", "pref", String(RULE_PRIORITY), "table", table],
-    tolerate: GONE,
-  };
-  const drops: { lines: BatchLine[]; opts: { family?: 4 | 6 }; what: string }[] = [];
-  if (rules4.some(isHostRule) && !inTable(4)) {
-    drops.push({ lines: [del], opts: {}, what: "Cannot drop the node rule" });
+  const rule = ["pref", String(RULE_PRIORITY), "table", table];
+  const families: (4 | 6)[] = [];
+  if (readOk && rules4.some(isHostRule) && !inTable(4)) families.push(4);
+  if (readOk && v6 && !inTable(6)) families.push(6);
+  const drops = families.map((f) => ({
+    lines: [{ args: ["rule", "del", ...rule], tolerate: GONE }],
+    opts: f === 6 ? { family: 6 as const } : {},
+    what: "Cannot drop the node rule",
+  }));
+  // Concurrently with the rest of the cleanup (the veth deletion).
+  const dropped = runCleanup(drops);
+  const failures: string[] = [];
+  try {
+    const res = await s.finish();
+    if (res.errors.length > 0) {
+      failures.push(batchErrorMessage("Cannot clean the node", res.errors));
+    }
+  } catch (err) {
+    failures.push(`Cannot clean the node: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (v6 && !inTable(6)) {
-    drops.push({ lines: [del], opts: { family: 6 }, what: "Cannot drop the node rule" });
+  failures.push(...await dropped);
+  if (failures.length > 0 && drops.length > 0) {
+    // Routes may be left: their rule must stay.
+    const back = drops.map((d) => ({
+      lines: [{ args: ["rule", "add", ...rule], tolerate: /File exists/ }],
+      opts: d.opts,
+      what: "Cannot restore the node rule",
+    }));
+    failures.push(...await runCleanup(back));
   }
-  failures.push(...await runCleanup(drops));
   return failures;
 }
 
@@ -720,10 +762,9 @@ export async function cmdDel(ctx: CmdContext): Promise<void> {
     });
   }
   const v6 = state?.podIPs.some((ip) => familyOf(ip) === 6) ?? false;
-  const hostLines = cleanups.flatMap(hostCleanupLines);
   const [podFailures, hostFailures] = await Promise.all([
     runCleanup(batches),
-    withHostLock(() => cleanHost(hostLines, conf.hostRuleTable, v6)),
+    withHostLock(() => cleanHost(cleanups, conf.hostRuleTable, v6)),
   ]);
   const failures = [...hostFailures, ...podFailures];
   if (failures.length > 0) {
@@ -745,14 +786,14 @@ export async function cmdGc(ctx: CmdContext, valid: Attachment[]): Promise<void>
   const failures: string[] = [];
   for (const s of listStates(ctx.conf.name)) {
     if (keep.has(`${s.containerId}\u0000${s.ifname}`)) continue;
-    const lines = hostCleanupLines({
+    const c: HostCleanup = {
       hostVeth: s.hostVeth,
       deleteVeth: s.hostVethCreated,
       podIps: s.podIPs,
       hostRuleTable: s.hostRuleTable,
-    });
+    };
     const v6 = s.podIPs.some((ip) => familyOf(ip) === 6);
-    const f = await withHostLock(() => cleanHost(lines, s.hostRuleTable, v6));
+    const f = await withHostLock(() => cleanHost([c], s.hostRuleTable, v6));
     if (f.length === 0) removeState(s.network, s.containerId, s.ifname);
     failures.push(...f);
     ctx.log.info("GC removed a stale attachment", { containerId: s.containerId, ifname: s.ifname });

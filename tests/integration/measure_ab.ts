@@ -1,0 +1,141 @@
+/**
+ * Compare plugin trees on the network path (a script, not a test; root):
+ *
+ *   deno run --allow-all tests/integration/measure_ab.ts ROUNDS TREE... [--last-pod]
+ *
+ * Each TREE is a checkout of this repository (e.g. `git worktree add` or
+ * `git archive HEAD | tar -x -C /tmp/base`). Every round runs, for each tree
+ * in turn, the reference macvlan ADD (static IPAM) of a fresh pod, our ADD
+ * chained after it and our DEL, each a fresh `deno run` process started with
+ * `ip netns exec <node>` as in `measure_network.ts`. The trees alternate
+ * within every round, so load from other jobs on the machine hits them alike:
+ * a difference of 1-2 ms between medians of a single `measure_network.ts` run
+ * is noise on a shared 2-core machine, here it shows up over 100+ rounds.
+ * A resident pod stays on the node (DEL keeps the shared host rule), unless
+ * `--last-pod` is given (every DEL then also drops the rule).
+ *
+ * Prints the medians and the 25th percentiles per tree.
+ *
+ * @module
+ */
+
+// deno-lint-ignore-file no-console
+import { createWorld } from "../_helpers/world.ts";
+import { addMacvlanNic, containerId } from "./_coordinator.ts";
+import { permissionFlags } from "../../mod/permissions.ts";
+import type { Result } from "../../mod/types.ts";
+
+const args = Deno.args.filter((a) => a !== "--last-pod");
+const LAST_POD = args.length !== Deno.args.length;
+const ROUNDS = Number(args[0] ?? 50);
+const TREES = args.slice(1);
+if (TREES.length === 0 || !(ROUNDS > 0)) {
+  console.error("usage: measure_ab.ts ROUNDS TREE... [--last-pod]");
+  Deno.exit(2);
+}
+const MACVLAN = "/usr/lib/cni/macvlan";
+const CONF = {
+  cniVersion: "1.0.0",
+  name: "measure",
+  type: "coordinator",
+  mode: "auto",
+  serviceCIDR: ["10.233.0.0/18"],
+  overlayPodCIDR: ["10.233.64.0/18"],
+  logOptions: { logLevel: "info", logFile: "/var/log/coordinator-it/measure.log" },
+};
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  return s[lo]! + (s[Math.ceil(i)]! - s[lo]!) * (i - lo);
+}
+
+async function call(node: string, argv: string[], env: Record<string, string>, stdin: unknown) {
+  const t0 = performance.now();
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", node, ...argv],
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(JSON.stringify(stdin)));
+  await w.close();
+  const out = await child.output();
+  const ms = performance.now() - t0;
+  const text = new TextDecoder().decode(out.stdout);
+  if (out.code !== 0) throw new Error(`${argv.join(" ")} ${env.CNI_COMMAND} failed: ${text}`);
+  return { ms, text };
+}
+
+const plugin = (tree: string) => [Deno.execPath(), "run", ...permissionFlags(), `${tree}/main.ts`];
+const cniEnv = (command: string, cid: string, netns: string, path = "/opt/cni/bin") => ({
+  CNI_COMMAND: command,
+  CNI_CONTAINERID: cid,
+  CNI_NETNS: netns,
+  CNI_IFNAME: "eth0",
+  CNI_PATH: path,
+});
+
+await using w = await createWorld({ ipv6: false });
+if (!LAST_POD) {
+  const resident = await w.addPod("r");
+  const prevResult = await addMacvlanNic(w.node, resident, {
+    ifname: "eth0",
+    addrs: ["10.6.49.1/16"],
+    gateways: ["10.6.0.1"],
+  });
+  await call(w.node.name, plugin(TREES[0]!), cniEnv("ADD", containerId(), resident.path), {
+    ...CONF,
+    prevResult,
+  });
+}
+const mv: number[] = [];
+const add = new Map<string, number[]>(TREES.map((t) => [t, []]));
+const del = new Map<string, number[]>(TREES.map((t) => [t, []]));
+for (let i = 0; i < ROUNDS; i++) {
+  for (const tree of TREES) {
+    const pod = await w.addPod("m");
+    const cid = containerId();
+    const mconf = {
+      cniVersion: "1.0.0",
+      name: "measure-mv",
+      type: "macvlan",
+      master: "ens192",
+      mode: "bridge",
+      ipam: {
+        type: "static",
+        addresses: [{ address: `10.6.50.${(i % 200) + 10}/16`, gateway: "10.6.0.1" }],
+        routes: [{ dst: "0.0.0.0/0" }],
+      },
+    };
+    const mvEnv = cniEnv("ADD", cid, pod.path, "/usr/lib/cni");
+    const m = await call(w.node.name, [MACVLAN], mvEnv, mconf);
+    mv.push(m.ms);
+    const prevResult = JSON.parse(m.text) as Result;
+    const a = await call(w.node.name, plugin(tree), cniEnv("ADD", cid, pod.path), {
+      ...CONF,
+      prevResult,
+    });
+    add.get(tree)!.push(a.ms);
+    const d = await call(w.node.name, plugin(tree), cniEnv("DEL", cid, pod.path), CONF);
+    del.get(tree)!.push(d.ms);
+    await call(w.node.name, [MACVLAN], { ...mvEnv, CNI_COMMAND: "DEL" }, mconf);
+    await pod.destroy();
+  }
+}
+const r = (x: number) => x.toFixed(1);
+console.log(`rounds: ${ROUNDS}${LAST_POD ? " (every DEL is the node's last pod)" : ""}`);
+console.log(`macvlan ADD median ${r(quantile(mv, 0.5))} ms`);
+for (const tree of TREES) {
+  const a = add.get(tree)!;
+  const d = del.get(tree)!;
+  console.log(
+    `${tree}: ADD median ${r(quantile(a, 0.5))} ms (${r(quantile(a, 0.5) / quantile(mv, 0.5))}x` +
+      ` macvlan, p25 ${r(quantile(a, 0.25))}), DEL median ${r(quantile(d, 0.5))} ms` +
+      ` (p25 ${r(quantile(d, 0.25))})`,
+  );
+}
