@@ -12,7 +12,7 @@
  * without a process.
  *
  * Requires `--allow-run` (ip, iptables-restore, ...), `--allow-ffi`,
- * `--allow-read`, `--allow-write=/run/cni,/proc/sys/net`.
+ * `--allow-read`, `--allow-write=/run/cni`.
  *
  * @example
  * ```ts ignore

@@ -17,14 +17,12 @@ export const ALLOWED_COMMANDS: readonly string[] = [
   "ip6tables-save",
 ];
 
-/** Directories the plugin may write: logs, state, lock, pod sysctls. */
-export const WRITABLE_PATHS: readonly string[] = [
-  "/var/log",
-  "/run/cni",
-  "/var/run/cni",
-  "/proc/sys/net",
-  "/proc/thread-self/ns",
-];
+/**
+ * Directories the plugin may write through Deno's fs APIs: logs, state, lock.
+ * Sysctls under /proc/sys and netns files are not listed: Deno refuses those
+ * paths to anything short of --allow-all, so they go through libc (--allow-ffi).
+ */
+export const WRITABLE_PATHS: readonly string[] = ["/var/log", "/run/cni", "/var/run/cni"];
 
 /**
  * The `deno run` / `deno compile` permission flags.
