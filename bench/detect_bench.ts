@@ -18,7 +18,12 @@
  * @module
  */
 
-import { createNetns, privilegedSkipReason, type TestNetns } from "../tests/_helpers/netns.ts";
+import {
+  addVethPair,
+  createNetns,
+  privilegedSkipReason,
+  type TestNetns,
+} from "../tests/_helpers/netns.ts";
 import type { DetectOptions } from "../mod/config.ts";
 
 const encoder = new TextEncoder();
@@ -77,23 +82,11 @@ async function main(): Promise<number> {
   try {
     pod = await createNetns("dbp");
     peer = await createNetns("dbq");
-    await pod.ip([
-      "link",
-      "add",
-      "eth0",
-      "address",
-      POD_MAC,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "netns",
-      peer.name,
-    ]);
-    peer.setSysctl("net.ipv6.conf.eth0.router_solicitations", 0);
-    await pod.ip(["link", "set", "eth0", "up"]);
-    await peer.ip(["link", "set", "eth0", "up"]);
+    const q = peer;
+    await addVethPair(pod, "eth0", q, "eth0", {
+      aMac: POD_MAC,
+      beforeUp: () => q.setSysctl("net.ipv6.conf.eth0.router_solicitations", 0),
+    });
     await pod.ip(["addr", "add", "10.40.0.2/24", "dev", "eth0"]);
     await pod.ip(["addr", "add", "fd00:40::2/64", "dev", "eth0", "nodad"]);
     await peer.ip(["addr", "add", "10.40.0.1/24", "dev", "eth0"]);

@@ -137,23 +137,54 @@ export async function createNetns(prefix = "t"): Promise<TestNetns> {
   return ns;
 }
 
+/** Options of {@linkcode addVethPair}. */
+export interface VethPairOptions {
+  /** MAC address of the first end. */
+  aMac?: string;
+  /** MAC address of the second end. */
+  bMac?: string;
+  /** Which ends to set up: both (the default) or only the first. */
+  up?: "both" | "a";
+  /** Runs after the pair is created and before any end is set up. */
+  beforeUp?: () => unknown;
+}
+
 /**
- * Create a veth pair with one end in each netns (names given), both set up.
+ * Create a veth pair with one end in each netns (names given), both set up
+ * unless `opts.up` says otherwise.
  *
  * @param a netns of the first end
  * @param aName name of the first end
  * @param b netns of the second end
  * @param bName name of the second end
+ * @param opts MAC addresses, which ends to set up, a hook before that
  */
 export async function addVethPair(
   a: TestNetns,
   aName: string,
   b: TestNetns,
   bName: string,
+  opts: VethPairOptions = {},
 ): Promise<void> {
-  await a.ip(["link", "add", aName, "type", "veth", "peer", "name", bName, "netns", b.name]);
+  const aMac = opts.aMac === undefined ? [] : ["address", opts.aMac];
+  const bMac = opts.bMac === undefined ? [] : ["address", opts.bMac];
+  await a.ip([
+    "link",
+    "add",
+    aName,
+    ...aMac,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    bName,
+    ...bMac,
+    "netns",
+    b.name,
+  ]);
+  await opts.beforeUp?.();
   await a.ip(["link", "set", aName, "up"]);
-  await b.ip(["link", "set", bName, "up"]);
+  if (opts.up !== "a") await b.ip(["link", "set", bName, "up"]);
 }
 
 /** A snapshot of a netns' network state, as sorted text lines per section. */

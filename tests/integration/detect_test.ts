@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createNetns, privilegedSkipReason } from "../_helpers/netns.ts";
+import { addVethPair, createNetns, privilegedSkipReason } from "../_helpers/netns.ts";
 import type { TestNetns } from "../_helpers/netns.ts";
 import { detectGateways, detectIpConflicts } from "../../mod/detect.ts";
 import { announce } from "../../mod/announce.ts";
@@ -39,26 +39,13 @@ async function world(): Promise<World> {
   let peer: TestNetns | undefined;
   try {
     peer = await createNetns("detq");
-    await pod.ip([
-      "link",
-      "add",
-      "eth0",
-      "address",
-      POD_MAC,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "address",
-      PEER_MAC,
-      "netns",
-      peer.name,
-    ]);
-    // Keep the peer's own chatter (router solicitations, MLD) off the link.
-    peer.setSysctl("net.ipv6.conf.eth0.router_solicitations", 0);
-    await pod.ip(["link", "set", "eth0", "up"]);
-    await peer.ip(["link", "set", "eth0", "up"]);
+    const q = peer;
+    await addVethPair(pod, "eth0", q, "eth0", {
+      aMac: POD_MAC,
+      bMac: PEER_MAC,
+      // Keep the peer's own chatter (router solicitations, MLD) off the link.
+      beforeUp: () => q.setSysctl("net.ipv6.conf.eth0.router_solicitations", 0),
+    });
   } catch (err) {
     await peer?.destroy();
     await pod.destroy();
@@ -517,20 +504,7 @@ Deno.test({
     await using node = await createNetns("detn");
     await using pod = await createNetns("detp");
     await using peer = await createNetns("detq");
-    await node.ip([
-      "link",
-      "add",
-      "uplink",
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "netns",
-      peer.name,
-    ]);
-    await node.ip(["link", "set", "uplink", "up"]);
-    await peer.ip(["link", "set", "eth0", "up"]);
+    await addVethPair(node, "uplink", peer, "eth0");
     await node.ip([
       "link",
       "add",

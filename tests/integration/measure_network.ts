@@ -15,7 +15,7 @@
 // deno-lint-ignore-file no-console
 import { createWorld } from "../_helpers/world.ts";
 import { pluginArgv } from "../_helpers/cni.ts";
-import { exec, type TestNetns } from "../_helpers/netns.ts";
+import { addVethPair, exec, type TestNetns } from "../_helpers/netns.ts";
 import { addMacvlanNic, containerId, runCoordinator } from "./_coordinator.ts";
 import type { Result } from "../../mod/types.ts";
 
@@ -157,19 +157,7 @@ async function spawns(): Promise<void> {
   }
   // Overlay: eth0 a veth to the node, net1 a macvlan.
   const pod = await w.addPod("s");
-  await w.node.ip([
-    "link",
-    "add",
-    "vethov1",
-    "type",
-    "veth",
-    "peer",
-    "name",
-    "eth0",
-    "netns",
-    pod.name,
-  ]);
-  await w.node.ip(["link", "set", "vethov1", "up"]);
+  await addVethPair(w.node, "vethov1", pod, "eth0", { up: "a" });
   await pod.ip(["addr", "add", "10.233.100.2/32", "dev", "eth0"]);
   await pod.ip(["link", "set", "eth0", "up"]);
   await pod.ip(["route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"]);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { createWorld, type World } from "../_helpers/world.ts";
 import {
+  addVethPair,
   diffSnapshots,
   hasTool,
   privilegedSkipReason,
@@ -42,20 +43,10 @@ async function ping(ns: TestNetns, dst: string): Promise<boolean> {
 
 /** eth0 as the ptp plugin makes it: a veth whose node end holds 10.233.100.1/32. */
 async function addPtpEth0(w: World, pod: TestNetns, hostEnd: string): Promise<void> {
-  await w.node.ip([
-    "link",
-    "add",
-    hostEnd,
-    "type",
-    "veth",
-    "peer",
-    "name",
-    "eth0",
-    "netns",
-    pod.name,
-  ]);
-  await w.node.ip(["addr", "add", "10.233.100.1/32", "dev", hostEnd]);
-  await w.node.ip(["link", "set", hostEnd, "up"]);
+  await addVethPair(w.node, hostEnd, pod, "eth0", {
+    up: "a",
+    beforeUp: () => w.node.ip(["addr", "add", "10.233.100.1/32", "dev", hostEnd]),
+  });
   await w.node.ip(["route", "add", "10.233.100.2/32", "dev", hostEnd, "scope", "host"]);
   await pod.ip(["addr", "add", "10.233.100.2/24", "dev", "eth0", "noprefixroute"]);
   await pod.ip(["link", "set", "eth0", "up"]);
@@ -213,21 +204,7 @@ Deno.test({
       const pod = await w.addPod();
       const cali = `cali${Math.floor(Math.random() * 1e6)}`;
       // Calico: host end without address, MAC ee:ee:ee:ee:ee:ee, /32 route to the pod.
-      await w.node.ip([
-        "link",
-        "add",
-        cali,
-        "address",
-        "ee:ee:ee:ee:ee:ee",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        pod.name,
-      ]);
-      await w.node.ip(["link", "set", cali, "up"]);
+      await addVethPair(w.node, cali, pod, "eth0", { aMac: "ee:ee:ee:ee:ee:ee", up: "a" });
       w.node.setSysctl(`net.ipv4.conf.${cali}.proxy_arp`, 1);
       await w.node.ip(["route", "add", "10.233.100.2/32", "dev", cali, "scope", "link"]);
       await pod.ip(["addr", "add", "10.233.100.2/32", "dev", "eth0"]);
