@@ -16,7 +16,7 @@
  * @module
  */
 
-import { pluginArgv } from "../tests/_helpers/cni.ts";
+import { cniEnv, containerId, passEnv, pluginArgv, runProcess } from "../tests/_helpers/cni.ts";
 import { inNetns } from "../mod/netns.ts";
 
 /** Directories searched for the reference plugins, first match wins. */
@@ -102,45 +102,15 @@ export async function invoke(inv: Invocation): Promise<InvocationResult> {
     cniPath = dir;
   }
   argv = [...(inv.wrapper ?? []), ...argv];
-  const env: Record<string, string> = {
-    PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
-    CNI_COMMAND: inv.command,
-    CNI_CONTAINERID: inv.containerId,
-    CNI_NETNS: inv.netns,
-    CNI_IFNAME: inv.ifname,
-    CNI_ARGS: inv.cniArgs ?? "",
-    CNI_PATH: cniPath,
+  const env = passEnv({
+    ...cniEnv({ ...inv, args: inv.cniArgs ?? "", path: cniPath }),
     NO_COLOR: "1",
-  };
-  for (const key of ["HOME", "DENO_DIR"]) {
-    const v = Deno.env.get(key);
-    if (v !== undefined) env[key] = v;
-  }
-  const [cmd, ...args] = argv;
-  const spawn = () =>
-    new Deno.Command(cmd!, {
-      args,
-      env,
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  const t0 = performance.now();
-  const child = inv.hostNetns === undefined ? spawn() : inNetns(inv.hostNetns, spawn);
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify(inv.conf))).catch(() => {});
-  await writer.close().catch(() => {});
-  const out = await child.output();
-  const ms = performance.now() - t0;
-  const stdout = new TextDecoder().decode(out.stdout);
-  let json: unknown = undefined;
-  try {
-    json = stdout.trim() === "" ? undefined : JSON.parse(stdout);
-  } catch {
-    json = undefined;
-  }
-  return { code: out.code, stdout, stderr: new TextDecoder().decode(out.stderr), json, ms };
+  }, ["HOME", "DENO_DIR"]);
+  const hostNetns = inv.hostNetns;
+  return await runProcess(argv, env, JSON.stringify(inv.conf), {
+    ignoreStdinErrors: true,
+    ...(hostNetns === undefined ? {} : { spawnIn: (spawn) => inNetns(hostNetns, spawn) }),
+  });
 }
 
 /**
@@ -148,13 +118,7 @@ export async function invoke(inv: Invocation): Promise<InvocationResult> {
  *
  * @returns the ID
  */
-export function randomContainerId(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(32)),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
-}
+export const randomContainerId: () => string = containerId;
 
 /** One static address of {@linkcode macvlanConf}: CIDR with host bits and its gateway. */
 export interface StaticAddress {

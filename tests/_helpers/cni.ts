@@ -43,45 +43,105 @@ export interface PluginRun {
   json: unknown;
 }
 
+/** The CNI_* values of one call; a missing one is empty (CNI_PATH: /opt/cni/bin). */
+export interface CniCallEnv {
+  command: string;
+  containerId?: string;
+  netns?: string;
+  ifname?: string;
+  args?: string;
+  path?: string;
+}
+
 /**
- * Run the plugin once.
+ * The environment a runtime gives a plugin: our PATH and the CNI_* variables.
  *
- * @param opts command, config and CNI_* values
- * @returns exit code, output and parsed stdout
+ * @param call the CNI_* values
+ * @returns the environment
  */
-export async function runPlugin(opts: RunPluginOptions): Promise<PluginRun> {
-  const env: Record<string, string> = {
+export function cniEnv(call: CniCallEnv): Record<string, string> {
+  return {
     PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
-    CNI_COMMAND: opts.command,
-    CNI_CONTAINERID: opts.containerId ?? "",
-    CNI_NETNS: opts.netns ?? "",
-    CNI_IFNAME: opts.ifname ?? "",
-    CNI_ARGS: opts.args ?? "",
-    CNI_PATH: opts.path ?? "/opt/cni/bin",
+    CNI_COMMAND: call.command,
+    CNI_CONTAINERID: call.containerId ?? "",
+    CNI_NETNS: call.netns ?? "",
+    CNI_IFNAME: call.ifname ?? "",
+    CNI_ARGS: call.args ?? "",
+    CNI_PATH: call.path ?? "/opt/cni/bin",
   };
-  const denoDir = Deno.env.get("DENO_DIR");
-  if (denoDir) env["DENO_DIR"] = denoDir;
-  for (const [k, v] of Object.entries(opts.env ?? {})) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
+}
+
+/**
+ * Copy those of our environment variables that are set and not empty.
+ *
+ * @param env the environment to add to
+ * @param keys the variables
+ * @returns env
+ */
+export function passEnv(
+  env: Record<string, string>,
+  keys: readonly string[],
+): Record<string, string> {
+  for (const k of keys) {
+    const v = Deno.env.get(k);
+    if (v) env[k] = v;
   }
-  const stdinData = opts.stdin ?? (opts.conf === undefined ? "" : JSON.stringify(opts.conf));
-  const [cmd, ...args] = pluginArgv();
-  const child = new Deno.Command(cmd!, {
-    args,
-    env,
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  return env;
+}
+
+/** What one process did. */
+export interface ProcessRun extends PluginRun {
+  /** Wall time from spawn to exit, milliseconds. */
+  ms: number;
+}
+
+/** Options of {@linkcode runProcess}. */
+export interface RunProcessOptions {
+  /** Calls the (synchronous) spawn, e.g. inside another netns. */
+  spawnIn?: (spawn: () => Deno.ChildProcess) => Deno.ChildProcess;
+  /** Carry on when the child does not take all of stdin. */
+  ignoreStdinErrors?: boolean;
+}
+
+/**
+ * Run a command with exactly `env` and `stdin`, to its exit.
+ *
+ * @param argv command and arguments
+ * @param env the whole environment
+ * @param stdin text or bytes for stdin
+ * @param opts where to spawn, stdin write errors
+ * @returns exit code, output, stdout parsed as JSON when it is JSON, wall time
+ */
+export async function runProcess(
+  argv: readonly string[],
+  env: Record<string, string>,
+  stdin: string | Uint8Array,
+  opts: RunProcessOptions = {},
+): Promise<ProcessRun> {
+  const [cmd, ...args] = argv;
+  if (cmd === undefined) throw new Error("runProcess() needs a command");
+  const spawn = () =>
+    new Deno.Command(cmd, {
+      args,
+      env,
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  const t0 = performance.now();
+  const child = opts.spawnIn ? opts.spawnIn(spawn) : spawn();
   const writer = child.stdin.getWriter();
-  await writer.write(
-    typeof stdinData === "string" ? new TextEncoder().encode(stdinData) : stdinData,
-  )
-    .catch(() => {});
-  await writer.close().catch(() => {});
+  const bytes = typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin;
+  if (opts.ignoreStdinErrors) {
+    await writer.write(bytes).catch(() => {});
+    await writer.close().catch(() => {});
+  } else {
+    await writer.write(bytes);
+    await writer.close();
+  }
   const out = await child.output();
+  const ms = performance.now() - t0;
   const stdout = new TextDecoder().decode(out.stdout);
   let json: unknown = undefined;
   try {
@@ -89,5 +149,37 @@ export async function runPlugin(opts: RunPluginOptions): Promise<PluginRun> {
   } catch {
     json = undefined;
   }
-  return { code: out.code, stdout, stderr: new TextDecoder().decode(out.stderr), json };
+  return { code: out.code, stdout, stderr: new TextDecoder().decode(out.stderr), json, ms };
+}
+
+/**
+ * Run the plugin once.
+ *
+ * @param opts command, config and CNI_* values
+ * @returns exit code, output and parsed stdout
+ */
+export async function runPlugin(opts: RunPluginOptions): Promise<PluginRun> {
+  const env = passEnv(cniEnv(opts), ["DENO_DIR"]);
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  const stdinData = opts.stdin ?? (opts.conf === undefined ? "" : JSON.stringify(opts.conf));
+  const { ms: _, ...run } = await runProcess(pluginArgv(), env, stdinData, {
+    ignoreStdinErrors: true,
+  });
+  return run;
+}
+
+/**
+ * A random 64-hex-digit container ID, like the ones runtimes use.
+ *
+ * @returns the ID
+ */
+export function containerId(): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(32)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
 }

@@ -6,7 +6,15 @@
  * @module
  */
 
-import { pluginArgv } from "../_helpers/cni.ts";
+import {
+  cniEnv,
+  containerId,
+  passEnv,
+  pluginArgv,
+  type PluginRun,
+  type ProcessRun,
+  runProcess,
+} from "../_helpers/cni.ts";
 import { type TestNetns } from "../_helpers/netns.ts";
 import type { Result } from "../../mod/types.ts";
 
@@ -23,11 +31,26 @@ export interface CoordinatorCall {
 }
 
 /** What the plugin did. */
-export interface CoordinatorRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  json: unknown;
+export type CoordinatorRun = PluginRun;
+
+/**
+ * Run a command in the node netns (`ip netns exec`) with exactly `env` and
+ * `stdin`, to its exit.
+ *
+ * @param node name of the node netns
+ * @param argv command and arguments
+ * @param env the whole environment
+ * @param stdin text for stdin
+ * @returns exit code, output, parsed stdout, wall time
+ */
+export function runInNode(
+  node: string,
+  argv: readonly string[],
+  env: Record<string, string>,
+  stdin: string,
+): Promise<ProcessRun> {
+  // Absolute: the child's PATH may be a test's (e.g. one without ip).
+  return runProcess([ipBinary(), "netns", "exec", node, ...argv], env, stdin);
 }
 
 /**
@@ -41,19 +64,10 @@ export async function runCoordinator(
   node: TestNetns,
   call: CoordinatorCall,
 ): Promise<CoordinatorRun> {
-  const env: Record<string, string> = {
-    PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
-    CNI_COMMAND: call.command,
-    CNI_CONTAINERID: call.containerId,
-    CNI_NETNS: call.netns,
-    CNI_IFNAME: call.ifname,
-    CNI_ARGS: call.args ?? "",
-    CNI_PATH: "/opt/cni/bin",
-  };
-  for (const k of ["DENO_DIR", "HOME", "COORDINATOR_STATE_DIR", "COORDINATOR_LOCK_FILE"]) {
-    const v = Deno.env.get(k);
-    if (v) env[k] = v;
-  }
+  const env = passEnv(
+    cniEnv(call),
+    ["DENO_DIR", "HOME", "COORDINATOR_STATE_DIR", "COORDINATOR_LOCK_FILE"],
+  );
   Object.assign(env, call.env ?? {});
   const argv = pluginArgv();
   // COORDINATOR_IT_DRIVER=1: the same runCni() through _driver.ts, which also
@@ -61,27 +75,8 @@ export async function runCoordinator(
   if (Deno.env.get("COORDINATOR_IT_DRIVER") === "1" && argv[1] === "run") {
     argv[argv.length - 1] = new URL("./_driver.ts", import.meta.url).pathname;
   }
-  // Absolute: the child's PATH may be a test's (e.g. one without ip).
-  const child = new Deno.Command(ipBinary(), {
-    args: ["netns", "exec", node.name, ...argv],
-    env,
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(JSON.stringify(call.conf)));
-  await w.close();
-  const out = await child.output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  let json: unknown;
-  try {
-    json = stdout.trim() === "" ? undefined : JSON.parse(stdout);
-  } catch {
-    json = undefined;
-  }
-  return { code: out.code, stdout, stderr: new TextDecoder().decode(out.stderr), json };
+  const { ms: _, ...run } = await runInNode(node.name, argv, env, JSON.stringify(call.conf));
+  return run;
 }
 
 function ipBinary(): string {
@@ -95,13 +90,7 @@ function ipBinary(): string {
 }
 
 /** A random 64-hex container ID. */
-export function containerId(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(32)),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
-}
+export { containerId };
 
 /**
  * Give a pod an `eth0` macvlan on the node's uplink with addresses and a

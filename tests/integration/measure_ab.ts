@@ -21,7 +21,8 @@
 
 // deno-lint-ignore-file no-console
 import { createWorld } from "../_helpers/world.ts";
-import { addMacvlanNic, containerId } from "./_coordinator.ts";
+import { addMacvlanNic, containerId, runInNode } from "./_coordinator.ts";
+import { cniEnv } from "../_helpers/cni.ts";
 import { permissionFlags } from "../../mod/permissions.ts";
 import type { Result } from "../../mod/types.ts";
 
@@ -52,33 +53,14 @@ function quantile(xs: number[], q: number): number {
 }
 
 async function call(node: string, argv: string[], env: Record<string, string>, stdin: unknown) {
-  const t0 = performance.now();
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", node, ...argv],
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(JSON.stringify(stdin)));
-  await w.close();
-  const out = await child.output();
-  const ms = performance.now() - t0;
-  const text = new TextDecoder().decode(out.stdout);
-  if (out.code !== 0) throw new Error(`${argv.join(" ")} ${env.CNI_COMMAND} failed: ${text}`);
+  const { ms, stdout: text, code } = await runInNode(node, argv, env, JSON.stringify(stdin));
+  if (code !== 0) throw new Error(`${argv.join(" ")} ${env.CNI_COMMAND} failed: ${text}`);
   return { ms, text };
 }
 
 const plugin = (tree: string) => [Deno.execPath(), "run", ...permissionFlags(), `${tree}/main.ts`];
-const cniEnv = (command: string, cid: string, netns: string, path = "/opt/cni/bin") => ({
-  CNI_COMMAND: command,
-  CNI_CONTAINERID: cid,
-  CNI_NETNS: netns,
-  CNI_IFNAME: "eth0",
-  CNI_PATH: path,
-});
+const podEnv = (command: string, cid: string, netns: string, path = "/opt/cni/bin") =>
+  cniEnv({ command, containerId: cid, netns, ifname: "eth0", path });
 
 await using w = await createWorld({ ipv6: false });
 if (!LAST_POD) {
@@ -88,7 +70,7 @@ if (!LAST_POD) {
     addrs: ["10.6.49.1/16"],
     gateways: ["10.6.0.1"],
   });
-  await call(w.node.name, plugin(TREES[0]!), cniEnv("ADD", containerId(), resident.path), {
+  await call(w.node.name, plugin(TREES[0]!), podEnv("ADD", containerId(), resident.path), {
     ...CONF,
     prevResult,
   });
@@ -112,16 +94,16 @@ for (let i = 0; i < ROUNDS; i++) {
         routes: [{ dst: "0.0.0.0/0" }],
       },
     };
-    const mvEnv = cniEnv("ADD", cid, pod.path, "/usr/lib/cni");
+    const mvEnv = podEnv("ADD", cid, pod.path, "/usr/lib/cni");
     const m = await call(w.node.name, [MACVLAN], mvEnv, mconf);
     mv.push(m.ms);
     const prevResult = JSON.parse(m.text) as Result;
-    const a = await call(w.node.name, plugin(tree), cniEnv("ADD", cid, pod.path), {
+    const a = await call(w.node.name, plugin(tree), podEnv("ADD", cid, pod.path), {
       ...CONF,
       prevResult,
     });
     add.get(tree)!.push(a.ms);
-    const d = await call(w.node.name, plugin(tree), cniEnv("DEL", cid, pod.path), CONF);
+    const d = await call(w.node.name, plugin(tree), podEnv("DEL", cid, pod.path), CONF);
     del.get(tree)!.push(d.ms);
     await call(w.node.name, [MACVLAN], { ...mvEnv, CNI_COMMAND: "DEL" }, mconf);
     await pod.destroy();

@@ -14,9 +14,9 @@
 
 // deno-lint-ignore-file no-console
 import { createWorld } from "../_helpers/world.ts";
-import { pluginArgv } from "../_helpers/cni.ts";
+import { cniEnv, pluginArgv } from "../_helpers/cni.ts";
 import { addVethPair, exec, type TestNetns } from "../_helpers/netns.ts";
-import { addMacvlanNic, containerId, runCoordinator } from "./_coordinator.ts";
+import { addMacvlanNic, containerId, runCoordinator, runInNode } from "./_coordinator.ts";
 import type { Result } from "../../mod/types.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 20);
@@ -51,29 +51,20 @@ async function macvlan(node: TestNetns, command: string, pod: TestNetns, cid: st
       routes: [{ dst: "0.0.0.0/0" }],
     },
   };
-  const t0 = performance.now();
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", node.name, MACVLAN],
-    env: {
-      CNI_COMMAND: command,
-      CNI_CONTAINERID: cid,
-      CNI_NETNS: pod.path,
-      CNI_IFNAME: "eth0",
-      CNI_PATH: "/usr/lib/cni",
-      PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin",
-    },
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(JSON.stringify(conf)));
-  await w.close();
-  const out = await child.output();
-  const ms = performance.now() - t0;
-  const text = new TextDecoder().decode(out.stdout);
-  if (out.code !== 0) throw new Error(`macvlan ${command} failed: ${text}`);
+  const env = cniEnv({
+    command,
+    containerId: cid,
+    netns: pod.path,
+    ifname: "eth0",
+    path: "/usr/lib/cni",
+  });
+  const { ms, stdout: text, code } = await runInNode(
+    node.name,
+    [MACVLAN],
+    env,
+    JSON.stringify(conf),
+  );
+  if (code !== 0) throw new Error(`macvlan ${command} failed: ${text}`);
   return { ms, result: command === "ADD" ? JSON.parse(text) as Result : undefined };
 }
 
