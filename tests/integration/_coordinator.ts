@@ -79,6 +79,34 @@ export async function runCoordinator(
   return run;
 }
 
+/** The CNI_* values that name one attachment. */
+export type Attachment = Pick<CoordinatorCall, "containerId" | "netns" | "ifname">;
+
+/**
+ * {@linkcode runCoordinator} for one attachment: `command` with `conf`, with
+ * `prevResult` added to it when given.
+ *
+ * @param node the node netns (the plugin's host)
+ * @param command the CNI command
+ * @param conf the network config
+ * @param call container ID, netns and ifname
+ * @param prevResult the previous result, if any
+ * @returns exit code, output, parsed stdout
+ */
+export function cni(
+  node: TestNetns,
+  command: CoordinatorCall["command"],
+  conf: Record<string, unknown>,
+  call: Attachment,
+  prevResult?: unknown,
+): Promise<CoordinatorRun> {
+  return runCoordinator(node, {
+    command,
+    conf: prevResult === undefined ? conf : { ...conf, prevResult },
+    ...call,
+  });
+}
+
 function ipBinary(): string {
   for (const dir of (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
     try {

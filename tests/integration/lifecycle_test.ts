@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createWorld } from "../_helpers/world.ts";
+import { createWorld, type World } from "../_helpers/world.ts";
 import {
   diffSnapshots,
   exec,
@@ -13,7 +13,7 @@ import {
   readback,
   type TestNetns,
 } from "../_helpers/netns.ts";
-import { addMacvlanNic, containerId, runCoordinator } from "./_coordinator.ts";
+import { addMacvlanNic, cni, containerId, runCoordinator } from "./_coordinator.ts";
 import type { Result } from "../../mod/types.ts";
 
 const skip = privilegedSkipReason() ??
@@ -32,6 +32,21 @@ const CONF = {
   logOptions: { logLevel: "debug", logFile: "/var/log/coordinator-it/lifecycle.log" },
 };
 
+/** A pod whose eth0 is a macvlan on the node's uplink holding `addr`, and its prevResult. */
+async function podWithNic(
+  w: World,
+  addr: string,
+  gateway = "10.6.0.1",
+): Promise<{ pod: TestNetns; prev: Result }> {
+  const pod = await w.addPod();
+  const prev = await addMacvlanNic(w.node, pod, {
+    ifname: "eth0",
+    addrs: [addr],
+    gateways: [gateway],
+  });
+  return { pod, prev };
+}
+
 async function ping(ns: TestNetns, dst: string): Promise<boolean> {
   return (await ns.exec(["ping", "-c1", "-W2", dst], { allowFail: true })).code === 0;
 }
@@ -48,22 +63,10 @@ Deno.test({
     for (
       const netns of ["", "/var/run/netns/ct-does-not-exist", "/var/run/netns/ct-does-not-exist"]
     ) {
-      const r = await runCoordinator(w.node, {
-        command: "DEL",
-        conf: CONF,
-        containerId: cid,
-        netns,
-        ifname: "eth0",
-      });
+      const r = await cni(w.node, "DEL", CONF, { containerId: cid, netns, ifname: "eth0" });
       assert.equal(r.code, 0, `${netns}: ${r.stdout}${r.stderr}`);
       assert.equal(r.stdout, "");
-      const r1 = await runCoordinator(w.node, {
-        command: "DEL",
-        conf: CONF,
-        containerId: cid,
-        netns,
-        ifname: "net1",
-      });
+      const r1 = await cni(w.node, "DEL", CONF, { containerId: cid, netns, ifname: "net1" });
       assert.equal(r1.code, 0, `${netns}: ${r1.stdout}${r1.stderr}`);
     }
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
@@ -75,20 +78,11 @@ Deno.test({
   ignore: skip !== undefined,
   async fn() {
     await using w = await createWorld();
-    const pod = await w.addPod();
-    const prev = await addMacvlanNic(w.node, pod, {
-      ifname: "eth0",
-      addrs: ["10.6.212.50/16"],
-      gateways: ["10.6.0.1"],
-    });
+    const { pod, prev } = await podWithNic(w, "10.6.212.50/16");
     const node0 = await readback(w.node);
     const cid = containerId();
     const call = { containerId: cid, netns: pod.path, ifname: "eth0" };
-    const add = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...CONF, prevResult: prev },
-      ...call,
-    });
+    const add = await cni(w.node, "ADD", CONF, call, prev);
     assert.equal(add.code, 0, add.stdout + add.stderr);
     // Keep the netns alive with a process, then remove its mount point.
     const holder = new Deno.Command("ip", { args: ["netns", "exec", pod.name, "sleep", "30"] })
@@ -96,7 +90,7 @@ Deno.test({
     try {
       await new Promise((r) => setTimeout(r, 200));
       await exec(["ip", "netns", "del", pod.name]);
-      const del = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+      const del = await cni(w.node, "DEL", CONF, call);
       assert.equal(del.code, 0, del.stdout + del.stderr);
       assert.deepEqual(
         diffSnapshots(node0, await readback(w.node)),
@@ -117,23 +111,14 @@ Deno.test({
   ignore: skip !== undefined,
   async fn() {
     await using w = await createWorld();
-    const pod = await w.addPod();
-    const prev = await addMacvlanNic(w.node, pod, {
-      ifname: "eth0",
-      addrs: ["10.6.212.60/16"],
-      gateways: ["10.6.0.1"],
-    });
+    const { pod, prev } = await podWithNic(w, "10.6.212.60/16");
     const node0 = await readback(w.node);
     const pod0 = await readback(pod);
     const cid = containerId();
     const call = { containerId: cid, netns: pod.path, ifname: "eth0" };
     // The kernel rejects a policy route whose gateway is not on-link.
     const bad = { ...CONF, policyRoutes: [{ dst: "10.99.0.0/16", gw: "10.98.0.1" }] };
-    const fail = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...bad, prevResult: prev },
-      ...call,
-    });
+    const fail = await cni(w.node, "ADD", bad, call, prev);
     assert.equal(fail.code, 1, fail.stdout);
     assert.equal((fail.json as { code: number }).code, 103);
     assert.match((fail.json as { msg: string }).msg, /10\.99\.0\.0\/16/);
@@ -147,25 +132,17 @@ Deno.test({
       "mangle rules rolled back",
     );
 
-    const ok = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...CONF, prevResult: prev },
-      ...call,
-    });
+    const ok = await cni(w.node, "ADD", CONF, call, prev);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     const once = await readback(pod);
-    const again = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...CONF, prevResult: prev },
-      ...call,
-    });
+    const again = await cni(w.node, "ADD", CONF, call, prev);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     const twice = await readback(pod);
     assert.deepEqual(twice.rules4, once.rules4, "no duplicate rules");
     assert.deepEqual(twice.iptables, once.iptables, "no duplicate mangle rules");
     assert.deepEqual(twice.routes4, once.routes4);
     assert.ok(await ping(pod, "10.6.212.101"));
-    const del = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+    const del = await cni(w.node, "DEL", CONF, call);
     assert.equal(del.code, 0, del.stdout);
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
   },
@@ -177,23 +154,14 @@ Deno.test({
   async fn() {
     await using w = await createWorld();
     await w.addServiceAddress("fd00:10:233::10/128");
-    const pod = await w.addPod();
-    const prev = await addMacvlanNic(w.node, pod, {
-      ifname: "eth0",
-      addrs: ["fd00:6::f1/64"],
-      gateways: ["fd00:6::1"],
-    });
+    const { pod, prev } = await podWithNic(w, "fd00:6::f1/64", "fd00:6::1");
     const node0 = await readback(w.node);
     const pod0 = await readback(pod);
     const cid = containerId();
     const hv = `veth${cid.slice(0, 11)}`;
     const conf = { ...CONF, serviceCIDR: ["10.233.0.0/18", "fd00:10:233::/116"] };
     const call = { containerId: cid, netns: pod.path, ifname: "eth0" };
-    const add = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...conf, prevResult: prev },
-      ...call,
-    });
+    const add = await cni(w.node, "ADD", conf, call, prev);
     assert.equal(add.code, 0, add.stdout + add.stderr);
     const podD = diffSnapshots(pod0, await readback(pod));
     assert.equal(podD.routes4, undefined, "IPv4 CIDRs skipped for an IPv6 pod");
@@ -213,13 +181,9 @@ Deno.test({
     assert.ok(await ping(pod, "fd00:6::101"), "pod -> node IPv6");
     assert.ok(await ping(pod, "fd00:10:233::10"), "pod -> IPv6 service address");
     assert.ok(await ping(w.gw, "fd00:6::f1"), "gateway -> pod IPv6");
-    const check = await runCoordinator(w.node, {
-      command: "CHECK",
-      conf: { ...conf, prevResult: add.json },
-      ...call,
-    });
+    const check = await cni(w.node, "CHECK", conf, call, add.json);
     assert.equal(check.code, 0, check.stdout);
-    const del = await runCoordinator(w.node, { command: "DEL", conf, ...call });
+    const del = await cni(w.node, "DEL", conf, call);
     assert.equal(del.code, 0, del.stdout);
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
   },
@@ -244,15 +208,17 @@ Deno.test({
     }
     const cids = pods.map(() => containerId());
     const conf = { ...CONF, name: "it-par" };
-    const adds = await Promise.all(pods.map((pod, i) =>
-      runCoordinator(w.node, {
-        command: "ADD",
-        conf: { ...conf, prevResult: prevs[i] },
-        containerId: cids[i]!,
-        netns: pod.path,
-        ifname: "eth0",
-      })
-    ));
+    const adds = await Promise.all(
+      pods.map((pod, i) =>
+        cni(
+          w.node,
+          "ADD",
+          conf,
+          { containerId: cids[i]!, netns: pod.path, ifname: "eth0" },
+          prevs[i],
+        )
+      ),
+    );
     adds.forEach((a, i) => assert.equal(a.code, 0, `pod ${i}: ${a.stdout}${a.stderr}`));
     const table = (await w.node.ip(["route", "show", "table", "500"])).trim().split("\n");
     assert.equal(table.length, 20, table.join("\n"));
@@ -288,13 +254,7 @@ Deno.test({
     assert.equal(after.length, 10, after.join("\n"));
     await Promise.all(
       pods.map((pod, i) =>
-        runCoordinator(w.node, {
-          command: "DEL",
-          conf,
-          containerId: cids[i]!,
-          netns: pod.path,
-          ifname: "eth0",
-        })
+        cni(w.node, "DEL", conf, { containerId: cids[i]!, netns: pod.path, ifname: "eth0" })
           .then((r) => assert.equal(r.code, 0, r.stdout))
       ),
     );
@@ -307,12 +267,7 @@ Deno.test({
   ignore: skip !== undefined,
   async fn() {
     await using w = await createWorld({ ipv6: false });
-    const pod = await w.addPod();
-    const prev = await addMacvlanNic(w.node, pod, {
-      ifname: "eth0",
-      addrs: ["10.6.212.70/16"],
-      gateways: ["10.6.0.1"],
-    });
+    const { pod, prev } = await podWithNic(w, "10.6.212.70/16");
     const node0 = await readback(w.node);
     const holder = new Deno.Command("ip", { args: ["netns", "exec", pod.name, "sleep", "30"] })
       .spawn();
@@ -323,21 +278,13 @@ Deno.test({
         netns: `/proc/${holder.pid}/ns/net`,
         ifname: "eth0",
       };
-      const add = await runCoordinator(w.node, {
-        command: "ADD",
-        conf: { ...CONF, prevResult: prev },
-        ...call,
-      });
+      const add = await cni(w.node, "ADD", CONF, call, prev);
       assert.equal(add.code, 0, add.stdout + add.stderr);
       assert.match(await pod.ip(["link", "show", "veth0"]), /veth0@/);
       assert.ok(await ping(pod, "10.6.212.101"));
-      const check = await runCoordinator(w.node, {
-        command: "CHECK",
-        conf: { ...CONF, prevResult: add.json },
-        ...call,
-      });
+      const check = await cni(w.node, "CHECK", CONF, call, add.json);
       assert.equal(check.code, 0, check.stdout);
-      const del = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+      const del = await cni(w.node, "DEL", CONF, call);
       assert.equal(del.code, 0, del.stdout);
       assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
     } finally {
@@ -352,28 +299,19 @@ Deno.test({
   ignore: skip !== undefined,
   async fn() {
     await using w = await createWorld({ ipv6: false });
-    const pod = await w.addPod();
-    const prev = await addMacvlanNic(w.node, pod, {
-      ifname: "eth0",
-      addrs: ["10.6.212.81/16"],
-      gateways: ["10.6.0.1"],
-    });
+    const { pod, prev } = await podWithNic(w, "10.6.212.81/16");
     // prevResult names another address than the one on the NIC.
     const lying: Result = { ...prev, ips: [{ address: "10.6.212.80/16", interface: 0 }] };
     const node0 = await readback(w.node);
     const cid = containerId();
     const call = { containerId: cid, netns: pod.path, ifname: "eth0" };
-    const add = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...CONF, prevResult: lying },
-      ...call,
-    });
+    const add = await cni(w.node, "ADD", CONF, call, lying);
     assert.equal(add.code, 0, add.stdout + add.stderr);
     const t500 = await w.node.ip(["route", "show", "table", "500"]);
     assert.match(t500, /^10\.6\.212\.81 dev veth/m);
     assert.doesNotMatch(t500, /10\.6\.212\.80/);
     assert.ok(await ping(w.node, "10.6.212.81"));
-    const del = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+    const del = await cni(w.node, "DEL", CONF, call);
     assert.equal(del.code, 0, del.stdout);
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
   },
@@ -386,7 +324,7 @@ Deno.test({
     await using w = await createWorld({ ipv6: false });
     const conf = { ...CONF, cniVersion: "1.1.0" };
     const call = { containerId: "", netns: "", ifname: "" };
-    const ok = await runCoordinator(w.node, { command: "STATUS", conf, ...call });
+    const ok = await cni(w.node, "STATUS", conf, call);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.equal(ok.stdout, "");
     const empty = await Deno.makeTempDir();
@@ -414,12 +352,7 @@ Deno.test({
   ignore: skip !== undefined,
   async fn() {
     await using w = await createWorld({ ipv6: false });
-    const pod = await w.addPod();
-    const prev = await addMacvlanNic(w.node, pod, {
-      ifname: "eth0",
-      addrs: ["10.6.212.90/16"],
-      gateways: ["10.6.0.1"],
-    });
+    const { pod, prev } = await podWithNic(w, "10.6.212.90/16");
     const nodeLinks0 = (await readback(w.node)).links.filter((l) => !l.startsWith("veth"));
     const conf = {
       ...CONF,
@@ -429,11 +362,7 @@ Deno.test({
       policyRoutes: [{ dst: "10.99.0.0/16", gw: "10.6.0.1" }],
     };
     const call = { containerId: containerId(), netns: pod.path, ifname: "eth0" };
-    const add = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...conf, prevResult: prev },
-      ...call,
-    });
+    const add = await cni(w.node, "ADD", conf, call, prev);
     assert.equal(add.code, 0, add.stdout + add.stderr);
     const link = JSON.parse(await pod.ip(["-j", "link", "show", "eth0"]))[0];
     assert.equal(link.txqlen, 500, "txqueuelen set on the pod's eth0");
@@ -449,21 +378,13 @@ Deno.test({
       "policy route in main for the first underlay NIC",
     );
     assert.ok(await ping(pod, "10.6.212.101"));
-    const check = await runCoordinator(w.node, {
-      command: "CHECK",
-      conf: { ...conf, prevResult: add.json },
-      ...call,
-    });
+    const check = await cni(w.node, "CHECK", conf, call, add.json);
     assert.equal(check.code, 0, check.stdout);
     pod.setSysctl("net.ipv4.conf.eth0.rp_filter", 2);
-    const bad = await runCoordinator(w.node, {
-      command: "CHECK",
-      conf: { ...conf, prevResult: add.json },
-      ...call,
-    });
+    const bad = await cni(w.node, "CHECK", conf, call, add.json);
     assert.equal((bad.json as { code: number }).code, 104);
     assert.match((bad.json as { msg: string }).msg, /rp_filter" is 2, not 1/);
-    const del = await runCoordinator(w.node, { command: "DEL", conf, ...call });
+    const del = await cni(w.node, "DEL", conf, call);
     assert.equal(del.code, 0, del.stdout);
   },
 });
@@ -477,32 +398,19 @@ Deno.test({
     await using w = await createWorld({ ipv6: false });
     // Another "host" on the segment already holds the pod's address.
     await w.gw.ip(["addr", "add", "10.6.212.99/16", "dev", "eth0"]);
-    const pod = await w.addPod();
-    const prev = await addMacvlanNic(w.node, pod, {
-      ifname: "eth0",
-      addrs: ["10.6.212.99/16"],
-      gateways: ["10.6.0.1"],
-    });
+    const { pod, prev } = await podWithNic(w, "10.6.212.99/16");
     const node0 = await readback(w.node);
     const conf = { ...CONF, detectIPConflict: true, detectGateway: true };
     const call = { containerId: containerId(), netns: pod.path, ifname: "eth0" };
-    const add = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...conf, prevResult: prev },
-      ...call,
-    });
+    const add = await cni(w.node, "ADD", conf, call, prev);
     assert.equal(add.code, 1, add.stdout + add.stderr);
     assert.equal((add.json as { code: number }).code, 100, add.stdout);
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {}, "node rolled back");
     // Without the conflict the same detection passes (gateway answers).
     await w.gw.ip(["addr", "del", "10.6.212.99/16", "dev", "eth0"]);
-    const ok = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...conf, prevResult: prev },
-      ...call,
-    });
+    const ok = await cni(w.node, "ADD", conf, call, prev);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-    const del = await runCoordinator(w.node, { command: "DEL", conf, ...call });
+    const del = await cni(w.node, "DEL", conf, call);
     assert.equal(del.code, 0, del.stdout);
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
   },

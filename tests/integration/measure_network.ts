@@ -16,7 +16,7 @@
 import { createWorld } from "../_helpers/world.ts";
 import { cniEnv, pluginArgv } from "../_helpers/cni.ts";
 import { addVethPair, exec, type TestNetns } from "../_helpers/netns.ts";
-import { addMacvlanNic, containerId, runCoordinator, runInNode } from "./_coordinator.ts";
+import { addMacvlanNic, cni, containerId, runInNode } from "./_coordinator.ts";
 import type { Result } from "../../mod/types.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 20);
@@ -79,11 +79,7 @@ async function timing(): Promise<void> {
     gateways: ["10.6.0.1"],
   });
   const rcall = { containerId: containerId(), netns: resident.path, ifname: "eth0" };
-  const r0 = await runCoordinator(w.node, {
-    command: "ADD",
-    conf: { ...CONF, prevResult: rprev },
-    ...rcall,
-  });
+  const r0 = await cni(w.node, "ADD", CONF, rcall, rprev);
   if (r0.code !== 0) throw new Error(`resident ADD failed: ${r0.stdout}`);
   const mv: number[] = [];
   const add: number[] = [];
@@ -95,15 +91,11 @@ async function timing(): Promise<void> {
     mv.push(m.ms);
     const call = { containerId: cid, netns: pod.path, ifname: "eth0" };
     let t0 = performance.now();
-    const a = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...CONF, prevResult: m.result },
-      ...call,
-    });
+    const a = await cni(w.node, "ADD", CONF, call, m.result);
     add.push(performance.now() - t0);
     if (a.code !== 0) throw new Error(`ADD failed: ${a.stdout}`);
     t0 = performance.now();
-    const d = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+    const d = await cni(w.node, "DEL", CONF, call);
     del.push(performance.now() - t0);
     if (d.code !== 0) throw new Error(`DEL failed: ${d.stdout}`);
     await macvlan(w.node, "DEL", pod, cid, `10.6.50.${i + 10}/16`);
@@ -138,12 +130,8 @@ async function spawns(): Promise<void> {
       gateways: [...gws],
     });
     const call = { containerId: containerId(), netns: pod.path, ifname: "eth0" };
-    const a = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...CONF, prevResult: prev },
-      ...call,
-    });
-    const d = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+    const a = await cni(w.node, "ADD", CONF, call, prev);
+    const d = await cni(w.node, "DEL", CONF, call);
     console.log(`${label}: ADD ${count(a.stderr)} processes, DEL ${count(d.stderr)}`);
   }
   // Overlay: eth0 a veth to the node, net1 a macvlan.
@@ -160,12 +148,8 @@ async function spawns(): Promise<void> {
     gateways: ["10.6.0.1"],
   });
   const call = { containerId: containerId(), netns: pod.path, ifname: "net1" };
-  const a = await runCoordinator(w.node, {
-    command: "ADD",
-    conf: { ...CONF, prevResult: prev },
-    ...call,
-  });
-  const d = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+  const a = await cni(w.node, "ADD", CONF, call, prev);
+  const d = await cni(w.node, "DEL", CONF, call);
   console.log(`overlay IPv4 net1: ADD ${count(a.stderr)} processes, DEL ${count(d.stderr)}`);
   Deno.env.delete("COORDINATOR_IT_DRIVER");
 }

@@ -13,7 +13,7 @@ import {
   readback,
   type TestNetns,
 } from "../_helpers/netns.ts";
-import { addMacvlanNic, containerId, runCoordinator } from "./_coordinator.ts";
+import { addMacvlanNic, cni, containerId } from "./_coordinator.ts";
 
 const skip = privilegedSkipReason() ?? (hasTool("ping") ? undefined : "needs ping");
 const name = (s: string) => (skip ? `${s} (ignored: ${skip})` : s);
@@ -96,11 +96,7 @@ Deno.test({
     const node0 = await readback(w.node);
     const pod0 = await readback(pod);
     const call = { containerId: cid, netns: pod.path, ifname: "net1" };
-    const add = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...CONF, prevResult: prev },
-      ...call,
-    });
+    const add = await cni(w.node, "ADD", CONF, call, prev);
     assert.equal(add.code, 0, add.stdout + add.stderr);
     assert.deepEqual(add.json, prev);
     const hostMac = await macOf(w.node, ptp);
@@ -161,31 +157,23 @@ Deno.test({
       /dev net1 table 101/,
     );
 
-    const check = await runCoordinator(w.node, {
-      command: "CHECK",
-      conf: { ...CONF, prevResult: add.json },
-      ...call,
-    });
+    const check = await cni(w.node, "CHECK", CONF, call, add.json);
     assert.equal(check.code, 0, check.stdout);
 
     // A retried ADD creates no duplicate rules (weakness 6).
-    const again = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...CONF, prevResult: prev },
-      ...call,
-    });
+    const again = await cni(w.node, "ADD", CONF, call, prev);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     const rules = (await pod.ip(["-4", "rule"])).trim().split("\n");
     assert.equal(rules.length, 5, rules.join("\n"));
 
-    const del = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+    const del = await cni(w.node, "DEL", CONF, call);
     assert.equal(del.code, 0, del.stdout + del.stderr);
     assert.deepEqual(
       diffSnapshots(node0, await readback(w.node)),
       {},
       "table-500 route, neighbour, rule gone",
     );
-    const del2 = await runCoordinator(w.node, { command: "DEL", conf: CONF, ...call });
+    const del2 = await cni(w.node, "DEL", CONF, call);
     assert.equal(del2.code, 0, del2.stdout);
   },
 });
@@ -225,11 +213,7 @@ Deno.test({
         ...(moveDefault ? { podDefaultRouteNic: "net1" } : {}),
       };
       const call = { containerId: cid, netns: pod.path, ifname: "net1" };
-      const add = await runCoordinator(w.node, {
-        command: "ADD",
-        conf: { ...conf, prevResult: prev },
-        ...call,
-      });
+      const add = await cni(w.node, "ADD", conf, call, prev);
       assert.equal(add.code, 0, add.stdout + add.stderr);
       const d = diffSnapshots(pod0, await readback(pod));
       if (!moveDefault) {
@@ -270,7 +254,7 @@ Deno.test({
       const nodeD = diffSnapshots(node0, await readback(w.node));
       assert.deepEqual(nodeD.routes4?.added, [`${ip} dev ${cali} table 500 scope link`]);
       assert.ok(await ping(w.gw, ip), `gateway -> net1 (moveDefault ${moveDefault})`);
-      const del = await runCoordinator(w.node, { command: "DEL", conf, ...call });
+      const del = await cni(w.node, "DEL", conf, call);
       assert.equal(del.code, 0, del.stdout);
       assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
       await pod.destroy();

@@ -13,7 +13,7 @@ import {
   readback,
   type TestNetns,
 } from "../_helpers/netns.ts";
-import { addMacvlanNic, containerId, runCoordinator } from "./_coordinator.ts";
+import { addMacvlanNic, cni, containerId } from "./_coordinator.ts";
 
 const skip = privilegedSkipReason() ??
   (hasTool("iptables-restore") && hasTool("ping") ? undefined : "needs iptables-restore and ping");
@@ -71,11 +71,7 @@ Deno.test({
     const pod0 = await readback(pod);
     const call = { containerId: cid, netns: pod.path, ifname: "eth0" };
 
-    const add = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...BASE, prevResult: prev },
-      ...call,
-    });
+    const add = await cni(w.node, "ADD", BASE, call, prev);
     assert.equal(add.code, 0, add.stdout + add.stderr);
     assert.deepEqual(add.json, prev, "ADD prints prevResult unchanged");
 
@@ -157,34 +153,22 @@ Deno.test({
     const get = await pod.ip(["route", "get", "10.233.0.10"]);
     assert.match(get, /via 10\.6\.212\.101 dev veth0 src 10\.6\.212\.241/);
 
-    const check = await runCoordinator(w.node, {
-      command: "CHECK",
-      conf: { ...BASE, prevResult: add.json },
-      ...call,
-    });
+    const check = await cni(w.node, "CHECK", BASE, call, add.json);
     assert.equal(check.code, 0, check.stdout);
     assert.equal(check.stdout, "");
 
     // CHECK sees a removed neighbour.
     await w.node.ip(["neigh", "del", "10.6.212.241", "dev", hv]);
-    const bad = await runCoordinator(w.node, {
-      command: "CHECK",
-      conf: { ...BASE, prevResult: add.json },
-      ...call,
-    });
+    const bad = await cni(w.node, "CHECK", BASE, call, add.json);
     assert.equal(bad.code, 1);
     assert.equal((bad.json as { code: number }).code, 104);
     assert.match((bad.json as { msg: string }).msg, /node neighbour "10\.6\.212\.241"/);
 
-    const del = await runCoordinator(w.node, {
-      command: "DEL",
-      conf: { ...BASE, prevResult: add.json },
-      ...call,
-    });
+    const del = await cni(w.node, "DEL", BASE, call, add.json);
     assert.equal(del.code, 0, del.stdout + del.stderr);
     assert.equal(del.stdout, "");
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {}, "node as before ADD");
-    const del2 = await runCoordinator(w.node, { command: "DEL", conf: BASE, ...call });
+    const del2 = await cni(w.node, "DEL", BASE, call);
     assert.equal(del2.code, 0, del2.stdout);
   },
 });
@@ -212,15 +196,11 @@ Deno.test({
     });
     const cid = containerId();
     const hv = `veth${cid.slice(0, 11)}`;
+    const eth0 = { containerId: cid, netns: pod.path, ifname: "eth0" };
+    const net1 = { ...eth0, ifname: "net1" };
     const node0 = await readback(w.node);
     const pod0 = await readback(pod);
-    const add = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...conf, prevResult: prev },
-      containerId: cid,
-      netns: pod.path,
-      ifname: "eth0",
-    });
+    const add = await cni(w.node, "ADD", conf, eth0, prev);
     assert.equal(add.code, 0, add.stdout + add.stderr);
     assert.equal(await macOf(pod, "eth0"), "0a:1b:0a:06:d4:f1", "MAC = prefix + IPv4 bytes");
     const res = add.json as { interfaces: { name: string; mac: string }[] };
@@ -280,13 +260,7 @@ Deno.test({
       gateways: ["10.7.0.1", "fd00:10:7::1"],
     });
     const pod1 = await readback(pod);
-    const add1 = await runCoordinator(w.node, {
-      command: "ADD",
-      conf: { ...conf, name: "it-dual-net1", prevResult: prev1 },
-      containerId: cid,
-      netns: pod.path,
-      ifname: "net1",
-    });
+    const add1 = await cni(w.node, "ADD", { ...conf, name: "it-dual-net1" }, net1, prev1);
     assert.equal(add1.code, 0, add1.stdout + add1.stderr);
     assert.equal(await macOf(pod, "net1"), "0a:1b:0a:07:d4:05");
     const d1 = diffSnapshots(pod1, await readback(pod));
@@ -335,13 +309,7 @@ Deno.test({
     assert.ok(await ping(w.node, "10.7.212.5"), "node -> net1 IP through the veth");
 
     // DEL of net1 keeps the veth pair that eth0 relies on (weakness 4).
-    const del1 = await runCoordinator(w.node, {
-      command: "DEL",
-      conf: { ...conf, name: "it-dual-net1" },
-      containerId: cid,
-      netns: pod.path,
-      ifname: "net1",
-    });
+    const del1 = await cni(w.node, "DEL", { ...conf, name: "it-dual-net1" }, net1);
     assert.equal(del1.code, 0, del1.stdout);
     assert.ok(await ping(pod, "10.6.212.101"), "eth0's veth path still works");
     assert.doesNotMatch(await w.node.ip(["route", "show", "table", "500"]), /10\.7\.212\.5/);
@@ -350,13 +318,7 @@ Deno.test({
       /10\.7\.212\.5/,
       "net1's rule removed (hot-unplug)",
     );
-    const del0 = await runCoordinator(w.node, {
-      command: "DEL",
-      conf,
-      containerId: cid,
-      netns: pod.path,
-      ifname: "eth0",
-    });
+    const del0 = await cni(w.node, "DEL", conf, eth0);
     assert.equal(del0.code, 0, del0.stdout);
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {}, "node as before ADD");
   },
