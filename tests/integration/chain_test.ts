@@ -24,11 +24,13 @@ import {
   type Conflist,
   type Json,
   makePluginDir,
+  type PluginDir,
   PluginError,
   pluginVersions,
   REF_PLUGIN_DIR,
   refPluginsSkipReason,
   runChain,
+  type RuntimeConf,
 } from "../_helpers/refplugins.ts";
 import { createWorld, WORLD, type World } from "../_helpers/world.ts";
 
@@ -94,6 +96,31 @@ function coordinatorConf(extra: Json = {}): Json {
     hostRuleTable: 500,
     podRPFilter: 0,
     ...extra,
+  };
+}
+
+/** The underlay conflist: macvlan with static IPAM holding POD_IP, then the coordinator. */
+function underlayList(cniVersion: string, extra: Json = {}): Conflist {
+  return {
+    cniVersion,
+    name: "macvlan-underlay",
+    plugins: [macvlanStatic(WORLD.uplink, `${POD_IP}/16`, WORLD.gateway4), coordinatorConf(extra)],
+  };
+}
+
+/** The runtime values for the pod's eth0: plugins from `dir`, started in the node. */
+function eth0Rt(
+  world: World,
+  pod: TestNetns,
+  dir: PluginDir,
+  containerId = randomId(),
+): RuntimeConf {
+  return {
+    containerId,
+    netns: pod.path,
+    ifname: "eth0",
+    cniPath: [dir.path],
+    hostNetns: world.node,
   };
 }
 
@@ -194,13 +221,7 @@ Deno.test({
         cniVersion: version,
         name: "macvlan-only",
         plugins: [macvlanStatic(WORLD.uplink, `${POD_IP}/16`, WORLD.gateway4)],
-      }, {
-        containerId: randomId(),
-        netns: pod.path,
-        ifname: "eth0",
-        cniPath: [dir.path],
-        hostNetns: world.node,
-      });
+      }, eth0Rt(world, pod, dir));
       const result = await chain.add();
       assertResultShape(result, version, `${POD_IP}/16`);
       assert.equal(resultInterface(result, "eth0")?.mac, await linkMac(pod, "eth0"));
@@ -216,13 +237,7 @@ Deno.test({
       cniVersion: "1.0.0",
       name: "macvlan-only",
       plugins: [macvlanStatic("no-such-link", `${POD_IP}/16`, WORLD.gateway4)],
-    }, {
-      containerId: randomId(),
-      netns: pod.path,
-      ifname: "eth0",
-      cniPath: [dir.path],
-      hostNetns: world.node,
-    });
+    }, eth0Rt(world, pod, dir));
     await assert.rejects(bad.add(), (err: unknown) => {
       assert.ok(err instanceof PluginError, String(err));
       assert.equal(err.plugin, "macvlan");
@@ -249,21 +264,10 @@ for (const version of ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]) {
       const pod = await world.addPod();
       const containerId = randomId();
       const hostVeth = `veth${containerId.slice(0, 11)}`;
-      const list: Conflist = {
-        cniVersion: version,
-        name: "macvlan-underlay",
-        plugins: [
-          macvlanStatic(WORLD.uplink, `${POD_IP}/16`, WORLD.gateway4),
-          coordinatorConf(),
-        ],
-      };
+      const list = underlayList(version);
       const chain = runChain(list, {
-        containerId,
-        netns: pod.path,
-        ifname: "eth0",
+        ...eth0Rt(world, pod, dir, containerId),
         args: "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=a1",
-        cniPath: [dir.path],
-        hostNetns: world.node,
       });
       const nodeBefore = await readback(world.node);
 
@@ -408,13 +412,7 @@ Deno.test({
         }),
       ],
     };
-    const chain = runChain(list, {
-      containerId,
-      netns: pod.path,
-      ifname: "eth0",
-      cniPath: [dir.path],
-      hostNetns: world.node,
-    });
+    const chain = runChain(list, eth0Rt(world, pod, dir, containerId));
     const nodeBefore = await readback(world.node);
     const result = await chain.add();
     assert.deepEqual(
@@ -476,21 +474,8 @@ Deno.test({
     await using world = await setupWorld();
     await using dir = await makePluginDir();
     const pod = await world.addPod();
-    const list: Conflist = {
-      cniVersion: "1.0.0",
-      name: "macvlan-underlay",
-      plugins: [
-        macvlanStatic(WORLD.uplink, `${POD_IP}/16`, WORLD.gateway4),
-        coordinatorConf({ podMACPrefix: "0a:1b" }),
-      ],
-    };
-    const chain = runChain(list, {
-      containerId: randomId(),
-      netns: pod.path,
-      ifname: "eth0",
-      cniPath: [dir.path],
-      hostNetns: world.node,
-    });
+    const list = underlayList("1.0.0", { podMACPrefix: "0a:1b" });
+    const chain = runChain(list, eth0Rt(world, pod, dir));
     const nodeBefore = await readback(world.node);
     const result = await chain.add();
     // spec 3.3.8: prefix + the four octets of 10.6.212.241.
@@ -530,11 +515,7 @@ Deno.test({
         },
       }],
     }, { ...rt, ifname: "eth0" });
-    const underlay = runChain({
-      cniVersion: "1.0.0",
-      name: "macvlan-underlay",
-      plugins: [macvlanStatic(WORLD.uplink, `${POD_IP}/16`, WORLD.gateway4), coordinatorConf()],
-    }, { ...rt, ifname: "net1" });
+    const underlay = runChain(underlayList("1.0.0"), { ...rt, ifname: "net1" });
     const nodeBefore = await readback(world.node);
 
     await overlay.add();
@@ -635,18 +616,8 @@ Deno.test({
     const pod = await world.addPod();
     const containerId = randomId();
     const hostVeth = `veth${containerId.slice(0, 11)}`;
-    const list: Conflist = {
-      cniVersion: "1.0.0",
-      name: "macvlan-underlay",
-      plugins: [macvlanStatic(WORLD.uplink, `${POD_IP}/16`, WORLD.gateway4), coordinatorConf()],
-    };
-    const chain = runChain(list, {
-      containerId,
-      netns: pod.path,
-      ifname: "eth0",
-      cniPath: [dir.path],
-      hostNetns: world.node,
-    });
+    const list = underlayList("1.0.0");
+    const chain = runChain(list, eth0Rt(world, pod, dir, containerId));
     const nodeBefore = await readback(world.node);
     await chain.add();
     // A process keeps the netns alive after its /var/run/netns path is gone
