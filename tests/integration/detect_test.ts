@@ -62,6 +62,24 @@ async function world(): Promise<World> {
   };
 }
 
+/** Add addresses to eth0 of `ns` (IPv6 ones without DAD). */
+async function addAddrs(ns: TestNetns, ...cidrs: string[]): Promise<void> {
+  for (const cidr of cidrs) {
+    await ns.ip(["addr", "add", cidr, "dev", "eth0", ...(cidr.includes(":") ? ["nodad"] : [])]);
+  }
+}
+
+/** Pod 10.20.0.2/24 and fd00:20::2/64, peer (the gateway) 10.20.0.1/24 and fd00:20::1/64. */
+async function dualStack(w: World): Promise<void> {
+  await addAddrs(w.pod, "10.20.0.2/24", "fd00:20::2/64");
+  await addAddrs(w.peer, "10.20.0.1/24", "fd00:20::1/64");
+}
+
+/** The arguments of a probe from eth0 of the pod in `netns` with POD_MAC (OPTIONS unless given). */
+function onEth0<T extends object>(netns: string, more: T) {
+  return { netns, ifname: "eth0", mac: POD_MAC, options: OPTIONS, ...more };
+}
+
 /** Start capturing in the peer everything that arrives on its eth0. */
 function capture(peer: TestNetns): RawSocket {
   return openRawSocket({ netns: peer.path, ifname: "eth0", protocol: "all" });
@@ -113,18 +131,9 @@ Deno.test({
   ignore,
   fn: async () => {
     await using w = await world();
-    await w.pod.ip(["addr", "add", "10.20.0.2/24", "dev", "eth0"]);
-    await w.pod.ip(["addr", "add", "fd00:20::2/64", "dev", "eth0", "nodad"]);
-    await w.peer.ip(["addr", "add", "10.20.0.1/24", "dev", "eth0"]);
-    await w.peer.ip(["addr", "add", "fd00:20::1/64", "dev", "eth0", "nodad"]);
+    await dualStack(w);
     using cap = capture(w.peer);
-    await detectIpConflicts({
-      netns: w.pod.path,
-      ifname: "eth0",
-      mac: POD_MAC,
-      ips: ["10.20.0.2", "fd00:20::2"],
-      options: OPTIONS,
-    });
+    await detectIpConflicts(onEth0(w.pod.path, { ips: ["10.20.0.2", "fd00:20::2"] }));
     const frames = await collect(cap, 6);
     const probes = arps(frames);
     assert.equal(probes.length, 3);
@@ -157,17 +166,11 @@ Deno.test({
   ignore,
   fn: async () => {
     await using w = await world();
-    await w.pod.ip(["addr", "add", "10.20.0.5/24", "dev", "eth0"]);
-    await w.peer.ip(["addr", "add", "10.20.0.5/24", "dev", "eth0"]);
+    await addAddrs(w.pod, "10.20.0.5/24");
+    await addAddrs(w.peer, "10.20.0.5/24");
     using cap = capture(w.peer);
     await rejectsWith(
-      detectIpConflicts({
-        netns: w.pod.path,
-        ifname: "eth0",
-        mac: POD_MAC,
-        ips: ["10.20.0.5"],
-        options: OPTIONS,
-      }),
+      detectIpConflicts(onEth0(w.pod.path, { ips: ["10.20.0.5"] })),
       ErrorCode.IpConflict,
       `IP address "10.20.0.5" on "eth0" is already in use by "${PEER_MAC}"`,
     );
@@ -184,16 +187,10 @@ Deno.test({
   fn: async () => {
     await using w = await world();
     // The pod holds the address too: its own kernel must not count as the holder.
-    await w.pod.ip(["addr", "add", "fd00:20::5/64", "dev", "eth0", "nodad"]);
-    await w.peer.ip(["addr", "add", "fd00:20::5/64", "dev", "eth0", "nodad"]);
+    await addAddrs(w.pod, "fd00:20::5/64");
+    await addAddrs(w.peer, "fd00:20::5/64");
     await rejectsWith(
-      detectIpConflicts({
-        netns: w.pod.path,
-        ifname: "eth0",
-        mac: POD_MAC,
-        ips: ["fd00:20::5", "10.20.0.9"],
-        options: OPTIONS,
-      }),
+      detectIpConflicts(onEth0(w.pod.path, { ips: ["fd00:20::5", "10.20.0.9"] })),
       ErrorCode.IpConflict,
       `IP address "fd00:20::5" on "eth0" is already in use by "${PEER_MAC}"`,
     );
@@ -207,16 +204,10 @@ Deno.test({
   fn: async () => {
     await using w = await world();
     // As a main plugin leaves it: added with DAD, which has not finished yet.
-    await w.peer.ip(["addr", "add", "fd00:20::6/64", "dev", "eth0", "nodad"]);
+    await addAddrs(w.peer, "fd00:20::6/64");
     await w.pod.ip(["addr", "add", "fd00:20::6/64", "dev", "eth0"]);
     await rejectsWith(
-      detectIpConflicts({
-        netns: w.pod.path,
-        ifname: "eth0",
-        mac: POD_MAC,
-        ips: ["fd00:20::6"],
-        options: OPTIONS,
-      }),
+      detectIpConflicts(onEth0(w.pod.path, { ips: ["fd00:20::6"] })),
       ErrorCode.IpConflict,
       `IP address "fd00:20::6" on "eth0" is already in use by "${PEER_MAC}"`,
     );
@@ -228,19 +219,14 @@ Deno.test({
   ignore,
   fn: async () => {
     await using w = await world();
-    await w.pod.ip(["addr", "add", "10.20.0.2/24", "dev", "eth0"]);
-    await w.pod.ip(["addr", "add", "fd00:20::2/64", "dev", "eth0", "nodad"]);
-    await w.peer.ip(["addr", "add", "10.20.0.1/24", "dev", "eth0"]);
-    await w.peer.ip(["addr", "add", "fd00:20::1/64", "dev", "eth0", "nodad"]);
+    await dualStack(w);
     using cap = capture(w.peer);
-    await detectGateways({
-      netns: w.pod.path,
-      ifname: "eth0",
-      mac: POD_MAC,
-      ips: ["10.20.0.2", "fd00:20::2"],
-      gateways: ["10.20.0.1", "fd00:20::1"],
-      options: OPTIONS,
-    });
+    await detectGateways(
+      onEth0(w.pod.path, {
+        ips: ["10.20.0.2", "fd00:20::2"],
+        gateways: ["10.20.0.1", "fd00:20::1"],
+      }),
+    );
     const frames = await collect(cap, 2);
     const req = arps(frames);
     assert.ok(req.length >= 1);
@@ -270,18 +256,10 @@ Deno.test({
   ignore,
   fn: async () => {
     await using w = await world();
-    await w.pod.ip(["addr", "add", "10.20.0.2/24", "dev", "eth0"]);
-    await w.pod.ip(["addr", "add", "fe80::20:2/64", "dev", "eth0", "nodad"]);
-    await w.peer.ip(["addr", "add", "fd00:20::1/64", "dev", "eth0", "nodad"]);
+    await addAddrs(w.pod, "10.20.0.2/24", "fe80::20:2/64");
+    await addAddrs(w.peer, "fd00:20::1/64");
     using cap = capture(w.peer);
-    const args = {
-      netns: w.pod.path,
-      ifname: "eth0",
-      mac: POD_MAC,
-      ips: ["10.20.0.2"],
-      gateways: ["fd00:20::1"],
-      options: OPTIONS,
-    };
+    const args = onEth0(w.pod.path, { ips: ["10.20.0.2"], gateways: ["fd00:20::1"] });
     await detectGateways(args);
     const linkLocals = (JSON.parse(await w.pod.ip(["-j", "-6", "addr", "show", "dev", "eth0"])) as {
       "addr_info": { local: string; scope: string }[];
@@ -309,18 +287,12 @@ Deno.test({
   ignore,
   fn: async () => {
     await using w = await world();
-    await w.pod.ip(["addr", "add", "10.20.0.2/24", "dev", "eth0"]);
-    await w.pod.ip(["addr", "add", "fd00:20::2/64", "dev", "eth0", "nodad"]);
+    await addAddrs(w.pod, "10.20.0.2/24", "fd00:20::2/64");
     using cap = capture(w.peer);
     await rejectsWith(
-      detectGateways({
-        netns: w.pod.path,
-        ifname: "eth0",
-        mac: POD_MAC,
-        ips: ["10.20.0.2", "fd00:20::2"],
-        gateways: ["10.20.0.1"],
-        options: OPTIONS,
-      }),
+      detectGateways(
+        onEth0(w.pod.path, { ips: ["10.20.0.2", "fd00:20::2"], gateways: ["10.20.0.1"] }),
+      ),
       ErrorCode.GatewayUnreachable,
       `Gateway "10.20.0.1" did not answer on "eth0" after 3 probes`,
     );
@@ -328,14 +300,13 @@ Deno.test({
     assert.equal(req.length, 3);
     for (const f of req) assert.equal(f.arp.targetProtocolAddr, "10.20.0.1");
     await rejectsWith(
-      detectGateways({
-        netns: w.pod.path,
-        ifname: "eth0",
-        mac: POD_MAC,
-        ips: ["fd00:20::2"],
-        gateways: ["fd00:20::1"],
-        options: { retries: 2, intervalMs: 10, timeoutMs: 50 },
-      }),
+      detectGateways(
+        onEth0(w.pod.path, {
+          ips: ["fd00:20::2"],
+          gateways: ["fd00:20::1"],
+          options: { retries: 2, intervalMs: 10, timeoutMs: 50 },
+        }),
+      ),
       ErrorCode.GatewayUnreachable,
       `Gateway "fd00:20::1" did not answer on "eth0" after 2 probes`,
     );
@@ -353,14 +324,7 @@ Deno.test({
     await using w = await world();
     await w.pod.ip(["link", "set", "eth0", "down"]);
     await rejectsWith(
-      detectGateways({
-        netns: w.pod.path,
-        ifname: "eth0",
-        mac: POD_MAC,
-        ips: ["10.20.0.2"],
-        gateways: ["10.20.0.1"],
-        options: OPTIONS,
-      }),
+      detectGateways(onEth0(w.pod.path, { ips: ["10.20.0.2"], gateways: ["10.20.0.1"] })),
       ErrorCode.RawSocketFailed,
       `Interface "eth0" in netns "${w.pod.path}" is down: it must be up before probing`,
     );
@@ -415,10 +379,7 @@ Deno.test({
   fn: async () => {
     await using w = await world();
     const newMac = "0a:1b:0a:14:00:02";
-    await w.pod.ip(["addr", "add", "10.20.0.2/24", "dev", "eth0"]);
-    await w.pod.ip(["addr", "add", "fd00:20::2/64", "dev", "eth0", "nodad"]);
-    await w.peer.ip(["addr", "add", "10.20.0.1/24", "dev", "eth0"]);
-    await w.peer.ip(["addr", "add", "fd00:20::1/64", "dev", "eth0", "nodad"]);
+    await dualStack(w);
     // The peer still knows the pod by its old MAC.
     await w.peer.ip([
       "neigh",
@@ -485,14 +446,8 @@ Deno.test({
   fn: async () => {
     await using w1 = await world();
     await using w2 = await world();
-    await w2.peer.ip(["addr", "add", "10.20.0.5/24", "dev", "eth0"]);
-    await detectIpConflicts({
-      netns: w1.pod.path,
-      ifname: "eth0",
-      mac: POD_MAC,
-      ips: ["10.20.0.5"],
-      options: OPTIONS,
-    });
+    await addAddrs(w2.peer, "10.20.0.5/24");
+    await detectIpConflicts(onEth0(w1.pod.path, { ips: ["10.20.0.5"] }));
   },
 });
 
@@ -522,10 +477,8 @@ Deno.test({
     await node.ip(["link", "set", "mv0", "netns", pod.name]);
     await pod.ip(["link", "set", "mv0", "name", "eth0"]);
     await pod.ip(["link", "set", "eth0", "up"]);
-    await pod.ip(["addr", "add", "10.30.0.2/24", "dev", "eth0"]);
-    await pod.ip(["addr", "add", "fd00:30::2/64", "dev", "eth0", "nodad"]);
-    await peer.ip(["addr", "add", "10.30.0.1/24", "dev", "eth0"]);
-    await peer.ip(["addr", "add", "fd00:30::1/64", "dev", "eth0", "nodad"]);
+    await addAddrs(pod, "10.30.0.2/24", "fd00:30::2/64");
+    await addAddrs(peer, "10.30.0.1/24", "fd00:30::1/64");
     const base = { netns: pod.path, ifname: "eth0", mac: POD_MAC, options: OPTIONS };
     await detectIpConflicts({ ...base, ips: ["10.30.0.2", "fd00:30::2"] });
     await detectGateways({
@@ -575,8 +528,8 @@ Deno.test({
       await sw.ip(["link", "set", `p${i}`, "master", "br0", "up"]);
       await ns.ip(["link", "set", "eth0", "address", mac, "up"]);
     }
-    await pod.ip(["addr", "add", "10.50.0.5/24", "dev", "eth0"]);
-    await holder.ip(["addr", "add", "10.50.0.5/24", "dev", "eth0"]);
+    await addAddrs(pod, "10.50.0.5/24");
+    await addAddrs(holder, "10.50.0.5/24");
     const { buildArpRequest } = await import("../../mod/codec.ts");
     using noise = openRawSocket({ netns: noisy.path, ifname: "eth0", protocol: "none" });
     let stop = false;
@@ -596,13 +549,7 @@ Deno.test({
     try {
       await new Promise((r) => setTimeout(r, 20)); // the flood is on
       await rejectsWith(
-        detectIpConflicts({
-          netns: pod.path,
-          ifname: "eth0",
-          mac: POD_MAC,
-          ips: ["10.50.0.5"],
-          options: OPTIONS,
-        }),
+        detectIpConflicts(onEth0(pod.path, { ips: ["10.50.0.5"] })),
         ErrorCode.IpConflict,
         `IP address "10.50.0.5" on "eth0" is already in use by "${PEER_MAC}"`,
       );
