@@ -116,17 +116,29 @@ async function world(): Promise<World> {
   };
 }
 
+/** Send `frames` from a's veth0 and return the bytes of the frames received in the next 0.6 s. */
+async function sendAndCollect(w: World, frames: Uint8Array[]): Promise<Uint8Array[]> {
+  const res = await w.a.exec([PYTHON, "-c", SEND_AND_COLLECT, "veth0", "0.6", ...frames.map(hex)]);
+  return res.stdout.split("\n").filter((l) => l !== "").map(fromHex);
+}
+
 /** Send `frames` from a's veth0 and return the parsed frames received in the next 0.6 s. */
 async function exchange(w: World, frames: Uint8Array[]): Promise<Frame[]> {
-  const res = await w.a.exec([PYTHON, "-c", SEND_AND_COLLECT, "veth0", "0.6", ...frames.map(hex)]);
   const out: Frame[] = [];
-  for (const line of res.stdout.split("\n")) {
-    if (line === "") continue;
-    const f = parseFrame(fromHex(line));
+  for (const bytes of await sendAndCollect(w, frames)) {
+    const f = parseFrame(bytes);
     if (!(f instanceof CodecError)) out.push(f);
   }
   return out;
 }
+
+const zeroNumbers = (): ArpNumbers => ({
+  operation: 0,
+  senderHardwareAddr: 0,
+  senderProtocolAddr: 0,
+  targetHardwareAddr: 0,
+  targetProtocolAddr: 0,
+});
 
 async function neighbour(
   ns: TestNetns,
@@ -140,14 +152,14 @@ async function neighbour(
   return list.find((n) => n.dst === ip) ?? {};
 }
 
-const name = (s: string) => (SKIP ? `${s} (ignored: ${SKIP})` : s);
+/** A test that needs root and Python: ignored (with the reason in its name) without them. */
+function kernelTest(title: string, fn: () => Promise<void>): void {
+  Deno.test({ name: SKIP ? `${title} (ignored: ${SKIP})` : title, ignore: SKIP !== undefined, fn });
+}
 
-Deno.test({
-  name: name(
-    "the kernel answers buildArpRequest() and buildArpProbe(); parseFrame() reads its replies",
-  ),
-  ignore: SKIP !== undefined,
-  fn: async () => {
+kernelTest(
+  "the kernel answers buildArpRequest() and buildArpProbe(); parseFrame() reads its replies",
+  async () => {
     await using w = await world();
     const replies = await exchange(w, [
       buildArpRequest({ srcMac: MAC_A, srcIp: IP4_A, targetIp: IP4_B }),
@@ -172,44 +184,24 @@ Deno.test({
     assert.equal(conflict.arp.senderHardwareAddr, MAC_B);
     assert.equal(conflict.arp.targetProtocolAddr, "0.0.0.0");
   },
+);
+
+kernelTest("parseArpInto() reads the kernel's ARP reply as numbers", async () => {
+  await using w = await world();
+  const received = await sendAndCollect(w, [
+    buildArpRequest({ srcMac: MAC_A, srcIp: IP4_A, targetIp: IP4_B }),
+  ]);
+  const out = zeroNumbers();
+  const found = received.some((bytes) => parseArpInto(bytes, out) === 0 && out.operation === 2);
+  assert.ok(found, "no ARP reply");
+  assert.equal(out.senderProtocolAddr, ipv4ToNumber(IP4_B));
+  assert.equal(out.senderHardwareAddr, macToNumber(MAC_B));
+  assert.equal(out.targetHardwareAddr, macToNumber(MAC_A));
 });
 
-Deno.test({
-  name: name("parseArpInto() reads the kernel's ARP reply as numbers"),
-  ignore: SKIP !== undefined,
-  fn: async () => {
-    await using w = await world();
-    const res = await w.a.exec([
-      PYTHON,
-      "-c",
-      SEND_AND_COLLECT,
-      "veth0",
-      "0.6",
-      hex(buildArpRequest({ srcMac: MAC_A, srcIp: IP4_A, targetIp: IP4_B })),
-    ]);
-    const out: ArpNumbers = {
-      operation: 0,
-      senderHardwareAddr: 0,
-      senderProtocolAddr: 0,
-      targetHardwareAddr: 0,
-      targetProtocolAddr: 0,
-    };
-    const found = res.stdout.split("\n").filter((l) => l !== "").some((line) =>
-      parseArpInto(fromHex(line), out) === 0 && out.operation === 2
-    );
-    assert.ok(found, "no ARP reply");
-    assert.equal(out.senderProtocolAddr, ipv4ToNumber(IP4_B));
-    assert.equal(out.senderHardwareAddr, macToNumber(MAC_B));
-    assert.equal(out.targetHardwareAddr, macToNumber(MAC_A));
-  },
-});
-
-Deno.test({
-  name: name(
-    "the kernel accepts buildNeighborSolicitation() (checksum, hop limit) and answers with an NA",
-  ),
-  ignore: SKIP !== undefined,
-  fn: async () => {
+kernelTest(
+  "the kernel accepts buildNeighborSolicitation() (checksum, hop limit) and answers with an NA",
+  async () => {
     await using w = await world();
     const ns = buildNeighborSolicitation({
       srcMac: MAC_A,
@@ -237,12 +229,11 @@ Deno.test({
     assert.equal(na.ndp.override, true);
     assert.equal(na.ndp.targetLinkLayerAddr, MAC_B);
   },
-});
+);
 
-Deno.test({
-  name: name("the kernel defends its address against buildDadSolicitation() with an NA to ff02::1"),
-  ignore: SKIP !== undefined,
-  fn: async () => {
+kernelTest(
+  "the kernel defends its address against buildDadSolicitation() with an NA to ff02::1",
+  async () => {
     await using w = await world();
     const frames = await exchange(w, [buildDadSolicitation(MAC_A, IP6_B)]);
     const na = frames.find((f) =>
@@ -257,14 +248,11 @@ Deno.test({
     assert.equal(na.ndp.solicited, false);
     assert.equal(na.ndp.targetLinkLayerAddr, MAC_B);
   },
-});
+);
 
-Deno.test({
-  name: name(
-    "buildArpAnnouncement() and buildUnsolicitedAdvertisement() update the kernel's neighbour entries",
-  ),
-  ignore: SKIP !== undefined,
-  fn: async () => {
+kernelTest(
+  "buildArpAnnouncement() and buildUnsolicitedAdvertisement() update the kernel's neighbour entries",
+  async () => {
     await using w = await world();
     const old = "02:00:00:00:00:99";
     await w.b.ip(["neigh", "add", IP4_A, "lladdr", old, "dev", "veth1", "nud", "stale"]);
@@ -278,14 +266,11 @@ Deno.test({
     assert.equal((await neighbour(w.b, IP4_A)).lladdr, MAC_A);
     assert.equal((await neighbour(w.b, IP6_A)).lladdr, MAC_A);
   },
-});
+);
 
-Deno.test({
-  name: name(
-    "RawSocket.recvAll() drains the kernel's ARP replies into receiveBuffer(); parseReceivedArpBatch() reads them in one call",
-  ),
-  ignore: SKIP !== undefined,
-  fn: async () => {
+kernelTest(
+  "RawSocket.recvAll() drains the kernel's ARP replies into receiveBuffer(); parseReceivedArpBatch() reads them in one call",
+  async () => {
     await using w = await world();
     // This one goes through the plugin's own socket (mod/rawsock.ts), not Python.
     const { openRawSocket } = await import("../mod/rawsock.ts");
@@ -296,13 +281,7 @@ Deno.test({
     }
     const answered = new Set<number>();
     let drains = 0;
-    const out: ArpNumbers = {
-      operation: 0,
-      senderHardwareAddr: 0,
-      senderProtocolAddr: 0,
-      targetHardwareAddr: 0,
-      targetProtocolAddr: 0,
-    };
+    const out = zeroNumbers();
     await new Promise((r) => setTimeout(r, 50)); // let the replies queue up
     const deadline = performance.now() + 3000;
     while (answered.size < senders.length && performance.now() < deadline) {
@@ -327,4 +306,4 @@ Deno.test({
     assert.ok(drains < senders.length, `${drains} drains for ${senders.length} replies`);
     assert.equal(sock.recvAll(receiveBuffer(), batchTable()), 0);
   },
-});
+);
