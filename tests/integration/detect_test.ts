@@ -598,6 +598,22 @@ async function podWithNic(world: World2) {
   return { pod, prevResult };
 }
 
+/** ADD of the pod's eth0 (a new container ID) with `extra` in the config. */
+function addWith(
+  world: World2,
+  pod: TestNetns,
+  prevResult: unknown,
+  extra: Record<string, unknown>,
+) {
+  return runCoordinator(world.node, {
+    command: "ADD",
+    conf: coordinatorConf(prevResult, extra),
+    containerId: containerId(),
+    netns: pod.path,
+    ifname: "eth0",
+  });
+}
+
 function cniError(json: unknown): { code?: number; msg?: string } {
   return (json ?? {}) as { code?: number; msg?: string };
 }
@@ -610,12 +626,9 @@ Deno.test({
   fn: async () => {
     await using world = await createWorld();
     const { pod, prevResult } = await podWithNic(world);
-    const r = await runCoordinator(world.node, {
-      command: "ADD",
-      conf: coordinatorConf(prevResult, { detectIPConflict: true, detectGateway: true }),
-      containerId: containerId(),
-      netns: pod.path,
-      ifname: "eth0",
+    const r = await addWith(world, pod, prevResult, {
+      detectIPConflict: true,
+      detectGateway: true,
     });
     assert.equal(r.code, 0, `ADD failed: ${r.stdout} ${r.stderr}`);
   },
@@ -630,13 +643,7 @@ Deno.test({
     await using world = await createWorld();
     await world.gw.ip(["addr", "add", POD_CIDR4, "dev", "eth0"]);
     const { pod, prevResult } = await podWithNic(world);
-    const r = await runCoordinator(world.node, {
-      command: "ADD",
-      conf: coordinatorConf(prevResult, { detectIPConflict: true }),
-      containerId: containerId(),
-      netns: pod.path,
-      ifname: "eth0",
-    });
+    const r = await addWith(world, pod, prevResult, { detectIPConflict: true });
     assert.notEqual(r.code, 0);
     const err = cniError(r.json);
     assert.equal(err.code, ErrorCode.IpConflict, r.stdout);
@@ -656,13 +663,7 @@ Deno.test({
     await using world = await createWorld();
     await world.gw.ip(["addr", "add", POD_CIDR6, "dev", "eth0", "nodad"]);
     const { pod, prevResult } = await podWithNic(world);
-    const r = await runCoordinator(world.node, {
-      command: "ADD",
-      conf: coordinatorConf(prevResult, { detectIPConflict: true }),
-      containerId: containerId(),
-      netns: pod.path,
-      ifname: "eth0",
-    });
+    const r = await addWith(world, pod, prevResult, { detectIPConflict: true });
     const err = cniError(r.json);
     assert.equal(err.code, ErrorCode.IpConflict, r.stdout);
     assert.equal(
@@ -681,13 +682,7 @@ Deno.test({
     await using world = await createWorld();
     await world.gw.ip(["addr", "del", `${WORLD.gateway4}/${WORLD.prefix4}`, "dev", "eth0"]);
     const { pod, prevResult } = await podWithNic(world);
-    const r = await runCoordinator(world.node, {
-      command: "ADD",
-      conf: coordinatorConf(prevResult, { detectGateway: true }),
-      containerId: containerId(),
-      netns: pod.path,
-      ifname: "eth0",
-    });
+    const r = await addWith(world, pod, prevResult, { detectGateway: true });
     const err = cniError(r.json);
     assert.equal(err.code, ErrorCode.GatewayUnreachable, r.stdout);
     assert.equal(err.msg, `Gateway "10.6.0.1" did not answer on "eth0" after 3 probes`);
@@ -710,13 +705,7 @@ Deno.test({
     for (const ip of ["10.6.212.241", "fd00:6::f1"]) {
       await world.gw.ip(["neigh", "replace", ip, "lladdr", oldMac, "dev", "eth0", "nud", "stale"]);
     }
-    const r = await runCoordinator(world.node, {
-      command: "ADD",
-      conf: coordinatorConf(prevResult, { podMACPrefix: "0a:1b" }),
-      containerId: containerId(),
-      netns: pod.path,
-      ifname: "eth0",
-    });
+    const r = await addWith(world, pod, prevResult, { podMACPrefix: "0a:1b" });
     assert.equal(r.code, 0, `ADD failed: ${r.stdout} ${r.stderr}`);
     const neigh = await world.gw.ip(["neigh", "show", "dev", "eth0"]);
     assert.match(neigh, /10\.6\.212\.241 lladdr 0a:1b:0a:06:d4:f1/);
