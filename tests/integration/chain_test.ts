@@ -25,6 +25,7 @@ import {
   type Json,
   makePluginDir,
   type PluginDir,
+  type PluginDirOptions,
   PluginError,
   pluginVersions,
   REF_PLUGIN_DIR,
@@ -157,6 +158,28 @@ async function setupWorld(): Promise<World> {
   return world;
 }
 
+/**
+ * A chain test (options from {@linkcode gate}) in a fresh world with a plugin
+ * directory and one pod, all removed afterwards.
+ */
+function chainTest(
+  gated: { name: string; ignore: boolean },
+  fn: (world: World, dir: PluginDir, pod: TestNetns) => Promise<void>,
+  dirOpts: PluginDirOptions = {},
+): void {
+  Deno.test({
+    ...gated,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      await using world = await setupWorld();
+      await using dir = await makePluginDir(dirOpts);
+      const pod = await world.addPod();
+      await fn(world, dir, pod);
+    },
+  });
+}
+
 /** The shared host rule, which the original never removes (spec 4) and DEL may keep. */
 const SHARED_HOST_RULE = "1000: from all lookup 500";
 
@@ -207,14 +230,9 @@ function assertResultShape(result: Json, version: string, cidr: string): void {
   else assert.equal(ip.version, undefined, "no ips[].version from 1.0.0 on");
 }
 
-Deno.test({
-  ...gate("runChain() drives macvlan+static like libcni (baseline without the coordinator)"),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await using world = await setupWorld();
-    await using dir = await makePluginDir({ coordinator: false });
-    const pod = await world.addPod();
+chainTest(
+  gate("runChain() drives macvlan+static like libcni (baseline without the coordinator)"),
+  async (world, dir, pod) => {
     const nodeBefore = await readback(world.node);
     for (const version of ["0.4.0", "1.0.0"]) {
       const chain = runChain({
@@ -246,22 +264,18 @@ Deno.test({
       return true;
     });
   },
-});
+  { coordinator: false },
+);
 
 // 0.3.1: libcni refuses CHECK and sends DEL without prevResult (spec 5), so
 // DEL must clean the node from CNI_CONTAINERID alone.
 for (const version of ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]) {
-  Deno.test({
-    ...gate(
+  chainTest(
+    gate(
       `[${version}] macvlan+static then coordinator: ADD, CHECK of the chain (from 0.4.0), traffic, DEL leaves the node as it was`,
       version,
     ),
-    sanitizeResources: false,
-    sanitizeOps: false,
-    fn: async () => {
-      await using world = await setupWorld();
-      await using dir = await makePluginDir();
-      const pod = await world.addPod();
+    async (world, dir, pod) => {
       const containerId = randomId();
       const hostVeth = `veth${containerId.slice(0, 11)}`;
       const list = underlayList(version);
@@ -372,21 +386,16 @@ for (const version of ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]) {
       await runChain(list, { ...chain.rt, netns: "" }).del();
       assertNodeClean(nodeBefore, await readback(world.node), "after repeated DELs");
     },
-  });
+  );
 }
 
-Deno.test({
-  ...gate(
+chainTest(
+  gate(
     "[1.0.0] dual-stack macvlan+static then coordinator: IPv4 and IPv6 paths, CHECK, clean DEL",
     "1.0.0",
   ),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await using world = await setupWorld();
+  async (world, dir, pod) => {
     await world.addServiceAddress(`${SERVICE_IP6}/128`);
-    await using dir = await makePluginDir();
-    const pod = await world.addPod();
     const containerId = randomId();
     const hostVeth = `veth${containerId.slice(0, 11)}`;
     const list: Conflist = {
@@ -461,19 +470,14 @@ Deno.test({
     await chain.del();
     assertNodeClean(nodeBefore, await readback(world.node), "after DEL");
   },
-});
+);
 
-Deno.test({
-  ...gate(
+chainTest(
+  gate(
     "[1.0.0] podMACPrefix chain: the result carries the new MAC and CHECK of the chain passes",
     "1.0.0",
   ),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await using world = await setupWorld();
-    await using dir = await makePluginDir();
-    const pod = await world.addPod();
+  async (world, dir, pod) => {
     const list = underlayList("1.0.0", { podMACPrefix: "0a:1b" });
     const chain = runChain(list, eth0Rt(world, pod, dir));
     const nodeBefore = await readback(world.node);
@@ -487,19 +491,14 @@ Deno.test({
     await chain.del();
     assertNodeClean(nodeBefore, await readback(world.node), "after DEL");
   },
-});
+);
 
-Deno.test({
-  ...gate(
+chainTest(
+  gate(
     "[1.0.0] overlay: ptp eth0 without coordinator, macvlan net1 + coordinator (spec 3.7.2)",
     "1.0.0",
   ),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await using world = await setupWorld();
-    await using dir = await makePluginDir();
-    const pod = await world.addPod();
+  async (world, dir, pod) => {
     const containerId = randomId();
     const rt = { containerId, netns: pod.path, cniPath: [dir.path], hostNetns: world.node };
     const overlay = runChain({
@@ -601,19 +600,14 @@ Deno.test({
     await overlay.del();
     assertNodeClean(nodeBefore, await readback(world.node), "after both DELs");
   },
-});
+);
 
-Deno.test({
-  ...gate(
+chainTest(
+  gate(
     "[1.0.0] DEL of the chain after the netns path was removed while the netns still lives: the node is cleaned",
     "1.0.0",
   ),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await using world = await setupWorld();
-    await using dir = await makePluginDir();
-    const pod = await world.addPod();
+  async (world, dir, pod) => {
     const containerId = randomId();
     const hostVeth = `veth${containerId.slice(0, 11)}`;
     const list = underlayList("1.0.0");
@@ -648,4 +642,4 @@ Deno.test({
       await pin.status;
     }
   },
-});
+);
