@@ -373,3 +373,47 @@ export function hasTool(name: string): boolean {
   }
   return false;
 }
+
+/**
+ * The reason to ignore a test that needs `tools` on PATH (all of them are named).
+ *
+ * @param tools binary names
+ * @returns "needs a, b and c" when one is missing, else undefined
+ */
+export function toolsSkipReason(...tools: string[]): string | undefined {
+  if (tools.every(hasTool)) return undefined;
+  const last = tools.at(-1) ?? "";
+  return `needs ${tools.length > 1 ? `${tools.slice(0, -1).join(", ")} and ${last}` : last}`;
+}
+
+/**
+ * Test names that carry the reason when the test is ignored.
+ *
+ * @param skip the reason to ignore the tests, if any
+ * @returns `s` or `s (ignored: <reason>)`
+ */
+export function testNamer(skip: string | undefined): (s: string) => string {
+  return (s) => (skip ? `${s} (ignored: ${skip})` : s);
+}
+
+/**
+ * Whether one ping from `ns` to `dst` is answered within 2 s.
+ *
+ * @param ns where to ping from
+ * @param dst the address
+ * @returns true on a reply
+ */
+export async function ping(ns: TestNetns, dst: string): Promise<boolean> {
+  return (await ns.exec(["ping", "-c1", "-W2", dst], { allowFail: true })).code === 0;
+}
+
+/**
+ * The MAC address of a link.
+ *
+ * @param ns its netns
+ * @param ifname its name
+ * @returns the address
+ */
+export async function macOf(ns: TestNetns, ifname: string): Promise<string> {
+  return JSON.parse(await ns.ip(["-j", "link", "show", ifname]))[0].address;
+}

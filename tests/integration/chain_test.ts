@@ -14,11 +14,11 @@
 
 import assert from "node:assert/strict";
 import {
-  hasTool,
   privilegedSkipReason,
   readback,
   type Snapshot,
   type TestNetns,
+  toolsSkipReason,
 } from "../_helpers/netns.ts";
 import {
   type Conflist,
@@ -41,8 +41,7 @@ const HIJACK_IP = "169.254.20.10";
 const POD_IP6 = "fd00:6::f1";
 const SERVICE_IP6 = "fd00:10:233::10";
 
-const skip = privilegedSkipReason() ?? refPluginsSkipReason() ??
-  (hasTool("iptables") ? undefined : "needs iptables");
+const skip = privilegedSkipReason() ?? refPluginsSkipReason() ?? toolsSkipReason("iptables");
 const macvlanVersions = skip === undefined
   ? await pluginVersions(`${REF_PLUGIN_DIR}/macvlan`) ?? []
   : [];

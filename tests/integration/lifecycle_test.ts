@@ -8,19 +8,18 @@ import { createWorld, type World } from "../_helpers/world.ts";
 import {
   diffSnapshots,
   exec,
-  hasTool,
+  ping,
   privilegedSkipReason,
   readback,
+  testNamer,
   type TestNetns,
+  toolsSkipReason,
 } from "../_helpers/netns.ts";
 import { addMacvlanNic, cni, containerId, runCoordinator } from "./_coordinator.ts";
 import type { Result } from "../../mod/types.ts";
 
-const skip = privilegedSkipReason() ??
-  (hasTool("iptables-restore") && hasTool("ping") && hasTool("sleep")
-    ? undefined
-    : "needs iptables-restore, ping and sleep");
-const name = (s: string) => (skip ? `${s} (ignored: ${skip})` : s);
+const skip = privilegedSkipReason() ?? toolsSkipReason("iptables-restore", "ping", "sleep");
+const name = testNamer(skip);
 
 const CONF = {
   cniVersion: "1.0.0",
@@ -45,10 +44,6 @@ async function podWithNic(
     gateways: [gateway],
   });
   return { pod, prev };
-}
-
-async function ping(ns: TestNetns, dst: string): Promise<boolean> {
-  return (await ns.exec(["ping", "-c1", "-W2", dst], { allowFail: true })).code === 0;
 }
 
 Deno.test({

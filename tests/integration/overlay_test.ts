@@ -8,15 +8,18 @@ import { createWorld, type World } from "../_helpers/world.ts";
 import {
   addVethPair,
   diffSnapshots,
-  hasTool,
+  macOf,
+  ping,
   privilegedSkipReason,
   readback,
+  testNamer,
   type TestNetns,
+  toolsSkipReason,
 } from "../_helpers/netns.ts";
 import { addMacvlanNic, cni, containerId } from "./_coordinator.ts";
 
-const skip = privilegedSkipReason() ?? (hasTool("ping") ? undefined : "needs ping");
-const name = (s: string) => (skip ? `${s} (ignored: ${skip})` : s);
+const skip = privilegedSkipReason() ?? toolsSkipReason("ping");
+const name = testNamer(skip);
 
 const CONF = {
   cniVersion: "1.0.0",
@@ -31,14 +34,6 @@ const CONF = {
 
 function sorted(xs: string[] | undefined): string[] {
   return [...(xs ?? [])].sort();
-}
-
-async function macOf(ns: TestNetns, ifname: string): Promise<string> {
-  return JSON.parse(await ns.ip(["-j", "link", "show", ifname]))[0].address;
-}
-
-async function ping(ns: TestNetns, dst: string): Promise<boolean> {
-  return (await ns.exec(["ping", "-c1", "-W2", dst], { allowFail: true })).code === 0;
 }
 
 /** eth0 as the ptp plugin makes it: a veth whose node end holds 10.233.100.1/32. */

@@ -8,16 +8,18 @@ import assert from "node:assert/strict";
 import { createWorld, type World } from "../_helpers/world.ts";
 import {
   diffSnapshots,
-  hasTool,
+  macOf,
+  ping,
   privilegedSkipReason,
   readback,
+  testNamer,
   type TestNetns,
+  toolsSkipReason,
 } from "../_helpers/netns.ts";
 import { addMacvlanNic, cni, containerId } from "./_coordinator.ts";
 
-const skip = privilegedSkipReason() ??
-  (hasTool("iptables-restore") && hasTool("ping") ? undefined : "needs iptables-restore and ping");
-const name = (s: string) => (skip ? `${s} (ignored: ${skip})` : s);
+const skip = privilegedSkipReason() ?? toolsSkipReason("iptables-restore", "ping");
+const name = testNamer(skip);
 
 const BASE = {
   cniVersion: "1.0.0",
@@ -29,15 +31,6 @@ const BASE = {
   hijackCIDR: ["169.254.20.10/32"],
   logOptions: { logLevel: "debug", logFile: "/var/log/coordinator-it/underlay.log" },
 };
-
-function macOf(ns: TestNetns, ifname: string): Promise<string> {
-  return ns.ip(["-j", "link", "show", ifname]).then((t) => JSON.parse(t)[0].address as string);
-}
-
-async function ping(ns: TestNetns, dst: string): Promise<boolean> {
-  const r = await ns.exec(["ping", "-c1", "-W2", dst], { allowFail: true });
-  return r.code === 0;
-}
 
 function sorted(xs: string[] | undefined): string[] {
   return [...(xs ?? [])].sort();
