@@ -18,6 +18,36 @@ import {
 import { type TestNetns } from "../_helpers/netns.ts";
 import type { Result } from "../../mod/types.ts";
 
+/**
+ * The coordinator config the integration tests start from: cniVersion 1.0.0,
+ * mode auto, the world's service and pod CIDRs, the log in
+ * `/var/log/coordinator-it/<log>.log`.
+ *
+ * @param name the network name
+ * @param log the log file's base name
+ * @param opts the log level (default debug) and further settings
+ * @returns the config
+ */
+export function itConf(
+  name: string,
+  log: string,
+  opts: { logLevel?: string; hijackCIDR?: string[] } = {},
+) {
+  return {
+    cniVersion: "1.0.0",
+    name,
+    type: "coordinator",
+    mode: "auto",
+    serviceCIDR: ["10.233.0.0/18"],
+    overlayPodCIDR: ["10.233.64.0/18"],
+    ...(opts.hijackCIDR === undefined ? {} : { hijackCIDR: opts.hijackCIDR }),
+    logOptions: {
+      logLevel: opts.logLevel ?? "debug",
+      logFile: `/var/log/coordinator-it/${log}.log`,
+    },
+  };
+}
+
 /** One invocation. */
 export interface CoordinatorCall {
   command: "ADD" | "DEL" | "CHECK" | "GC" | "STATUS";

@@ -15,21 +15,13 @@ import {
   type TestNetns,
   toolsSkipReason,
 } from "../_helpers/netns.ts";
-import { addMacvlanNic, cni, containerId, runCoordinator } from "./_coordinator.ts";
+import { addMacvlanNic, cni, containerId, itConf, runCoordinator } from "./_coordinator.ts";
 import type { Result } from "../../mod/types.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("iptables-restore", "ping", "sleep");
 const name = testNamer(skip);
 
-const CONF = {
-  cniVersion: "1.0.0",
-  name: "it-life",
-  type: "coordinator",
-  mode: "auto",
-  serviceCIDR: ["10.233.0.0/18"],
-  overlayPodCIDR: ["10.233.64.0/18"],
-  logOptions: { logLevel: "debug", logFile: "/var/log/coordinator-it/lifecycle.log" },
-};
+const CONF = itConf("it-life", "lifecycle");
 
 /** A pod whose eth0 is a macvlan on the node's uplink holding `addr`, and its prevResult. */
 async function podWithNic(

@@ -21,7 +21,7 @@
 
 // deno-lint-ignore-file no-console
 import { createWorld } from "../_helpers/world.ts";
-import { addMacvlanNic, containerId, runInNode } from "./_coordinator.ts";
+import { addMacvlanNic, containerId, itConf, runInNode } from "./_coordinator.ts";
 import { cniEnv } from "../_helpers/cni.ts";
 import { permissionFlags } from "../../mod/permissions.ts";
 import type { Result } from "../../mod/types.ts";
@@ -35,15 +35,7 @@ if (TREES.length === 0 || !(ROUNDS > 0)) {
   Deno.exit(2);
 }
 const MACVLAN = "/usr/lib/cni/macvlan";
-const CONF = {
-  cniVersion: "1.0.0",
-  name: "measure",
-  type: "coordinator",
-  mode: "auto",
-  serviceCIDR: ["10.233.0.0/18"],
-  overlayPodCIDR: ["10.233.64.0/18"],
-  logOptions: { logLevel: "info", logFile: "/var/log/coordinator-it/measure.log" },
-};
+const CONF = itConf("measure", "measure", { logLevel: "info" });
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -16,21 +16,13 @@
 import { createWorld } from "../_helpers/world.ts";
 import { cniEnv, pluginArgv } from "../_helpers/cni.ts";
 import { addVethPair, exec, type TestNetns } from "../_helpers/netns.ts";
-import { addMacvlanNic, cni, containerId, runInNode } from "./_coordinator.ts";
+import { addMacvlanNic, cni, containerId, itConf, runInNode } from "./_coordinator.ts";
 import type { Result } from "../../mod/types.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 20);
 const MACVLAN = "/usr/lib/cni/macvlan";
 
-const CONF = {
-  cniVersion: "1.0.0",
-  name: "measure",
-  type: "coordinator",
-  mode: "auto",
-  serviceCIDR: ["10.233.0.0/18"],
-  overlayPodCIDR: ["10.233.64.0/18"],
-  logOptions: { logLevel: "info", logFile: "/var/log/coordinator-it/measure.log" },
-};
+const CONF = itConf("measure", "measure", { logLevel: "info" });
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -16,21 +16,12 @@ import {
   type TestNetns,
   toolsSkipReason,
 } from "../_helpers/netns.ts";
-import { addMacvlanNic, cni, containerId } from "./_coordinator.ts";
+import { addMacvlanNic, cni, containerId, itConf } from "./_coordinator.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("ping");
 const name = testNamer(skip);
 
-const CONF = {
-  cniVersion: "1.0.0",
-  name: "it-overlay-net1",
-  type: "coordinator",
-  mode: "auto",
-  serviceCIDR: ["10.233.0.0/18"],
-  overlayPodCIDR: ["10.233.64.0/18"],
-  hijackCIDR: ["169.254.20.10/32"],
-  logOptions: { logLevel: "debug", logFile: "/var/log/coordinator-it/overlay.log" },
-};
+const CONF = itConf("it-overlay-net1", "overlay", { hijackCIDR: ["169.254.20.10/32"] });
 
 function sorted(xs: string[] | undefined): string[] {
   return [...(xs ?? [])].sort();

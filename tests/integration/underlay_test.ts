@@ -16,21 +16,12 @@ import {
   type TestNetns,
   toolsSkipReason,
 } from "../_helpers/netns.ts";
-import { addMacvlanNic, cni, containerId } from "./_coordinator.ts";
+import { addMacvlanNic, cni, containerId, itConf } from "./_coordinator.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("iptables-restore", "ping");
 const name = testNamer(skip);
 
-const BASE = {
-  cniVersion: "1.0.0",
-  name: "it-underlay",
-  type: "coordinator",
-  mode: "auto",
-  serviceCIDR: ["10.233.0.0/18"],
-  overlayPodCIDR: ["10.233.64.0/18"],
-  hijackCIDR: ["169.254.20.10/32"],
-  logOptions: { logLevel: "debug", logFile: "/var/log/coordinator-it/underlay.log" },
-};
+const BASE = itConf("it-underlay", "underlay", { hijackCIDR: ["169.254.20.10/32"] });
 
 function sorted(xs: string[] | undefined): string[] {
   return [...(xs ?? [])].sort();
