@@ -34,6 +34,7 @@ import {
   randomContainerId,
   refPluginDir,
 } from "./_invoke.ts";
+import { median } from "./_stats.ts";
 
 const encoder = new TextEncoder();
 
@@ -60,9 +61,8 @@ export function stats(values: readonly number[]): Stats {
   const s = [...values].sort((a, b) => a - b);
   const n = s.length;
   if (n === 0) return { n: 0, median: NaN, p95: NaN, min: NaN, max: NaN };
-  const median = n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
   const p95 = s[Math.min(n - 1, Math.ceil(0.95 * n) - 1)]!;
-  return { n, median, p95, min: s[0]!, max: s[n - 1]! };
+  return { n, median: median(s), p95, min: s[0]!, max: s[n - 1]! };
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   type TestNetns,
 } from "../tests/_helpers/netns.ts";
 import type { DetectOptions } from "../mod/config.ts";
+import { median } from "./_stats.ts";
 
 const encoder = new TextEncoder();
 
@@ -34,12 +35,6 @@ function say(text = ""): void {
 
 const DEFAULTS: DetectOptions = { retries: 3, intervalMs: 10, timeoutMs: 100 };
 const POD_MAC = "02:00:00:00:02:0a";
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 interface Case {
   name: string;

@@ -17,6 +17,8 @@
  * @module
  */
 
+import { median } from "./_stats.ts";
+
 const LOGTAPE = "npm:@logtape/logtape@2.4.2";
 const LOGTAPE_FILE = "npm:@logtape/file@2.3.10";
 
@@ -89,12 +91,6 @@ function runOnce(cmd: string, args: string[]): number {
 function quantile(sorted: number[], q: number): number {
   const rank = Math.max(1, Math.ceil(q * sorted.length));
   return sorted[rank - 1] ?? NaN;
-}
-
-function median(sorted: number[]): number {
-  const mid = sorted.length >> 1;
-  const a = sorted[mid] ?? NaN;
-  return sorted.length % 2 === 1 ? a : ((sorted[mid - 1] ?? NaN) + a) / 2;
 }
 
 function lineCount(path: string): number {

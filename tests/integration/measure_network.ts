@@ -18,17 +18,12 @@ import { cniEnv, pluginArgv } from "../_helpers/cni.ts";
 import { addVethPair, exec, type TestNetns } from "../_helpers/netns.ts";
 import { addMacvlanNic, cni, containerId, itConf, runInNode } from "./_coordinator.ts";
 import type { Result } from "../../mod/types.ts";
+import { median } from "../../bench/_stats.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 20);
 const MACVLAN = "/usr/lib/cni/macvlan";
 
 const CONF = itConf("measure", "measure", { logLevel: "info" });
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function macvlan(node: TestNetns, command: string, pod: TestNetns, cid: string, ip: string) {
   const conf = {
