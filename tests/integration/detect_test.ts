@@ -614,17 +614,27 @@ function addWith(
   });
 }
 
+/** An end-to-end test in a fresh world, removed afterwards. */
+function e2eTest(title: string, fn: (world: World2) => Promise<void>): void {
+  Deno.test({
+    name: `${title}${tag}`,
+    ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      await using world = await createWorld();
+      await fn(world);
+    },
+  });
+}
+
 function cniError(json: unknown): { code?: number; msg?: string } {
   return (json ?? {}) as { code?: number; msg?: string };
 }
 
-Deno.test({
-  name: `[1.0.0] ADD with detectIPConflict and detectGateway passes in a clean world${tag}`,
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await using world = await createWorld();
+e2eTest(
+  "[1.0.0] ADD with detectIPConflict and detectGateway passes in a clean world",
+  async (world) => {
     const { pod, prevResult } = await podWithNic(world);
     const r = await addWith(world, pod, prevResult, {
       detectIPConflict: true,
@@ -632,83 +642,55 @@ Deno.test({
     });
     assert.equal(r.code, 0, `ADD failed: ${r.stdout} ${r.stderr}`);
   },
+);
+
+e2eTest("[1.0.0] ADD fails with code 100 when another host holds the pod's IPv4", async (world) => {
+  await world.gw.ip(["addr", "add", POD_CIDR4, "dev", "eth0"]);
+  const { pod, prevResult } = await podWithNic(world);
+  const r = await addWith(world, pod, prevResult, { detectIPConflict: true });
+  assert.notEqual(r.code, 0);
+  const err = cniError(r.json);
+  assert.equal(err.code, ErrorCode.IpConflict, r.stdout);
+  assert.equal(
+    err.msg,
+    `IP address "10.6.212.241" on "eth0" is already in use by "${await gwMac(world)}"`,
+  );
 });
 
-Deno.test({
-  name: `[1.0.0] ADD fails with code 100 when another host holds the pod's IPv4${tag}`,
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await using world = await createWorld();
-    await world.gw.ip(["addr", "add", POD_CIDR4, "dev", "eth0"]);
-    const { pod, prevResult } = await podWithNic(world);
-    const r = await addWith(world, pod, prevResult, { detectIPConflict: true });
-    assert.notEqual(r.code, 0);
-    const err = cniError(r.json);
-    assert.equal(err.code, ErrorCode.IpConflict, r.stdout);
-    assert.equal(
-      err.msg,
-      `IP address "10.6.212.241" on "eth0" is already in use by "${await gwMac(world)}"`,
-    );
-  },
+e2eTest("[1.0.0] ADD fails with code 100 when another host holds the pod's IPv6", async (world) => {
+  await world.gw.ip(["addr", "add", POD_CIDR6, "dev", "eth0", "nodad"]);
+  const { pod, prevResult } = await podWithNic(world);
+  const r = await addWith(world, pod, prevResult, { detectIPConflict: true });
+  const err = cniError(r.json);
+  assert.equal(err.code, ErrorCode.IpConflict, r.stdout);
+  assert.equal(
+    err.msg,
+    `IP address "fd00:6::f1" on "eth0" is already in use by "${await gwMac(world)}"`,
+  );
 });
 
-Deno.test({
-  name: `[1.0.0] ADD fails with code 100 when another host holds the pod's IPv6${tag}`,
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await using world = await createWorld();
-    await world.gw.ip(["addr", "add", POD_CIDR6, "dev", "eth0", "nodad"]);
-    const { pod, prevResult } = await podWithNic(world);
-    const r = await addWith(world, pod, prevResult, { detectIPConflict: true });
-    const err = cniError(r.json);
-    assert.equal(err.code, ErrorCode.IpConflict, r.stdout);
-    assert.equal(
-      err.msg,
-      `IP address "fd00:6::f1" on "eth0" is already in use by "${await gwMac(world)}"`,
-    );
-  },
+e2eTest("[1.0.0] ADD fails with code 101 when the IPv4 gateway is gone", async (world) => {
+  await world.gw.ip(["addr", "del", `${WORLD.gateway4}/${WORLD.prefix4}`, "dev", "eth0"]);
+  const { pod, prevResult } = await podWithNic(world);
+  const r = await addWith(world, pod, prevResult, { detectGateway: true });
+  const err = cniError(r.json);
+  assert.equal(err.code, ErrorCode.GatewayUnreachable, r.stdout);
+  assert.equal(err.msg, `Gateway "10.6.0.1" did not answer on "eth0" after 3 probes`);
 });
 
-Deno.test({
-  name: `[1.0.0] ADD fails with code 101 when the IPv4 gateway is gone${tag}`,
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await using world = await createWorld();
-    await world.gw.ip(["addr", "del", `${WORLD.gateway4}/${WORLD.prefix4}`, "dev", "eth0"]);
-    const { pod, prevResult } = await podWithNic(world);
-    const r = await addWith(world, pod, prevResult, { detectGateway: true });
-    const err = cniError(r.json);
-    assert.equal(err.code, ErrorCode.GatewayUnreachable, r.stdout);
-    assert.equal(err.msg, `Gateway "10.6.0.1" did not answer on "eth0" after 3 probes`);
-  },
-});
-
-Deno.test({
-  name: `[1.0.0] ADD with podMACPrefix announces the new MAC to the gateway${tag}`,
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await using world = await createWorld();
-    const { pod, prevResult } = await podWithNic(world);
-    const [link] = JSON.parse(await pod.ip(["-j", "link", "show", "eth0"])) as {
-      address: string;
-    }[];
-    const oldMac = link!.address;
-    // The gateway knows the pod by the macvlan's MAC.
-    for (const ip of ["10.6.212.241", "fd00:6::f1"]) {
-      await world.gw.ip(["neigh", "replace", ip, "lladdr", oldMac, "dev", "eth0", "nud", "stale"]);
-    }
-    const r = await addWith(world, pod, prevResult, { podMACPrefix: "0a:1b" });
-    assert.equal(r.code, 0, `ADD failed: ${r.stdout} ${r.stderr}`);
-    const neigh = await world.gw.ip(["neigh", "show", "dev", "eth0"]);
-    assert.match(neigh, /10\.6\.212\.241 lladdr 0a:1b:0a:06:d4:f1/);
-    assert.match(neigh, /fd00:6::f1 lladdr 0a:1b:0a:06:d4:f1/);
-  },
+e2eTest("[1.0.0] ADD with podMACPrefix announces the new MAC to the gateway", async (world) => {
+  const { pod, prevResult } = await podWithNic(world);
+  const [link] = JSON.parse(await pod.ip(["-j", "link", "show", "eth0"])) as {
+    address: string;
+  }[];
+  const oldMac = link!.address;
+  // The gateway knows the pod by the macvlan's MAC.
+  for (const ip of ["10.6.212.241", "fd00:6::f1"]) {
+    await world.gw.ip(["neigh", "replace", ip, "lladdr", oldMac, "dev", "eth0", "nud", "stale"]);
+  }
+  const r = await addWith(world, pod, prevResult, { podMACPrefix: "0a:1b" });
+  assert.equal(r.code, 0, `ADD failed: ${r.stdout} ${r.stderr}`);
+  const neigh = await world.gw.ip(["neigh", "show", "dev", "eth0"]);
+  assert.match(neigh, /10\.6\.212\.241 lladdr 0a:1b:0a:06:d4:f1/);
+  assert.match(neigh, /fd00:6::f1 lladdr 0a:1b:0a:06:d4:f1/);
 });
