@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { addVethPair, createNetns, privilegedSkipReason } from "../_helpers/netns.ts";
+import { addVethPair, createNetns, macOf, privilegedSkipReason } from "../_helpers/netns.ts";
 import type { TestNetns } from "../_helpers/netns.ts";
 import { detectGateways, detectIpConflicts } from "../../mod/detect.ts";
 import { announce } from "../../mod/announce.ts";
@@ -680,10 +680,7 @@ e2eTest("[1.0.0] ADD fails with code 101 when the IPv4 gateway is gone", async (
 
 e2eTest("[1.0.0] ADD with podMACPrefix announces the new MAC to the gateway", async (world) => {
   const { pod, prevResult } = await podWithNic(world);
-  const [link] = JSON.parse(await pod.ip(["-j", "link", "show", "eth0"])) as {
-    address: string;
-  }[];
-  const oldMac = link!.address;
+  const oldMac = await macOf(pod, "eth0");
   // The gateway knows the pod by the macvlan's MAC.
   for (const ip of ["10.6.212.241", "fd00:6::f1"]) {
     await world.gw.ip(["neigh", "replace", ip, "lladdr", oldMac, "dev", "eth0", "nud", "stale"]);
