@@ -19,6 +19,7 @@ import {
   refParseArpAt,
   refParseArpBatch,
   refParseArpInto,
+  zeroArpNumbers,
 } from "../tests/_helpers/ref_codec.ts";
 
 const MAC = "02:11:12:13:14:15";
@@ -47,13 +48,7 @@ const na = codec.buildNeighborAdvertisement({
   targetLinkLayerAddr: GW_MAC,
 });
 
-const out: codec.ArpNumbers = {
-  operation: 0,
-  senderHardwareAddr: 0,
-  senderProtocolAddr: 0,
-  targetHardwareAddr: 0,
-  targetProtocolAddr: 0,
-};
+const out = zeroArpNumbers();
 let sink = 0;
 
 function check(ok: boolean, what: string): void {

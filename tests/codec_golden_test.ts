@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import * as codec from "../mod/codec.ts";
 import { CodecError, type Frame, parseFrame } from "../mod/codec.ts";
+import { zeroArpNumbers } from "./_helpers/ref_codec.ts";
 
 const DIR = new URL("./testdata/frames/", import.meta.url);
 
@@ -199,13 +200,7 @@ Deno.test("parseArpBatch() and parseReceivedArpBatch() read every golden frame i
     order.forEach((fi, i) => {
       const f = FIXTURES[fi]!;
       const want = arpOnlyExpectation(f);
-      const out: codec.ArpNumbers = {
-        operation: 0,
-        senderHardwareAddr: 0,
-        senderProtocolAddr: 0,
-        targetHardwareAddr: 0,
-        targetProtocolAddr: 0,
-      };
+      const out = zeroArpNumbers();
       const status = codec.readArpBatchInto(i, out);
       assert.equal(records[i * codec.ArpRecord.Size + codec.ArpRecord.Status], status);
       assert.equal(status === codec.Status.Ok ? "ok" : codec.statusKind(status), want, f.name);

@@ -37,6 +37,7 @@ import {
   privilegedSkipReason,
   type TestNetns,
 } from "./_helpers/netns.ts";
+import { zeroArpNumbers } from "./_helpers/ref_codec.ts";
 
 const PYTHON = "/usr/bin/python3";
 
@@ -132,14 +133,6 @@ async function exchange(w: World, frames: Uint8Array[]): Promise<Frame[]> {
   return out;
 }
 
-const zeroNumbers = (): ArpNumbers => ({
-  operation: 0,
-  senderHardwareAddr: 0,
-  senderProtocolAddr: 0,
-  targetHardwareAddr: 0,
-  targetProtocolAddr: 0,
-});
-
 async function neighbour(
   ns: TestNetns,
   ip: string,
@@ -191,7 +184,7 @@ kernelTest("parseArpInto() reads the kernel's ARP reply as numbers", async () =>
   const received = await sendAndCollect(w, [
     buildArpRequest({ srcMac: MAC_A, srcIp: IP4_A, targetIp: IP4_B }),
   ]);
-  const out = zeroNumbers();
+  const out = zeroArpNumbers();
   const found = received.some((bytes) => parseArpInto(bytes, out) === 0 && out.operation === 2);
   assert.ok(found, "no ARP reply");
   assert.equal(out.senderProtocolAddr, ipv4ToNumber(IP4_B));
@@ -281,7 +274,7 @@ kernelTest(
     }
     const answered = new Set<number>();
     let drains = 0;
-    const out = zeroNumbers();
+    const out = zeroArpNumbers();
     await new Promise((r) => setTimeout(r, 50)); // let the replies queue up
     const deadline = performance.now() + 3000;
     while (answered.size < senders.length && performance.now() < deadline) {

@@ -203,6 +203,21 @@ function checksum(b: Uint8Array, src: number, dst: number, msg: number, len: num
 }
 
 /**
+ * An {@linkcode ArpNumbers} record of zeros, to be filled by the parsers.
+ *
+ * @returns the record
+ */
+export function zeroArpNumbers(): ArpNumbers {
+  return {
+    operation: 0,
+    senderHardwareAddr: 0,
+    senderProtocolAddr: 0,
+    targetHardwareAddr: 0,
+    targetProtocolAddr: 0,
+  };
+}
+
+/**
  * The reference's allocation-free ARP path (for the benchmark).
  *
  * @param b the frame
