@@ -48,6 +48,28 @@ export function itConf(
   };
 }
 
+/**
+ * The reference macvlan's config for the measuring scripts: bridge mode on
+ * the node's uplink, static IPAM with `address` behind 10.6.0.1.
+ *
+ * @param address the pod's address (CIDR)
+ * @returns the config
+ */
+export function measureMacvlanConf(address: string) {
+  return {
+    cniVersion: "1.0.0",
+    name: "measure-mv",
+    type: "macvlan",
+    master: "ens192",
+    mode: "bridge",
+    ipam: {
+      type: "static",
+      addresses: [{ address, gateway: "10.6.0.1" }],
+      routes: [{ dst: "0.0.0.0/0" }],
+    },
+  };
+}
+
 /** One invocation. */
 export interface CoordinatorCall {
   command: "ADD" | "DEL" | "CHECK" | "GC" | "STATUS";

@@ -21,7 +21,13 @@
 
 // deno-lint-ignore-file no-console
 import { createWorld } from "../_helpers/world.ts";
-import { addMacvlanNic, containerId, itConf, runInNode } from "./_coordinator.ts";
+import {
+  addMacvlanNic,
+  containerId,
+  itConf,
+  measureMacvlanConf,
+  runInNode,
+} from "./_coordinator.ts";
 import { cniEnv } from "../_helpers/cni.ts";
 import { permissionFlags } from "../../mod/permissions.ts";
 import type { Result } from "../../mod/types.ts";
@@ -74,18 +80,7 @@ for (let i = 0; i < ROUNDS; i++) {
   for (const tree of TREES) {
     const pod = await w.addPod("m");
     const cid = containerId();
-    const mconf = {
-      cniVersion: "1.0.0",
-      name: "measure-mv",
-      type: "macvlan",
-      master: "ens192",
-      mode: "bridge",
-      ipam: {
-        type: "static",
-        addresses: [{ address: `10.6.50.${(i % 200) + 10}/16`, gateway: "10.6.0.1" }],
-        routes: [{ dst: "0.0.0.0/0" }],
-      },
-    };
+    const mconf = measureMacvlanConf(`10.6.50.${(i % 200) + 10}/16`);
     const mvEnv = podEnv("ADD", cid, pod.path, "/usr/lib/cni");
     const m = await call(w.node.name, [MACVLAN], mvEnv, mconf);
     mv.push(m.ms);

@@ -16,7 +16,14 @@
 import { createWorld } from "../_helpers/world.ts";
 import { cniEnv, pluginArgv } from "../_helpers/cni.ts";
 import { addVethPair, exec, type TestNetns } from "../_helpers/netns.ts";
-import { addMacvlanNic, cni, containerId, itConf, runInNode } from "./_coordinator.ts";
+import {
+  addMacvlanNic,
+  cni,
+  containerId,
+  itConf,
+  measureMacvlanConf,
+  runInNode,
+} from "./_coordinator.ts";
 import type { Result } from "../../mod/types.ts";
 import { median } from "../../bench/_stats.ts";
 
@@ -26,18 +33,7 @@ const MACVLAN = "/usr/lib/cni/macvlan";
 const CONF = itConf("measure", "measure", { logLevel: "info" });
 
 async function macvlan(node: TestNetns, command: string, pod: TestNetns, cid: string, ip: string) {
-  const conf = {
-    cniVersion: "1.0.0",
-    name: "measure-mv",
-    type: "macvlan",
-    master: "ens192",
-    mode: "bridge",
-    ipam: {
-      type: "static",
-      addresses: [{ address: ip, gateway: "10.6.0.1" }],
-      routes: [{ dst: "0.0.0.0/0" }],
-    },
-  };
+  const conf = measureMacvlanConf(ip);
   const env = cniEnv({
     command,
     containerId: cid,
