@@ -359,19 +359,29 @@ export function privilegedSkipReason(): string | undefined {
 }
 
 /**
+ * Where a tool is on PATH.
+ *
+ * @param name binary name
+ * @returns its path in the first PATH directory that has it, or undefined
+ */
+export function whichTool(name: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+    try {
+      Deno.statSync(`${dir}/${name}`);
+      return `${dir}/${name}`;
+    } catch { /* next */ }
+  }
+  return undefined;
+}
+
+/**
  * Whether a tool is on PATH.
  *
  * @param name binary name
  * @returns true when found
  */
 export function hasTool(name: string): boolean {
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
-    try {
-      Deno.statSync(`${dir}/${name}`);
-      return true;
-    } catch { /* next */ }
-  }
-  return false;
+  return whichTool(name) !== undefined;
 }
 
 /**

@@ -28,7 +28,7 @@
  */
 
 import type { Conflist } from "../_helpers/refplugins.ts";
-import type { TestNetns } from "../_helpers/netns.ts";
+import { hasTool, type TestNetns } from "../_helpers/netns.ts";
 import { IMAGE_REF } from "./_image.ts";
 
 /** What a finished command left. */
@@ -60,16 +60,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function onPath(name: string): boolean {
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
-    try {
-      Deno.statSync(`${dir}/${name}`);
-      return true;
-    } catch { /* next */ }
-  }
-  return false;
-}
-
 /**
  * Why the containerd tests cannot run here, or undefined when they can.
  *
@@ -89,7 +79,7 @@ export function containerdSkipReason(): string | undefined {
       "ip",
     ]
   ) {
-    if (!onPath(tool)) return `needs ${tool}`;
+    if (!hasTool(tool)) return `needs ${tool}`;
   }
   try {
     if (!/\boverlay\b/.test(Deno.readTextFileSync("/proc/filesystems"))) return "needs overlayfs";

@@ -15,7 +15,7 @@ import {
   type ProcessRun,
   runProcess,
 } from "../_helpers/cni.ts";
-import { type TestNetns } from "../_helpers/netns.ts";
+import { type TestNetns, whichTool } from "../_helpers/netns.ts";
 import type { Result } from "../../mod/types.ts";
 
 /**
@@ -160,13 +160,7 @@ export function cni(
 }
 
 function ipBinary(): string {
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
-    try {
-      Deno.statSync(`${dir}/ip`);
-      return `${dir}/ip`;
-    } catch { /* next */ }
-  }
-  return "ip";
+  return whichTool("ip") ?? "ip";
 }
 
 /** A random 64-hex container ID. */
