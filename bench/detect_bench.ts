@@ -18,12 +18,7 @@
  * @module
  */
 
-import {
-  addVethPair,
-  createNetns,
-  privilegedSkipReason,
-  type TestNetns,
-} from "../tests/_helpers/netns.ts";
+import { createLinkedNetns, privilegedSkipReason } from "../tests/_helpers/netns.ts";
 import type { DetectOptions } from "../mod/config.ts";
 import { median } from "./_stats.ts";
 
@@ -72,108 +67,100 @@ async function main(): Promise<number> {
   codec.buildArpProbe(POD_MAC, "10.40.0.2"); // instantiate the Wasm module
   const loadMs = performance.now() - t0;
 
-  let pod: TestNetns | undefined;
-  let peer: TestNetns | undefined;
-  try {
-    pod = await createNetns("dbp");
-    peer = await createNetns("dbq");
-    const q = peer;
-    await addVethPair(pod, "eth0", q, "eth0", {
-      aMac: POD_MAC,
-      beforeUp: () => q.setSysctl("net.ipv6.conf.eth0.router_solicitations", 0),
-    });
-    await pod.ip(["addr", "add", "10.40.0.2/24", "dev", "eth0"]);
-    await pod.ip(["addr", "add", "fd00:40::2/64", "dev", "eth0", "nodad"]);
-    await peer.ip(["addr", "add", "10.40.0.1/24", "dev", "eth0"]);
-    await peer.ip(["addr", "add", "fd00:40::1/64", "dev", "eth0", "nodad"]);
-    await peer.ip(["addr", "add", "10.40.0.9/24", "dev", "eth0"]);
+  await using net = await createLinkedNetns({ prefix: "dbp", ifname: "eth0" }, {
+    prefix: "dbq",
+    ifname: "eth0",
+  }, {
+    aMac: POD_MAC,
+    beforeUp: (_, q) => q.setSysctl("net.ipv6.conf.eth0.router_solicitations", 0),
+  });
+  const { a: pod, b: peer } = net;
+  await pod.ip(["addr", "add", "10.40.0.2/24", "dev", "eth0"]);
+  await pod.ip(["addr", "add", "fd00:40::2/64", "dev", "eth0", "nodad"]);
+  await peer.ip(["addr", "add", "10.40.0.1/24", "dev", "eth0"]);
+  await peer.ip(["addr", "add", "fd00:40::1/64", "dev", "eth0", "nodad"]);
+  await peer.ip(["addr", "add", "10.40.0.9/24", "dev", "eth0"]);
 
-    const base = { netns: pod.path, ifname: "eth0", mac: POD_MAC, options: DEFAULTS };
-    const dual = ["10.40.0.2", "fd00:40::2"];
-    const cases: Case[] = [
-      {
-        name: "no conflict, IPv4",
-        expect: "ok",
-        run: () => detectIpConflicts({ ...base, ips: ["10.40.0.2"] }),
-      },
-      {
-        name: "no conflict, IPv6",
-        expect: "ok",
-        run: () => detectIpConflicts({ ...base, ips: ["fd00:40::2"] }),
-      },
-      {
-        name: "no conflict, dual stack",
-        expect: "ok",
-        run: () => detectIpConflicts({ ...base, ips: dual }),
-      },
-      {
-        name: "gateway up, IPv4",
-        expect: "ok",
-        run: () => detectGateways({ ...base, ips: dual, gateways: ["10.40.0.1"] }),
-      },
-      {
-        name: "gateway up, dual stack",
-        expect: "ok",
-        run: () => detectGateways({ ...base, ips: dual, gateways: ["10.40.0.1", "fd00:40::1"] }),
-      },
-      {
-        name: "conflict, IPv4 (first reply)",
-        expect: 100,
-        run: () => detectIpConflicts({ ...base, ips: ["10.40.0.9"] }),
-      },
-      {
-        name: "gateway down, IPv4",
-        expect: 101,
-        run: () => detectGateways({ ...base, ips: dual, gateways: ["10.40.0.254"] }),
-      },
-    ];
+  const base = { netns: pod.path, ifname: "eth0", mac: POD_MAC, options: DEFAULTS };
+  const dual = ["10.40.0.2", "fd00:40::2"];
+  const cases: Case[] = [
+    {
+      name: "no conflict, IPv4",
+      expect: "ok",
+      run: () => detectIpConflicts({ ...base, ips: ["10.40.0.2"] }),
+    },
+    {
+      name: "no conflict, IPv6",
+      expect: "ok",
+      run: () => detectIpConflicts({ ...base, ips: ["fd00:40::2"] }),
+    },
+    {
+      name: "no conflict, dual stack",
+      expect: "ok",
+      run: () => detectIpConflicts({ ...base, ips: dual }),
+    },
+    {
+      name: "gateway up, IPv4",
+      expect: "ok",
+      run: () => detectGateways({ ...base, ips: dual, gateways: ["10.40.0.1"] }),
+    },
+    {
+      name: "gateway up, dual stack",
+      expect: "ok",
+      run: () => detectGateways({ ...base, ips: dual, gateways: ["10.40.0.1", "fd00:40::1"] }),
+    },
+    {
+      name: "conflict, IPv4 (first reply)",
+      expect: 100,
+      run: () => detectIpConflicts({ ...base, ips: ["10.40.0.9"] }),
+    },
+    {
+      name: "gateway down, IPv4",
+      expect: 101,
+      run: () => detectGateways({ ...base, ips: dual, gateways: ["10.40.0.254"] }),
+    },
+  ];
 
-    const window = (DEFAULTS.retries - 1) * DEFAULTS.intervalMs + DEFAULTS.timeoutMs;
-    say(`detection time to verdict, default options ${JSON.stringify(DEFAULTS)}`);
-    say(`expected window without an answer: ${window} ms; runs per case: ${runs}`);
-    say(
-      `codec + detect module load and Wasm instantiation: ${
-        loadMs.toFixed(1)
-      } ms (once per process)`,
-    );
-    say();
-    say("| case | verdict | first call ms | median ms | min ms | max ms |");
-    say("|---|---|---|---|---|---|");
-    const results: Record<string, { first: number; median: number; min: number; max: number }> = {};
-    let bad = 0;
-    for (const c of cases) {
-      const f0 = performance.now();
-      const firstVerdict = await verdictOf(c.run);
-      const first = performance.now() - f0;
-      const times: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        const s = performance.now();
-        const v = await verdictOf(c.run);
-        times.push(performance.now() - s);
-        if (v !== c.expect) bad++;
-      }
-      if (firstVerdict !== c.expect) bad++;
-      const r = {
-        first,
-        median: median(times),
-        min: Math.min(...times),
-        max: Math.max(...times),
-      };
-      results[c.name] = r;
-      say(
-        `| ${c.name} | ${c.expect === "ok" ? "ok" : `code ${c.expect}`} | ${r.first.toFixed(1)} | ${
-          r.median.toFixed(1)
-        } | ${r.min.toFixed(1)} | ${r.max.toFixed(1)} |`,
-      );
+  const window = (DEFAULTS.retries - 1) * DEFAULTS.intervalMs + DEFAULTS.timeoutMs;
+  say(`detection time to verdict, default options ${JSON.stringify(DEFAULTS)}`);
+  say(`expected window without an answer: ${window} ms; runs per case: ${runs}`);
+  say(
+    `codec + detect module load and Wasm instantiation: ${loadMs.toFixed(1)} ms (once per process)`,
+  );
+  say();
+  say("| case | verdict | first call ms | median ms | min ms | max ms |");
+  say("|---|---|---|---|---|---|");
+  const results: Record<string, { first: number; median: number; min: number; max: number }> = {};
+  let bad = 0;
+  for (const c of cases) {
+    const f0 = performance.now();
+    const firstVerdict = await verdictOf(c.run);
+    const first = performance.now() - f0;
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const s = performance.now();
+      const v = await verdictOf(c.run);
+      times.push(performance.now() - s);
+      if (v !== c.expect) bad++;
     }
-    say();
-    if (bad > 0) say(`${bad} run(s) gave an unexpected verdict`);
-    say(`BENCH_JSON ${JSON.stringify({ options: DEFAULTS, runs, loadMs, results, bad })}`);
-    return bad === 0 ? 0 : 1;
-  } finally {
-    await peer?.destroy();
-    await pod?.destroy();
+    if (firstVerdict !== c.expect) bad++;
+    const r = {
+      first,
+      median: median(times),
+      min: Math.min(...times),
+      max: Math.max(...times),
+    };
+    results[c.name] = r;
+    say(
+      `| ${c.name} | ${c.expect === "ok" ? "ok" : `code ${c.expect}`} | ${r.first.toFixed(1)} | ${
+        r.median.toFixed(1)
+      } | ${r.min.toFixed(1)} | ${r.max.toFixed(1)} |`,
+    );
   }
+  say();
+  if (bad > 0) say(`${bad} run(s) gave an unexpected verdict`);
+  say(`BENCH_JSON ${JSON.stringify({ options: DEFAULTS, runs, loadMs, results, bad })}`);
+  return bad === 0 ? 0 : 1;
 }
 
 Deno.exit(await main());

@@ -12,7 +12,6 @@
 
 import assert from "node:assert/strict";
 import {
-  type ArpNumbers,
   batchTable,
   buildArpAnnouncement,
   buildArpProbe,
@@ -32,8 +31,8 @@ import {
   Status,
 } from "../mod/codec.ts";
 import {
-  addVethPair,
-  createNetns,
+  createLinkedNetns,
+  type LinkedNetns,
   privilegedSkipReason,
   type TestNetns,
 } from "./_helpers/netns.ts";
@@ -83,38 +82,20 @@ const LL_A = "fe80::aa:ff:fe00:1";
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const fromHex = (s: string) => new Uint8Array(s.match(/../g)?.map((x) => parseInt(x, 16)) ?? []);
 
-interface World extends AsyncDisposable {
-  a: TestNetns;
-  b: TestNetns;
-}
+type World = LinkedNetns;
 
 /** Netns "a" (our side, veth0, no addresses) and "b" (a kernel with IPv4 and IPv6 on veth1). */
-async function world(): Promise<World> {
-  const a = await createNetns("cka");
-  let b: TestNetns | undefined;
-  try {
-    b = await createNetns("ckb");
-    await addVethPair(a, "veth0", b, "veth1");
-    await a.ip(["link", "set", "veth0", "address", MAC_A]);
-    await b.ip(["link", "set", "veth1", "address", MAC_B]);
-    // a's kernel stays quiet: no IPv6 of its own, so only our frames leave veth0.
-    a.setSysctl("net.ipv6.conf.veth0.disable_ipv6", 1);
-    await b.ip(["addr", "add", `${IP4_B}/24`, "dev", "veth1"]);
-    await b.ip(["addr", "add", `${IP6_B}/64`, "dev", "veth1", "nodad"]);
-  } catch (err) {
-    await b?.destroy();
-    await a.destroy();
-    throw err;
-  }
-  const bb = b;
-  return {
-    a,
-    b: bb,
-    [Symbol.asyncDispose]: async () => {
-      await bb.destroy();
-      await a.destroy();
+function world(): Promise<World> {
+  return createLinkedNetns({ prefix: "cka", ifname: "veth0" }, { prefix: "ckb", ifname: "veth1" }, {
+    setup: async (a, b) => {
+      await a.ip(["link", "set", "veth0", "address", MAC_A]);
+      await b.ip(["link", "set", "veth1", "address", MAC_B]);
+      // a's kernel stays quiet: no IPv6 of its own, so only our frames leave veth0.
+      a.setSysctl("net.ipv6.conf.veth0.disable_ipv6", 1);
+      await b.ip(["addr", "add", `${IP4_B}/24`, "dev", "veth1"]);
+      await b.ip(["addr", "add", `${IP6_B}/64`, "dev", "veth1", "nodad"]);
     },
-  };
+  });
 }
 
 /** Send `frames` from a's veth0 and return the bytes of the frames received in the next 0.6 s. */

@@ -187,6 +187,62 @@ export async function addVethPair(
   if (opts.up !== "a") await b.ip(["link", "set", bName, "up"]);
 }
 
+/** Two throwaway netns joined by a veth pair; `await using` deletes both. */
+export interface LinkedNetns extends AsyncDisposable {
+  /** The netns of the first end. */
+  a: TestNetns;
+  /** The netns of the second end. */
+  b: TestNetns;
+}
+
+/** Options of {@linkcode createLinkedNetns}. */
+export interface LinkedNetnsOptions extends Omit<VethPairOptions, "beforeUp"> {
+  /** Runs after the pair is created and before any end is set up. */
+  beforeUp?: (a: TestNetns, b: TestNetns) => unknown;
+  /** Runs after the pair is up; a failure deletes both netns. */
+  setup?: (a: TestNetns, b: TestNetns) => Promise<unknown>;
+}
+
+/**
+ * Create two netns joined by a veth pair (see {@linkcode addVethPair}); when
+ * any step fails, both are deleted again.
+ *
+ * @param a prefix of the first netns and the name of its end
+ * @param b prefix of the second netns and the name of its end
+ * @param opts the pair's options and a set-up step
+ * @returns both netns; dispose to delete them (second first)
+ */
+export async function createLinkedNetns(
+  a: { prefix: string; ifname: string },
+  b: { prefix: string; ifname: string },
+  opts: LinkedNetnsOptions = {},
+): Promise<LinkedNetns> {
+  const nsA = await createNetns(a.prefix);
+  let nsB: TestNetns | undefined;
+  try {
+    const created = nsB = await createNetns(b.prefix);
+    const { beforeUp, setup, ...veth } = opts;
+    await addVethPair(nsA, a.ifname, created, b.ifname, {
+      ...veth,
+      ...(beforeUp === undefined ? {} : { beforeUp: () => beforeUp(nsA, created) }),
+    });
+    await setup?.(nsA, created);
+  } catch (err) {
+    await nsB?.destroy();
+    await nsA.destroy();
+    throw err;
+  }
+  const done = nsB;
+  return {
+    a: nsA,
+    b: done,
+    [Symbol.asyncDispose]: async () => {
+      await done.destroy();
+      await nsA.destroy();
+    },
+  };
+}
+
 /** A snapshot of a netns' network state, as sorted text lines per section. */
 export interface Snapshot {
   /** `name kind=.. mac=.. mtu=.. txqlen=.. flags=.. [peer-ifindex]` */

@@ -8,7 +8,13 @@
  */
 
 import assert from "node:assert/strict";
-import { addVethPair, createNetns, macOf, privilegedSkipReason } from "../_helpers/netns.ts";
+import {
+  addVethPair,
+  createLinkedNetns,
+  createNetns,
+  macOf,
+  privilegedSkipReason,
+} from "../_helpers/netns.ts";
 import type { TestNetns } from "../_helpers/netns.ts";
 import { detectGateways, detectIpConflicts } from "../../mod/detect.ts";
 import { announce } from "../../mod/announce.ts";
@@ -35,31 +41,16 @@ interface World extends AsyncDisposable {
 }
 
 async function world(): Promise<World> {
-  const pod = await createNetns("detp");
-  let peer: TestNetns | undefined;
-  try {
-    peer = await createNetns("detq");
-    const q = peer;
-    await addVethPair(pod, "eth0", q, "eth0", {
-      aMac: POD_MAC,
-      bMac: PEER_MAC,
-      // Keep the peer's own chatter (router solicitations, MLD) off the link.
-      beforeUp: () => q.setSysctl("net.ipv6.conf.eth0.router_solicitations", 0),
-    });
-  } catch (err) {
-    await peer?.destroy();
-    await pod.destroy();
-    throw err;
-  }
-  const p = peer;
-  return {
-    pod,
-    peer: p,
-    [Symbol.asyncDispose]: async () => {
-      await p.destroy();
-      await pod.destroy();
-    },
-  };
+  const w = await createLinkedNetns({ prefix: "detp", ifname: "eth0" }, {
+    prefix: "detq",
+    ifname: "eth0",
+  }, {
+    aMac: POD_MAC,
+    bMac: PEER_MAC,
+    // Keep the peer's own chatter (router solicitations, MLD) off the link.
+    beforeUp: (_, peer) => peer.setSysctl("net.ipv6.conf.eth0.router_solicitations", 0),
+  });
+  return { pod: w.a, peer: w.b, [Symbol.asyncDispose]: () => w[Symbol.asyncDispose]() };
 }
 
 /** Add addresses to eth0 of `ns` (IPv6 ones without DAD). */

@@ -13,7 +13,6 @@ import {
   privilegedSkipReason,
   readback,
   testNamer,
-  type TestNetns,
   toolsSkipReason,
 } from "../_helpers/netns.ts";
 import { addMacvlanNic, cni, containerId, itConf } from "./_coordinator.ts";
