@@ -8,7 +8,7 @@
  * @module
  */
 
-import { aboutText, runCni } from "./mod/cni.ts";
+import { aboutText, MAX_STDIN_BYTES, runCni } from "./mod/cni.ts";
 
 const CLI_HELP = `Usage: coordinator (as a CNI plugin: CNI_COMMAND=ADD|DEL|CHECK|VERSION|STATUS|GC,
        config JSON on stdin, result or error JSON on stdout)
@@ -77,7 +77,7 @@ async function main(): Promise<number> {
   commands?.catch(() => {}); // a load error surfaces where it is awaited
   let stdin: Uint8Array;
   try {
-    stdin = await readStdin(1 << 20);
+    stdin = await readStdin(MAX_STDIN_BYTES);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     writeAll(
