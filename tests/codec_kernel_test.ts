@@ -34,6 +34,7 @@ import {
   createLinkedNetns,
   type LinkedNetns,
   privilegedSkipReason,
+  testNamer,
   type TestNetns,
 } from "./_helpers/netns.ts";
 import { zeroArpNumbers } from "./_helpers/ref_codec.ts";
@@ -128,7 +129,7 @@ async function neighbour(
 
 /** A test that needs root and Python: ignored (with the reason in its name) without them. */
 function kernelTest(title: string, fn: () => Promise<void>): void {
-  Deno.test({ name: SKIP ? `${title} (ignored: ${SKIP})` : title, ignore: SKIP !== undefined, fn });
+  Deno.test({ name: testNamer(SKIP)(title), ignore: SKIP !== undefined, fn });
 }
 
 kernelTest(

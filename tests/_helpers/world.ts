@@ -26,7 +26,7 @@
  * @module
  */
 
-import { addVethPair, createNetns, exec, type TestNetns } from "./netns.ts";
+import { addVethPair, createNetns, exec, testNamer, type TestNetns } from "./netns.ts";
 
 /** Fixed addresses of every world (spec 3.7). */
 export const WORLD = {
@@ -173,4 +173,29 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     await destroyAll([...made, ...pods]).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * A privileged test in a fresh world, deleted afterwards; ignored (with the
+ * reason in its name) when `skip` is set.
+ *
+ * @param skip the reason to ignore the test, if any
+ * @param title the test's name
+ * @param fn the test, given the world
+ * @param opts options of the world
+ */
+export function worldTest(
+  skip: string | undefined,
+  title: string,
+  fn: (w: World) => Promise<void>,
+  opts: WorldOptions = {},
+): void {
+  Deno.test({
+    name: testNamer(skip)(title),
+    ignore: skip !== undefined,
+    async fn() {
+      await using w = await createWorld(opts);
+      await fn(w);
+    },
+  });
 }

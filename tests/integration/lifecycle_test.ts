@@ -4,14 +4,13 @@
  */
 
 import assert from "node:assert/strict";
-import { createWorld, type World } from "../_helpers/world.ts";
+import { type World, worldTest } from "../_helpers/world.ts";
 import {
   diffSnapshots,
   exec,
   ping,
   privilegedSkipReason,
   readback,
-  testNamer,
   type TestNetns,
   toolsSkipReason,
 } from "../_helpers/netns.ts";
@@ -19,7 +18,6 @@ import { addMacvlanNic, cni, containerId, itConf, runCoordinator } from "./_coor
 import type { Result } from "../../mod/types.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("iptables-restore", "ping", "sleep");
-const name = testNamer(skip);
 
 const CONF = itConf("it-life", "lifecycle");
 
@@ -38,13 +36,10 @@ async function podWithNic(
   return { pod, prev };
 }
 
-Deno.test({
-  name: name(
-    "DEL succeeds without ADD, with empty or missing CNI_NETNS, without prevResult, twice",
-  ),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld();
+worldTest(
+  skip,
+  "DEL succeeds without ADD, with empty or missing CNI_NETNS, without prevResult, twice",
+  async (w) => {
     const node0 = await readback(w.node);
     const cid = containerId();
     for (
@@ -58,13 +53,12 @@ Deno.test({
     }
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
   },
-});
+);
 
-Deno.test({
-  name: name("DEL after the netns path was unmounted while the netns lives on cleans the node"),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld();
+worldTest(
+  skip,
+  "DEL after the netns path was unmounted while the netns lives on cleans the node",
+  async (w) => {
     const { pod, prev } = await podWithNic(w, "10.6.212.50/16");
     const node0 = await readback(w.node);
     const cid = containerId();
@@ -89,15 +83,12 @@ Deno.test({
       await holder.status;
     }
   },
-});
+);
 
-Deno.test({
-  name: name(
-    "ADD failing part-way rolls back; a retried ADD and a repeated ADD make no duplicates",
-  ),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld();
+worldTest(
+  skip,
+  "ADD failing part-way rolls back; a retried ADD and a repeated ADD make no duplicates",
+  async (w) => {
     const { pod, prev } = await podWithNic(w, "10.6.212.60/16");
     const node0 = await readback(w.node);
     const pod0 = await readback(pod);
@@ -133,54 +124,48 @@ Deno.test({
     assert.equal(del.code, 0, del.stdout);
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
   },
+);
+
+worldTest(skip, "underlay IPv6 only: routes, rules, ip6tables, traffic, DEL", async (w) => {
+  await w.addServiceAddress("fd00:10:233::10/128");
+  const { pod, prev } = await podWithNic(w, "fd00:6::f1/64", "fd00:6::1");
+  const node0 = await readback(w.node);
+  const pod0 = await readback(pod);
+  const cid = containerId();
+  const hv = `veth${cid.slice(0, 11)}`;
+  const conf = { ...CONF, serviceCIDR: ["10.233.0.0/18", "fd00:10:233::/116"] };
+  const call = { containerId: cid, netns: pod.path, ifname: "eth0" };
+  const add = await cni(w.node, "ADD", conf, call, prev);
+  assert.equal(add.code, 0, add.stdout + add.stderr);
+  const podD = diffSnapshots(pod0, await readback(pod));
+  assert.equal(podD.routes4, undefined, "IPv4 CIDRs skipped for an IPv6 pod");
+  assert.deepEqual([...(podD.routes6?.added ?? [])].sort(), [
+    "default via fd00:6::101 dev veth0 table 100 metric 1024",
+    "fd00:10:233::/116 via fd00:6::101 dev veth0 metric 1024",
+    "fd00:6::101 dev veth0 metric 1024",
+    "fd00:6::101 dev veth0 table 101 metric 1024",
+  ]);
+  assert.deepEqual(podD.rules6?.added, ["1000:\tfrom all fwmark 0x1 lookup 100"]);
+  assert.equal(podD.rules4, undefined);
+  assert.equal((await readback(pod)).ip6tables.filter((l) => l.startsWith("-A")).length, 3);
+  const nodeD = diffSnapshots(node0, await readback(w.node));
+  assert.deepEqual(nodeD.routes6?.added, [`fd00:6::f1 dev ${hv} table 500 metric 1024`]);
+  assert.deepEqual(nodeD.rules6?.added, ["1000:\tfrom all lookup 500"]);
+  assert.equal(nodeD.rules4, undefined);
+  assert.ok(await ping(pod, "fd00:6::101"), "pod -> node IPv6");
+  assert.ok(await ping(pod, "fd00:10:233::10"), "pod -> IPv6 service address");
+  assert.ok(await ping(w.gw, "fd00:6::f1"), "gateway -> pod IPv6");
+  const check = await cni(w.node, "CHECK", conf, call, add.json);
+  assert.equal(check.code, 0, check.stdout);
+  const del = await cni(w.node, "DEL", conf, call);
+  assert.equal(del.code, 0, del.stdout);
+  assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
 });
 
-Deno.test({
-  name: name("underlay IPv6 only: routes, rules, ip6tables, traffic, DEL"),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld();
-    await w.addServiceAddress("fd00:10:233::10/128");
-    const { pod, prev } = await podWithNic(w, "fd00:6::f1/64", "fd00:6::1");
-    const node0 = await readback(w.node);
-    const pod0 = await readback(pod);
-    const cid = containerId();
-    const hv = `veth${cid.slice(0, 11)}`;
-    const conf = { ...CONF, serviceCIDR: ["10.233.0.0/18", "fd00:10:233::/116"] };
-    const call = { containerId: cid, netns: pod.path, ifname: "eth0" };
-    const add = await cni(w.node, "ADD", conf, call, prev);
-    assert.equal(add.code, 0, add.stdout + add.stderr);
-    const podD = diffSnapshots(pod0, await readback(pod));
-    assert.equal(podD.routes4, undefined, "IPv4 CIDRs skipped for an IPv6 pod");
-    assert.deepEqual([...(podD.routes6?.added ?? [])].sort(), [
-      "default via fd00:6::101 dev veth0 table 100 metric 1024",
-      "fd00:10:233::/116 via fd00:6::101 dev veth0 metric 1024",
-      "fd00:6::101 dev veth0 metric 1024",
-      "fd00:6::101 dev veth0 table 101 metric 1024",
-    ]);
-    assert.deepEqual(podD.rules6?.added, ["1000:\tfrom all fwmark 0x1 lookup 100"]);
-    assert.equal(podD.rules4, undefined);
-    assert.equal((await readback(pod)).ip6tables.filter((l) => l.startsWith("-A")).length, 3);
-    const nodeD = diffSnapshots(node0, await readback(w.node));
-    assert.deepEqual(nodeD.routes6?.added, [`fd00:6::f1 dev ${hv} table 500 metric 1024`]);
-    assert.deepEqual(nodeD.rules6?.added, ["1000:\tfrom all lookup 500"]);
-    assert.equal(nodeD.rules4, undefined);
-    assert.ok(await ping(pod, "fd00:6::101"), "pod -> node IPv6");
-    assert.ok(await ping(pod, "fd00:10:233::10"), "pod -> IPv6 service address");
-    assert.ok(await ping(w.gw, "fd00:6::f1"), "gateway -> pod IPv6");
-    const check = await cni(w.node, "CHECK", conf, call, add.json);
-    assert.equal(check.code, 0, check.stdout);
-    const del = await cni(w.node, "DEL", conf, call);
-    assert.equal(del.code, 0, del.stdout);
-    assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
-  },
-});
-
-Deno.test({
-  name: name("20 pods ADDed in parallel all come out right; GC removes the stale ones"),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld({ ipv6: false });
+worldTest(
+  skip,
+  "20 pods ADDed in parallel all come out right; GC removes the stale ones",
+  async (w) => {
     const node0 = await readback(w.node);
     const pods = await Promise.all(Array.from({ length: 20 }, () => w.addPod("c")));
     const prevs: Result[] = [];
@@ -247,45 +232,40 @@ Deno.test({
     );
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
   },
-});
+  { ipv6: false },
+);
 
-Deno.test({
-  name: name("ADD, CHECK and DEL with CNI_NETNS=/proc/PID/ns/net"),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld({ ipv6: false });
-    const { pod, prev } = await podWithNic(w, "10.6.212.70/16");
-    const node0 = await readback(w.node);
-    const holder = new Deno.Command("ip", { args: ["netns", "exec", pod.name, "sleep", "30"] })
-      .spawn();
-    try {
-      await new Promise((r) => setTimeout(r, 200));
-      const call = {
-        containerId: containerId(),
-        netns: `/proc/${holder.pid}/ns/net`,
-        ifname: "eth0",
-      };
-      const add = await cni(w.node, "ADD", CONF, call, prev);
-      assert.equal(add.code, 0, add.stdout + add.stderr);
-      assert.match(await pod.ip(["link", "show", "veth0"]), /veth0@/);
-      assert.ok(await ping(pod, "10.6.212.101"));
-      const check = await cni(w.node, "CHECK", CONF, call, add.json);
-      assert.equal(check.code, 0, check.stdout);
-      const del = await cni(w.node, "DEL", CONF, call);
-      assert.equal(del.code, 0, del.stdout);
-      assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
-    } finally {
-      holder.kill("SIGKILL");
-      await holder.status;
-    }
-  },
-});
+worldTest(skip, "ADD, CHECK and DEL with CNI_NETNS=/proc/PID/ns/net", async (w) => {
+  const { pod, prev } = await podWithNic(w, "10.6.212.70/16");
+  const node0 = await readback(w.node);
+  const holder = new Deno.Command("ip", { args: ["netns", "exec", pod.name, "sleep", "30"] })
+    .spawn();
+  try {
+    await new Promise((r) => setTimeout(r, 200));
+    const call = {
+      containerId: containerId(),
+      netns: `/proc/${holder.pid}/ns/net`,
+      ifname: "eth0",
+    };
+    const add = await cni(w.node, "ADD", CONF, call, prev);
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    assert.match(await pod.ip(["link", "show", "veth0"]), /veth0@/);
+    assert.ok(await ping(pod, "10.6.212.101"));
+    const check = await cni(w.node, "CHECK", CONF, call, add.json);
+    assert.equal(check.code, 0, check.stdout);
+    const del = await cni(w.node, "DEL", CONF, call);
+    assert.equal(del.code, 0, del.stdout);
+    assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
+  } finally {
+    holder.kill("SIGKILL");
+    await holder.status;
+  }
+}, { ipv6: false });
 
-Deno.test({
-  name: name("ADD follows the NIC, not prevResult, when they disagree (node batch guess undone)"),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld({ ipv6: false });
+worldTest(
+  skip,
+  "ADD follows the NIC, not prevResult, when they disagree (node batch guess undone)",
+  async (w) => {
     const { pod, prev } = await podWithNic(w, "10.6.212.81/16");
     // prevResult names another address than the one on the NIC.
     const lying: Result = { ...prev, ips: [{ address: "10.6.212.80/16", interface: 0 }] };
@@ -302,13 +282,13 @@ Deno.test({
     assert.equal(del.code, 0, del.stdout);
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
   },
-});
+  { ipv6: false },
+);
 
-Deno.test({
-  name: name("STATUS is ready with ip and the restore tools, code 50 without them"),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld({ ipv6: false });
+worldTest(
+  skip,
+  "STATUS is ready with ip and the restore tools, code 50 without them",
+  async (w) => {
     const conf = { ...CONF, cniVersion: "1.1.0" };
     const call = { containerId: "", netns: "", ifname: "" };
     const ok = await cni(w.node, "STATUS", conf, call);
@@ -330,15 +310,13 @@ Deno.test({
       await Deno.remove(empty);
     }
   },
-});
+  { ipv6: false },
+);
 
-Deno.test({
-  name: name(
-    "txQueueLen, podRPFilter, vethLinkAddress, policyRoutes land in the pod, never on the node",
-  ),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld({ ipv6: false });
+worldTest(
+  skip,
+  "txQueueLen, podRPFilter, vethLinkAddress, policyRoutes land in the pod, never on the node",
+  async (w) => {
     const { pod, prev } = await podWithNic(w, "10.6.212.90/16");
     const nodeLinks0 = (await readback(w.node)).links.filter((l) => !l.startsWith("veth"));
     const conf = {
@@ -374,15 +352,13 @@ Deno.test({
     const del = await cni(w.node, "DEL", conf, call);
     assert.equal(del.code, 0, del.stdout);
   },
-});
+  { ipv6: false },
+);
 
-Deno.test({
-  name: name(
-    "detectIPConflict: an address held by another host fails ADD with code 100 and rolls back",
-  ),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld({ ipv6: false });
+worldTest(
+  skip,
+  "detectIPConflict: an address held by another host fails ADD with code 100 and rolls back",
+  async (w) => {
     // Another "host" on the segment already holds the pod's address.
     await w.gw.ip(["addr", "add", "10.6.212.99/16", "dev", "eth0"]);
     const { pod, prev } = await podWithNic(w, "10.6.212.99/16");
@@ -401,4 +377,5 @@ Deno.test({
     assert.equal(del.code, 0, del.stdout);
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
   },
-});
+  { ipv6: false },
+);

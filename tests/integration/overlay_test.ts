@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createWorld, type World } from "../_helpers/world.ts";
+import { type World, worldTest } from "../_helpers/world.ts";
 import {
   addVethPair,
   diffSnapshots,
@@ -12,14 +12,12 @@ import {
   ping,
   privilegedSkipReason,
   readback,
-  testNamer,
   type TestNetns,
   toolsSkipReason,
 } from "../_helpers/netns.ts";
 import { addMacvlanNic, cni, containerId, itConf } from "./_coordinator.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("ping");
-const name = testNamer(skip);
 
 const CONF = itConf("it-overlay-net1", "overlay", { hijackCIDR: ["169.254.20.10/32"] });
 
@@ -61,13 +59,10 @@ async function addPtpEth0(w: World, pod: TestNetns, hostEnd: string): Promise<vo
   await pod.ip(["route", "add", "default", "via", "10.233.100.1", "dev", "eth0"]);
 }
 
-Deno.test({
-  name: name(
-    "overlay eth0=ptp veth + net1=macvlan: exact state of spec 3.7.2, traffic, DEL cleans table 500",
-  ),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld();
+worldTest(
+  skip,
+  "overlay eth0=ptp veth + net1=macvlan: exact state of spec 3.7.2, traffic, DEL cleans table 500",
+  async (w) => {
     await w.addServiceAddress("10.233.0.10/32");
     await w.addServiceAddress("169.254.20.10/32");
     const pod = await w.addPod();
@@ -162,15 +157,12 @@ Deno.test({
     const del2 = await cni(w.node, "DEL", CONF, call);
     assert.equal(del2.code, 0, del2.stdout);
   },
-});
+);
 
-Deno.test({
-  name: name(
-    "overlay eth0=Calico-style veth (169.254.1.1 gateway) + net1: spec 3.6 example 2, then podDefaultRouteNic=net1",
-  ),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld({ ipv6: false });
+worldTest(
+  skip,
+  "overlay eth0=Calico-style veth (169.254.1.1 gateway) + net1: spec 3.6 example 2, then podDefaultRouteNic=net1",
+  async (w) => {
     await w.addServiceAddress("10.233.0.10/32");
     for (const moveDefault of [false, true]) {
       // A fresh address per round: the gateway's ARP cache still holds the last pod's MAC.
@@ -246,4 +238,5 @@ Deno.test({
       await pod.destroy();
     }
   },
-});
+  { ipv6: false },
+);

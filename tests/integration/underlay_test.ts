@@ -5,20 +5,18 @@
  */
 
 import assert from "node:assert/strict";
-import { createWorld, type World } from "../_helpers/world.ts";
+import { type World, worldTest } from "../_helpers/world.ts";
 import {
   diffSnapshots,
   macOf,
   ping,
   privilegedSkipReason,
   readback,
-  testNamer,
   toolsSkipReason,
 } from "../_helpers/netns.ts";
 import { addMacvlanNic, cni, containerId, itConf } from "./_coordinator.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("iptables-restore", "ping");
-const name = testNamer(skip);
 
 const BASE = itConf("it-underlay", "underlay", { hijackCIDR: ["169.254.20.10/32"] });
 
@@ -31,13 +29,10 @@ async function world4(w: World): Promise<void> {
   await w.addServiceAddress("169.254.20.10/32");
 }
 
-Deno.test({
-  name: name(
-    "underlay IPv4 single NIC: exact state of spec 3.7.1, traffic, CHECK, DEL leaves nothing",
-  ),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld();
+worldTest(
+  skip,
+  "underlay IPv4 single NIC: exact state of spec 3.7.1, traffic, CHECK, DEL leaves nothing",
+  async (w) => {
     await world4(w);
     const pod = await w.addPod();
     // A distro default of 2: the plugin must make rp_filter 0 take effect.
@@ -154,13 +149,12 @@ Deno.test({
     const del2 = await cni(w.node, "DEL", BASE, call);
     assert.equal(del2.code, 0, del2.stdout);
   },
-});
+);
 
-Deno.test({
-  name: name("underlay dual stack + podMACPrefix, then net1: spec 3.6 example 3 (3a, 3b)"),
-  ignore: skip !== undefined,
-  async fn() {
-    await using w = await createWorld();
+worldTest(
+  skip,
+  "underlay dual stack + podMACPrefix, then net1: spec 3.6 example 3 (3a, 3b)",
+  async (w) => {
     await w.gw.ip(["addr", "add", "10.7.0.1/16", "dev", "eth0"]);
     await w.gw.ip(["addr", "add", "fd00:10:7::1/64", "dev", "eth0", "nodad"]);
     const pod = await w.addPod();
@@ -305,4 +299,4 @@ Deno.test({
     assert.equal(del0.code, 0, del0.stdout);
     assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {}, "node as before ADD");
   },
-});
+);
