@@ -84,7 +84,14 @@ const MIN_VERSION: Partial<Record<Command, string>> = {
   STATUS: "1.1.0",
 };
 
-function compareVersions(a: string, b: string): number {
+/**
+ * Compare two CNI spec versions numerically (major.minor.patch).
+ *
+ * @param a version
+ * @param b version
+ * @returns negative, 0 or positive
+ */
+export function compareVersions(a: string, b: string): number {
   const pa = a.split(".").map(Number);
   const pb = b.split(".").map(Number);
   for (let i = 0; i < 3; i++) {

@@ -31,6 +31,7 @@
  * @module
  */
 
+import { compareVersions } from "../../mod/cni.ts";
 import { pluginArgv } from "./cni.ts";
 import type { TestNetns } from "./netns.ts";
 
@@ -268,23 +269,6 @@ export async function invokePlugin(
   const stdin = buildStdin(plugin, list, prevResult);
   const out = await execPlugin(command, stdin, rt, type);
   return parseOutput(type, command, out, list.cniVersion);
-}
-
-/**
- * Compare two dotted versions numerically.
- *
- * @param a version
- * @param b version
- * @returns negative, 0 or positive
- */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 /** One attachment of a conflist, driven like libcni drives it. */
