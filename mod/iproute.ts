@@ -538,30 +538,6 @@ export function isDefaultDst(dst: string): boolean {
 }
 
 /**
- * Canonical route destination as `ip -j` prints it: "default" stays,
- * host prefixes lose their length.
- *
- * @param cidr a prefix
- * @returns the way ip prints it
- */
-export function routeDstKey(cidr: string): string {
-  if (isDefaultDst(cidr) && (cidr.endsWith("/0") || cidr === "default")) return "default";
-  const [ip, len] = cidr.split("/");
-  if (ip === undefined) return cidr;
-  if (len === undefined) return ip;
-  if ((familyOf(ip) === 4 && len === "32") || (familyOf(ip) === 6 && len === "128")) return ip;
-  return `${ip}/${len}`;
-}
-
-/** Table name as `ip -j` prints it. */
-export function tableKey(table: number): string {
-  if (table === 254) return "main";
-  if (table === 255) return "local";
-  if (table === 253) return "default";
-  return String(table);
-}
-
-/**
  * Canonical form of an address (lower case, compressed, as iproute2 prints).
  *
  * @param ip address text

@@ -153,15 +153,3 @@ export function listStates(network: string): AttachmentState[] {
   }
   return out;
 }
-
-/**
- * Other attachments of the same container in this network (e.g. eth0 when
- * deleting net1).
- *
- * @param network network name
- * @param containerId CNI_CONTAINERID
- * @returns their states
- */
-export function siblingStates(network: string, containerId: string): AttachmentState[] {
-  return listStates(network).filter((s) => s.containerId === containerId);
-}
