@@ -17,6 +17,7 @@
  * @module
  */
 
+import type { IpAddrLink, IpLink } from "../../mod/iproute.ts";
 import { inNetns } from "../../mod/netns.ts";
 
 const decoder = new TextDecoder();
@@ -284,22 +285,6 @@ function iptablesLines(s: string): string[] {
     .map((l) => l.replace(/ \[\d+:\d+\]$/, ""));
 }
 
-interface JsonLink {
-  ifindex: number;
-  ifname: string;
-  flags: string[];
-  mtu: number;
-  txqlen?: number;
-  address?: string;
-  link?: string;
-  linkinfo?: { "info_kind"?: string; "info_data"?: { mode?: string } };
-}
-
-interface JsonAddr {
-  ifname: string;
-  "addr_info": { family: string; local: string; prefixlen: number; scope: string }[];
-}
-
 /**
  * Read back the whole network state of a netns (or of the test process's
  * own netns when `ns` is undefined - only for read-only use).
@@ -310,8 +295,8 @@ interface JsonAddr {
 export async function readback(ns: TestNetns): Promise<Snapshot> {
   const ipj = async (args: string[]) => JSON.parse((await ns.ip(["-j", ...args])) || "[]");
   const [linksJ, addrsJ, r4, r6, ru4, ru6, n4, n6, ipt, ip6t] = await Promise.all([
-    ipj(["-d", "link", "show"]) as Promise<JsonLink[]>,
-    ipj(["addr", "show"]) as Promise<JsonAddr[]>,
+    ipj(["-d", "link", "show"]) as Promise<IpLink[]>,
+    ipj(["addr", "show"]) as Promise<IpAddrLink[]>,
     ns.ip(["-4", "route", "show", "table", "all"]),
     ns.ip(["-6", "route", "show", "table", "all"]),
     ns.ip(["-4", "rule", "show"]),
@@ -323,8 +308,8 @@ export async function readback(ns: TestNetns): Promise<Snapshot> {
   ]);
   const links = linksJ.map((l) => {
     const kind = l.linkinfo?.info_kind ?? "none";
-    const mode = l.linkinfo?.info_data?.mode;
-    return `${l.ifname} kind=${kind}${mode ? ` mode=${mode}` : ""} mac=${
+    const mode = l.linkinfo?.info_data?.["mode"];
+    return `${l.ifname} kind=${kind}${mode ? ` mode=${String(mode)}` : ""} mac=${
       l.address ?? ""
     } mtu=${l.mtu} ` +
       `txqlen=${l.txqlen ?? 0} flags=${[...l.flags].sort().join(",")}`;
