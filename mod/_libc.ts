@@ -99,3 +99,54 @@ export function cString(s: string): Uint8Array<ArrayBuffer> {
   out.set(bytes);
   return out;
 }
+
+/** A failed libc file call, with its errno. */
+export class LibcIoError extends Error {
+  /** @param errno the errno of the failed call */
+  constructor(readonly errno: number) {
+    super(strerror(errno));
+    this.name = "LibcIoError";
+  }
+}
+
+const O_RDONLY_CLOEXEC = 0o2000000;
+const EINTR = 4;
+
+/**
+ * Read a whole small file (`/proc`, `/proc/sys`) through libc on the calling
+ * thread. Deno's own fs APIs refuse `/proc/sys`, `/proc/self` and
+ * `/proc/thread-self` without `--allow-all`, and inside `inNetns` only the
+ * calling thread sees the pod netns.
+ *
+ * @param path the file
+ * @returns its text
+ * @throws LibcIoError when open or read fails
+ */
+export function readFileLibc(path: string): string {
+  const c = libc();
+  const fd = c.open(cString(path), O_RDONLY_CLOEXEC);
+  if (fd < 0) throw new LibcIoError(errno());
+  try {
+    const chunks: Uint8Array[] = [];
+    const buf = new Uint8Array(4096);
+    for (let attempt = 0;;) {
+      const n = Number(c.read(fd, buf, BigInt(buf.length)));
+      if (n === 0) break;
+      if (n < 0) {
+        const code = errno();
+        if (code === EINTR && attempt++ < 10) continue;
+        throw new LibcIoError(code);
+      }
+      chunks.push(buf.slice(0, n));
+    }
+    const all = new Uint8Array(chunks.reduce((a, b) => a + b.length, 0));
+    let off = 0;
+    for (const ch of chunks) {
+      all.set(ch, off);
+      off += ch.length;
+    }
+    return new TextDecoder().decode(all);
+  } finally {
+    c.close(fd);
+  }
+}

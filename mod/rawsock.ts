@@ -30,7 +30,7 @@
  */
 
 import { CniError, ErrorCode } from "./errors.ts";
-import { cString, errno, libc, socketLibc, strerror } from "./_libc.ts";
+import { cString, errno, libc, LibcIoError, readFileLibc, socketLibc, strerror } from "./_libc.ts";
 import { inNetns } from "./netns.ts";
 
 const AF_PACKET = 17;
@@ -47,7 +47,6 @@ const SIOCGIFHWADDR = 0x8927;
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
 const IFNAMSIZ = 16;
-const O_RDONLY_CLOEXEC = 0o2000000;
 
 const EPERM = 1;
 const EINTR = 4;
@@ -416,30 +415,11 @@ export class RawSocket implements FrameSink, Disposable {
  * @returns the text, or undefined when the file cannot be opened
  */
 export function readProcFileSync(path: string): string | undefined {
-  const c = libc();
-  const fd = c.open(cString(path), O_RDONLY_CLOEXEC);
-  if (fd < 0) return undefined;
   try {
-    const chunks: Uint8Array[] = [];
-    const buf = new Uint8Array(4096);
-    for (let attempt = 0;;) {
-      const n = Number(c.read(fd, buf, BigInt(buf.length)));
-      if (n === 0) break;
-      if (n < 0) {
-        if (errno() === EINTR && attempt++ < 10) continue;
-        return undefined;
-      }
-      chunks.push(buf.slice(0, n));
-    }
-    const all = new Uint8Array(chunks.reduce((a, b) => a + b.length, 0));
-    let off = 0;
-    for (const ch of chunks) {
-      all.set(ch, off);
-      off += ch.length;
-    }
-    return new TextDecoder().decode(all);
-  } finally {
-    c.close(fd);
+    return readFileLibc(path);
+  } catch (err) {
+    if (err instanceof LibcIoError) return undefined;
+    throw err;
   }
 }
 

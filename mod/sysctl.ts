@@ -18,44 +18,22 @@
 
 import { CniError, ErrorCode } from "./errors.ts";
 import { inNetns } from "./netns.ts";
-import { cString, errno, libc, strerror } from "./_libc.ts";
+import { cString, errno, libc, LibcIoError, readFileLibc } from "./_libc.ts";
 
-const O_RDONLY = 0;
 const O_WRONLY = 1;
 const O_CLOEXEC = 0o2000000;
 const ENOENT = 2;
-
-/** A failed libc call on a /proc/sys file. */
-class SysctlIoError extends Error {
-  constructor(readonly errno: number) {
-    super(strerror(errno));
-  }
-}
 
 // Deno's fs APIs demand --allow-all for /proc/sys writes, so these go
 // through libc (--allow-ffi), which also keeps them on the calling thread.
 function writeProc(path: string, text: string): void {
   const c = libc();
   const fd = c.open(cString(path), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) throw new SysctlIoError(errno());
+  if (fd < 0) throw new LibcIoError(errno());
   try {
     const bytes = new TextEncoder().encode(text);
     const n = Number(c.write(fd, bytes, BigInt(bytes.length)));
-    if (n < 0) throw new SysctlIoError(errno());
-  } finally {
-    c.close(fd);
-  }
-}
-
-function readProc(path: string): string {
-  const c = libc();
-  const fd = c.open(cString(path), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw new SysctlIoError(errno());
-  try {
-    const buf = new Uint8Array(4096);
-    const n = Number(c.read(fd, buf, BigInt(buf.length)));
-    if (n < 0) throw new SysctlIoError(errno());
-    return new TextDecoder().decode(buf.subarray(0, n));
+    if (n < 0) throw new LibcIoError(errno());
   } finally {
     c.close(fd);
   }
@@ -94,7 +72,7 @@ function writeAll(writes: readonly SysctlWrite[]): string[] {
     try {
       writeProc(path, `${w.value}\n`);
     } catch (err) {
-      if (w.optional && err instanceof SysctlIoError && err.errno === ENOENT) continue;
+      if (w.optional && err instanceof LibcIoError && err.errno === ENOENT) continue;
       errors.push(
         `Cannot set "${w.key}" to "${w.value}": ${err instanceof Error ? err.message : err}`,
       );
@@ -131,7 +109,7 @@ export function readSysctls(
     const out = new Map<string, string | undefined>();
     for (const k of keys) {
       try {
-        out.set(k, readProc(sysctlPath(k)).trim());
+        out.set(k, readFileLibc(sysctlPath(k)).trim());
       } catch {
         out.set(k, undefined);
       }
