@@ -249,6 +249,17 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
   }
 }
 
+/**
+ * Import a module of this directory that only some calls need (detection, the
+ * announce after a MAC change, and the Wasm codec behind them). The specifier is
+ * computed, so Deno does not load these modules at start-up with the rest of the
+ * graph (~2 ms of every ADD and DEL); `deno compile` embeds them through
+ * LAZY_MODULES in mod/permissions.ts, which must list every name used here.
+ */
+function lazyImport<T>(name: `./${string}.ts`): Promise<T> {
+  return import(new URL(name, import.meta.url).href) as Promise<T>;
+}
+
 async function dropMangle(families: readonly (4 | 6)[], netns: string): Promise<void> {
   for (const f of families) {
     await restore(f, restoreScript("-D", mangleRules(POD_VETH)), netns).catch(() => {});
@@ -462,7 +473,7 @@ async function addSteps(
       await run(["ip", "link", "set", "dev", ifname, "up"], { netns });
     }
     const detect = conf.detectIPConflict || conf.detectGateway
-      ? await import("./detect.ts")
+      ? await lazyImport<typeof import("./detect.ts")>("./detect.ts")
       : undefined;
     if (detect && conf.detectIPConflict) {
       await detect.detectIpConflicts({
@@ -476,7 +487,7 @@ async function addSteps(
     if (macChange && newMac !== undefined) {
       await run(["ip", "link", "set", "dev", ifname, "address", newMac], { netns });
       mac = newMac;
-      const { announce } = await import("./announce.ts");
+      const { announce } = await lazyImport<typeof import("./announce.ts")>("./announce.ts");
       const failures = await announce({ netns, ifname, mac, ips: current });
       if (failures.length > 0) log.warn("Announce after the MAC change failed", { failures });
     }

@@ -39,3 +39,24 @@ export function permissionFlags(): string[] {
     "--allow-ffi",
   ];
 }
+
+/**
+ * The `deno run` flags (besides {@linkcode permissionFlags}) under which
+ * `main.ts` starts as the compiled binary does: no config file, lock file, npm
+ * or remote module resolution. The binary has none of these; under `deno run`
+ * each is start-up time spent on every CNI call (~2-6 ms measured, see
+ * docs/benchmarks.md). The plugin's own modules import only relative paths
+ * and `node:` built-ins, so nothing needs them.
+ *
+ * @returns the flags, in a stable order
+ */
+export function runFlags(): string[] {
+  return ["--no-config", "--no-npm", "--no-remote"];
+}
+
+/**
+ * Modules `main.ts` loads only on demand, by a computed specifier (see
+ * `lazyImport` in mod/commands.ts): Deno leaves them out of the module graph it
+ * loads at start-up, so `deno compile` must embed them with `--include`.
+ */
+export const LAZY_MODULES: readonly string[] = ["mod/detect.ts", "mod/announce.ts"];

@@ -1,13 +1,14 @@
 /**
  * Run the plugin as a runtime does: a subprocess with CNI_* env and the config
  * on stdin. By default `deno run` of `main.ts` with exactly the permission
- * flags the compiled binary gets (mod/permissions.ts); with COORDINATOR_BIN set,
- * that binary instead.
+ * flags the compiled binary gets, and the run flags that leave out what the
+ * binary has not either (config file, npm; mod/permissions.ts); with
+ * COORDINATOR_BIN set, that binary instead.
  *
  * @module
  */
 
-import { permissionFlags } from "../../mod/permissions.ts";
+import { permissionFlags, runFlags } from "../../mod/permissions.ts";
 
 /** Absolute path of main.ts. */
 export const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
@@ -16,7 +17,7 @@ export const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 export function pluginArgv(): string[] {
   const bin = Deno.env.get("COORDINATOR_BIN");
   if (bin) return [bin];
-  return [Deno.execPath(), "run", ...permissionFlags(), MAIN_TS];
+  return [Deno.execPath(), "run", ...runFlags(), ...permissionFlags(), MAIN_TS];
 }
 
 /** One plugin invocation. */

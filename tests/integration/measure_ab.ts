@@ -29,7 +29,7 @@ import {
   runInNode,
 } from "./_coordinator.ts";
 import { cniEnv } from "../_helpers/cni.ts";
-import { permissionFlags } from "../../mod/permissions.ts";
+import { permissionFlags, runFlags } from "../../mod/permissions.ts";
 import type { Result } from "../../mod/types.ts";
 
 const args = Deno.args.filter((a) => a !== "--last-pod");
@@ -56,7 +56,13 @@ async function call(node: string, argv: string[], env: Record<string, string>, s
   return { ms, text };
 }
 
-const plugin = (tree: string) => [Deno.execPath(), "run", ...permissionFlags(), `${tree}/main.ts`];
+// TREE may carry its own `deno run` flags after a "+", comma-separated, in
+// place of runFlags() (e.g. `/tmp/base+` for none, `/tmp/base+--no-config`).
+const plugin = (tree: string) => {
+  const [dir, extra] = tree.split("+", 2) as [string, string | undefined];
+  const flags = extra === undefined ? runFlags() : extra.split(",").filter((f) => f !== "");
+  return [Deno.execPath(), "run", ...flags, ...permissionFlags(), `${dir}/main.ts`];
+};
 const podEnv = (command: string, cid: string, netns: string, path = "/opt/cni/bin") =>
   cniEnv({ command, containerId: cid, netns, ifname: "eth0", path });
 

@@ -9,7 +9,7 @@ import {
   RuntimeMissingError,
   stampVersion,
 } from "../../build.ts";
-import { permissionFlags } from "../../mod/permissions.ts";
+import { LAZY_MODULES, permissionFlags } from "../../mod/permissions.ts";
 
 const opts = {
   denoDir: "/cache/deno",
@@ -24,9 +24,20 @@ Deno.test("compileArgs() carries exactly permissionFlags()", () => {
     ...permissionFlags(),
     "--output",
     "dist/coordinator",
+    ...LAZY_MODULES.flatMap((m) => ["--include", m]),
     "main.ts",
   ]);
   assert.ok(!args.some((a) => a === "-A" || a === "--allow-all"));
+});
+
+Deno.test("LAZY_MODULES lists exactly the modules mod/ loads through lazyImport()", async () => {
+  const used = new Set<string>();
+  for await (const e of Deno.readDir(new URL("../../mod/", import.meta.url))) {
+    if (!e.isFile || !e.name.endsWith(".ts")) continue;
+    const text = await Deno.readTextFile(new URL(`../../mod/${e.name}`, import.meta.url));
+    for (const m of text.matchAll(/lazyImport<[^>]*>\("\.\/([\w.]+)"\)/g)) used.add(`mod/${m[1]}`);
+  }
+  assert.deepEqual([...used].sort(), [...LAZY_MODULES].sort());
 });
 
 Deno.test("resolveRuntime() prefers DENORT_BIN, then the Deno cache", () => {
