@@ -28,7 +28,7 @@
  * @module
  */
 
-import { LAZY_MODULES, permissionFlags } from "./mod/permissions.ts";
+import { LAZY_MODULES, permissionFlags, v8Flags } from "./mod/permissions.ts";
 
 /** Where the binary goes. */
 export const DEFAULT_OUTPUT = "dist/coordinator";
@@ -147,11 +147,17 @@ export interface CompileArgsOptions {
  * The `deno compile` argv (without the leading `deno`).
  *
  * @param opts output path and extra includes
- * @returns the arguments: exactly {@linkcode permissionFlags}, the output, and
+ * @returns the arguments: exactly {@linkcode permissionFlags} and {@linkcode v8Flags}, the output, and
  * `--include` for {@linkcode LAZY_MODULES} (loaded by a computed specifier) and `opts.include`
  */
 export function compileArgs(opts: CompileArgsOptions = {}): string[] {
-  const args = ["compile", ...permissionFlags(), "--output", opts.output ?? DEFAULT_OUTPUT];
+  const args = [
+    "compile",
+    ...permissionFlags(),
+    ...v8Flags(),
+    "--output",
+    opts.output ?? DEFAULT_OUTPUT,
+  ];
   for (const path of [...LAZY_MODULES, ...opts.include ?? []]) args.push("--include", path);
   args.push("main.ts");
   return args;

@@ -41,9 +41,22 @@ export function permissionFlags(): string[] {
 }
 
 /**
+ * V8 flags of the plugin, baked into the compiled binary and given to every
+ * `deno run` of `main.ts` alike. `--single-threaded`: no V8 worker threads
+ * (concurrent compilation, marking, sweeping). A CNI call lives ~40 ms and
+ * spends much of it next to its own `ip` children on a node's cores; on the
+ * 2-core test machine this took 4-10 ms off the ADD median (docs/benchmarks.md).
+ *
+ * @returns the flags
+ */
+export function v8Flags(): string[] {
+  return ["--v8-flags=--single-threaded"];
+}
+
+/**
  * The `deno run` flags (besides {@linkcode permissionFlags}) under which
- * `main.ts` starts as the compiled binary does: no config file, lock file, npm
- * or remote module resolution. The binary has none of these; under `deno run`
+ * `main.ts` starts as the compiled binary does: its {@linkcode v8Flags}, and no
+ * config file, lock file, npm or remote module resolution. The binary has none of these; under `deno run`
  * each is start-up time spent on every CNI call (~2-6 ms measured, see
  * docs/benchmarks.md). The plugin's own modules import only relative paths
  * and `node:` built-ins, so nothing needs them.
@@ -51,7 +64,7 @@ export function permissionFlags(): string[] {
  * @returns the flags, in a stable order
  */
 export function runFlags(): string[] {
-  return ["--no-config", "--no-npm", "--no-remote"];
+  return ["--no-config", "--no-npm", "--no-remote", ...v8Flags()];
 }
 
 /**

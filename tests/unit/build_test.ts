@@ -9,7 +9,7 @@ import {
   RuntimeMissingError,
   stampVersion,
 } from "../../build.ts";
-import { LAZY_MODULES, permissionFlags } from "../../mod/permissions.ts";
+import { LAZY_MODULES, permissionFlags, runFlags, v8Flags } from "../../mod/permissions.ts";
 
 const opts = {
   denoDir: "/cache/deno",
@@ -22,12 +22,17 @@ Deno.test("compileArgs() carries exactly permissionFlags()", () => {
   assert.deepEqual(args, [
     "compile",
     ...permissionFlags(),
+    ...v8Flags(),
     "--output",
     "dist/coordinator",
     ...LAZY_MODULES.flatMap((m) => ["--include", m]),
     "main.ts",
   ]);
   assert.ok(!args.some((a) => a === "-A" || a === "--allow-all"));
+});
+
+Deno.test("deno run gets the binary's V8 flags", () => {
+  for (const f of v8Flags()) assert.ok(runFlags().includes(f), f);
 });
 
 Deno.test("LAZY_MODULES lists exactly the modules mod/ loads through lazyImport()", async () => {
