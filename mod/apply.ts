@@ -15,6 +15,7 @@
  * @module
  */
 
+import { readFileLibc } from "./_libc.ts";
 import { CniError, ErrorCode } from "./errors.ts";
 import {
   batchErrorMessage,
@@ -86,6 +87,36 @@ export function hostCleanupLines(c: HostCleanup): BatchLine[] {
     });
   }
   return lines;
+}
+
+/**
+ * The link names listed in a `/proc/net/dev` text.
+ *
+ * @param text the file's text (two header lines, then `name: counters...`)
+ * @returns the names
+ */
+export function parseNetDev(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.split("\n").slice(2)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) names.add(line.slice(0, colon).trim());
+  }
+  return names;
+}
+
+/**
+ * Whether a link of this name is listed in the calling thread's netns. The
+ * kernel unlists a deleted device, with its routes and neighbours, before the
+ * slow end of the teardown (RCU waits, 10-30 ms here) after which it answers
+ * the `ip` that asked: this tells when a `link del` took effect without
+ * waiting for that answer. Reads `/proc/thread-self/net/dev` (through libc:
+ * Deno refuses `/proc/thread-self`).
+ *
+ * @param name the link name
+ * @returns whether it is listed
+ */
+export function linkListed(name: string): boolean {
+  return parseNetDev(readFileLibc("/proc/thread-self/net/dev")).has(name);
 }
 
 /**

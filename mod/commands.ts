@@ -29,6 +29,7 @@ import {
   GONE,
   type HostCleanup,
   hostCleanupLines,
+  linkListed,
   podRuleCleanupLines,
   runChecked,
   runCleanup,
@@ -39,6 +40,7 @@ import {
   bareIp,
   batchErrorMessage,
   type BatchLine,
+  type BatchResult,
   BatchSession,
   canonicalIp,
   familyOf,
@@ -652,6 +654,29 @@ async function hostCleanupFor(
 }
 
 /**
+ * Wait for a node cleanup session. When its changes are all veth deletions
+ * (one DEL of a first NIC, GC), they are done once the kernel has unlisted the
+ * veths (with their routes and neighbours): the rest of a deletion, 10-30 ms of
+ * RCU waits here that `ip` sits through before its answer, does not hold up
+ * the call. `ip` receives that answer and ends on its own, also after this
+ * process has exited. Anything else (a failure, other lines) waits for `ip`.
+ *
+ * @param s the session, stdin closed, its reads printed
+ * @param cleanups what it removes
+ * @returns the outcomes (lines still in the kernel count as done)
+ */
+async function settle(s: BatchSession, cleanups: readonly HostCleanup[]): Promise<BatchResult> {
+  const veths = cleanups.every((c) => c.deleteVeth) ? cleanups.map((c) => c.hostVeth) : [];
+  while (veths.length > 0) {
+    const p = s.progress;
+    if (p.ended || p.failures.size > 0) break;
+    if (!veths.some(linkListed)) return s.snapshot();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return await s.finish();
+}
+
+/**
  * Run node cleanups and drop the shared `from all lookup <table>` rule of a
  * family once its table holds no route of that family any more (the last pod
  * is gone), so that the node ends as it was before the first ADD. Must run
@@ -722,7 +747,7 @@ async function cleanHost(
   const dropped = runCleanup(drops);
   const failures: string[] = [];
   try {
-    const res = await s.finish();
+    const res = await settle(s, cleanups);
     if (res.errors.length > 0) {
       failures.push(batchErrorMessage("Cannot clean the node", res.errors));
     }

@@ -401,6 +401,11 @@ export class BatchSession {
     for (const w of waiters) w();
   }
 
+  /** The outputs so far (see {@linkcode BatchSession.until}). */
+  get progress(): BatchProgress {
+    return { values: this.#values, failures: parseBatchFailures(this.#stderr), ended: this.#ended };
+  }
+
   /** How many lines were sent so far. */
   get lineCount(): number {
     return this.#lines.length;
@@ -444,10 +449,9 @@ export class BatchSession {
    */
   async until(pred: (p: BatchProgress) => boolean): Promise<boolean> {
     for (;;) {
-      const ended = this.#ended;
-      const p = { values: this.#values, failures: parseBatchFailures(this.#stderr), ended };
+      const p = this.progress;
       if (pred(p)) return true;
-      if (ended) return false;
+      if (p.ended) return false;
       await new Promise<void>((r) => this.#waiters.push(r));
     }
   }
