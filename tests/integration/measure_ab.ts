@@ -56,15 +56,25 @@ async function call(node: string, argv: string[], env: Record<string, string>, s
   return { ms, text };
 }
 
-// TREE may carry its own `deno run` flags after a "+", comma-separated, in
-// place of runFlags() (e.g. `/tmp/base+` for none, `/tmp/base+--no-config`).
+// TREE may carry its own `deno run` flags after a "+", space-separated, in
+// place of runFlags() (e.g. `/tmp/base+` for none, `"/tmp/base+--no-config --no-npm"`).
+// Every TREE gets its own DENO_DIR (under /tmp, kept between runs): V8 rejects
+// a code cache written under other V8 flags, so variants sharing one cache
+// would keep overwriting each other's.
+const denoDir = (tree: string) =>
+  `/tmp/measure_ab_deno_dir/${encodeURIComponent(tree).replaceAll("%", "_")}`;
 const plugin = (tree: string) => {
   const [dir, extra] = tree.split("+", 2) as [string, string | undefined];
-  const flags = extra === undefined ? runFlags() : extra.split(",").filter((f) => f !== "");
+  const flags = extra === undefined ? runFlags() : extra.split(" ").filter((f) => f !== "");
   return [Deno.execPath(), "run", ...flags, ...permissionFlags(), `${dir}/main.ts`];
 };
 const podEnv = (command: string, cid: string, netns: string, path = "/opt/cni/bin") =>
   cniEnv({ command, containerId: cid, netns, ifname: "eth0", path });
+
+const treeEnv = (tree: string, command: string, cid: string, netns: string) => ({
+  ...podEnv(command, cid, netns),
+  DENO_DIR: denoDir(tree),
+});
 
 await using w = await createWorld({ ipv6: false });
 if (!LAST_POD) {
@@ -74,10 +84,15 @@ if (!LAST_POD) {
     addrs: ["10.6.49.1/16"],
     gateways: ["10.6.0.1"],
   });
-  await call(w.node.name, plugin(TREES[0]!), podEnv("ADD", containerId(), resident.path), {
-    ...CONF,
-    prevResult,
-  });
+  await call(
+    w.node.name,
+    plugin(TREES[0]!),
+    treeEnv(TREES[0]!, "ADD", containerId(), resident.path),
+    {
+      ...CONF,
+      prevResult,
+    },
+  );
 }
 const mv: number[] = [];
 const add = new Map<string, number[]>(TREES.map((t) => [t, []]));
@@ -91,12 +106,12 @@ for (let i = 0; i < ROUNDS; i++) {
     const m = await call(w.node.name, [MACVLAN], mvEnv, mconf);
     mv.push(m.ms);
     const prevResult = JSON.parse(m.text) as Result;
-    const a = await call(w.node.name, plugin(tree), podEnv("ADD", cid, pod.path), {
+    const a = await call(w.node.name, plugin(tree), treeEnv(tree, "ADD", cid, pod.path), {
       ...CONF,
       prevResult,
     });
     add.get(tree)!.push(a.ms);
-    const d = await call(w.node.name, plugin(tree), podEnv("DEL", cid, pod.path), CONF);
+    const d = await call(w.node.name, plugin(tree), treeEnv(tree, "DEL", cid, pod.path), CONF);
     del.get(tree)!.push(d.ms);
     await call(w.node.name, [MACVLAN], { ...mvEnv, CNI_COMMAND: "DEL" }, mconf);
     await pod.destroy();
