@@ -1,5 +1,5 @@
 /**
- * state.ts, lock.ts, sysctl.ts paths and apply.ts cleanup lines, without root
+ * state.ts, lock.ts, sysctl.ts paths and apply.ts cleanup lines and link listing, without root
  * (state files go to a temporary directory).
  */
 
@@ -14,7 +14,7 @@ import {
 } from "../../mod/state.ts";
 import { withHostLock } from "../../mod/lock.ts";
 import { sysctlPath } from "../../mod/sysctl.ts";
-import { hostCleanupLines, podRuleCleanupLines } from "../../mod/apply.ts";
+import { hostCleanupLines, linkListed, parseNetDev, podRuleCleanupLines } from "../../mod/apply.ts";
 
 function sample(ifname: string): AttachmentState {
   return {
@@ -119,4 +119,21 @@ Deno.test("hostCleanupLines() deletes the veth, or only this NIC's routes and ne
   assert.deepEqual(pr.lines6.map((l) => l.args.join(" ")), [
     "rule del from fd00::5 table 101 pref 999",
   ]);
+});
+
+Deno.test("parseNetDev() lists the names of /proc/net/dev, headers skipped", () => {
+  const text = [
+    "Inter-|   Receive                            |  Transmit",
+    " face |bytes    packets errs drop fifo frame compressed multicast|bytes",
+    "    lo:    1234      10    0    0    0     0          0         0     1234",
+    "veth8ce28684bb1: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0",
+    "  eth0:       0       0    0    0    0     0          0         0        0",
+    "",
+  ].join("\n");
+  assert.deepEqual([...parseNetDev(text)], ["lo", "veth8ce28684bb1", "eth0"]);
+});
+
+Deno.test("linkListed() sees this netns's lo and not a name that cannot exist", () => {
+  assert.equal(linkListed("lo"), true);
+  assert.equal(linkListed("no-such-link!"), false);
 });
