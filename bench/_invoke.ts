@@ -18,6 +18,20 @@
 
 import { cniEnv, containerId, passEnv, pluginArgv, runProcess } from "../tests/_helpers/cni.ts";
 import { inNetns } from "../mod/netns.ts";
+import { permissionFlags, runFlags } from "../mod/permissions.ts";
+
+/** The "plugin" name of bench/_process_floor.ts in an {@linkcode Invocation}. */
+export const PROCESS_FLOOR = "process-floor";
+
+/**
+ * The argv of bench/_process_floor.ts: `deno run` with the plugin's own flags.
+ *
+ * @returns the argv
+ */
+export function processFloorArgv(): string[] {
+  const file = new URL("./_process_floor.ts", import.meta.url).pathname;
+  return [Deno.execPath(), "run", ...runFlags(), ...permissionFlags(), file];
+}
 
 /** Directories searched for the reference plugins, first match wins. */
 export const REF_PLUGIN_DIRS: readonly string[] = ["/usr/lib/cni", "/opt/cni/bin"];
@@ -51,7 +65,7 @@ export function refPluginDir(type: string): string | undefined {
 
 /** One plugin call. */
 export interface Invocation {
-  /** "coordinator" or a reference plugin type ("macvlan", ...). */
+  /** "coordinator", {@linkcode PROCESS_FLOOR} or a reference plugin type ("macvlan", ...). */
   plugin: string;
   command: "ADD" | "DEL" | "CHECK" | "VERSION" | "STATUS" | "GC";
   /** The plugin's config object (with cniVersion, name, prevResult as needed). */
@@ -91,6 +105,9 @@ export async function invoke(inv: Invocation): Promise<InvocationResult> {
   if (inv.plugin === "coordinator") {
     argv = coordinatorArgv();
     cniPath = refPluginDir("macvlan") ?? "/opt/cni/bin";
+  } else if (inv.plugin === PROCESS_FLOOR) {
+    argv = processFloorArgv();
+    cniPath = "/opt/cni/bin";
   } else {
     const dir = refPluginDir(inv.plugin);
     if (dir === undefined) {

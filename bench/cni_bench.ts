@@ -11,7 +11,9 @@
  * For each pass (detection off, detection on) it creates N pods in a netns
  * world (tests/_helpers/world.ts); for each pod it times macvlan ADD (static
  * IPAM) and then coordinator ADD, one after the other; then coordinator DEL and
- * macvlan DEL for every pod. Every call is a fresh process started in the node
+ * macvlan DEL for every pod. In the detection-off pass, bench/_process_floor.ts
+ * (Deno starting the children of an ADD in the same rounds, with no plugin
+ * logic) runs in each pod just before our ADD. Every call is a fresh process started in the node
  * netns with env + stdin, as a runtime does (bench/_invoke.ts); the first pod
  * of a pass is a warm-up and is reported apart.
  *
@@ -31,6 +33,7 @@ import {
   coordinatorArgv,
   invoke,
   macvlanConf,
+  PROCESS_FLOOR,
   randomContainerId,
   refPluginDir,
 } from "./_invoke.ts";
@@ -90,6 +93,8 @@ interface PassResult {
   ourDel: Stats;
   macvlanAdd: Stats;
   macvlanDel: Stats;
+  /** bench/_process_floor.ts next to each ADD (detection-off pass only). */
+  processFloor?: Stats;
   firstOurAddMs: number;
   failures: string[];
 }
@@ -142,7 +147,8 @@ async function addPod(
   detection: boolean,
   logFile: string,
   wrapper?: { coordinator?: string[]; macvlan?: string[] },
-): Promise<{ pod: PodRun; mvMs: number; ourMs: number; error?: string }> {
+  floor = false,
+): Promise<{ pod: PodRun; mvMs: number; ourMs: number; floorMs?: number; error?: string }> {
   const ns = await world.addPod("b");
   const containerId = randomContainerId();
   const mv = macvlanConf({
@@ -166,6 +172,13 @@ async function addPod(
   if (m.code !== 0) {
     return { pod, mvMs: m.ms, ourMs: NaN, error: short(`macvlan ADD: ${m.stdout}`) };
   }
+  // The process floor runs in the same pod just before the coordinator's ADD.
+  let floorMs: number | undefined;
+  if (floor) {
+    const f = await invoke({ ...common, plugin: PROCESS_FLOOR, command: "ADD", conf: {} });
+    if (f.code !== 0) return { pod, mvMs: m.ms, ourMs: NaN, error: short(`floor: ${f.stderr}`) };
+    floorMs = f.ms;
+  }
   const c = await invoke({
     ...common,
     plugin: "coordinator",
@@ -177,7 +190,7 @@ async function addPod(
     return { pod, mvMs: m.ms, ourMs: c.ms, error: short(`coordinator ADD: ${c.stdout}`) };
   }
   pod.result = c.json;
-  return { pod, mvMs: m.ms, ourMs: c.ms };
+  return { pod, mvMs: m.ms, ourMs: c.ms, ...(floorMs === undefined ? {} : { floorMs }) };
 }
 
 /** One line, at most 300 characters: failures go into the table and the JSON line. */
@@ -236,19 +249,24 @@ async function timedPass(
   const ourDel: number[] = [];
   const mvAdd: number[] = [];
   const mvDel: number[] = [];
+  const floor: number[] = [];
   const failures: string[] = [];
   const pods: PodRun[] = [];
   let firstOurAddMs = NaN;
   // Pod 0 is the warm-up (deno's module cache, page cache): reported apart.
   for (let i = 0; i <= opts.pods; i++) {
-    const r = await addPod(world, subnetByte, i, detection, logFile);
+    const r = await addPod(world, subnetByte, i, detection, logFile, undefined, !detection);
     pods.push(r.pod);
     if (r.error !== undefined) {
       failures.push(r.error);
       continue;
     }
     if (i === 0) firstOurAddMs = r.ourMs;
-    else (ourAdd.push(r.ourMs), mvAdd.push(r.mvMs));
+    else {
+      ourAdd.push(r.ourMs);
+      mvAdd.push(r.mvMs);
+      if (r.floorMs !== undefined) floor.push(r.floorMs);
+    }
   }
   for (const [i, pod] of pods.entries()) {
     const r = await delPod(world, pod, detection, logFile);
@@ -261,6 +279,7 @@ async function timedPass(
     ourDel: stats(ourDel),
     macvlanAdd: stats(mvAdd),
     macvlanDel: stats(mvDel),
+    ...(floor.length > 0 ? { processFloor: stats(floor) } : {}),
     firstOurAddMs,
     failures,
   };
@@ -555,6 +574,13 @@ async function main(): Promise<number> {
         } |`,
       );
     }
+    const f = p.processFloor;
+    if (f !== undefined) {
+      say(
+        `| ${d} | process floor of ADD (Deno + its 4 children, no plugin logic) | ${f.n} | ` +
+          `${ms(f.median)} | ${ms(f.p95)} | ${ms(f.min)} | ${ms(f.max)} |`,
+      );
+    }
     say(`| ${d} | coordinator ADD, first call (warm-up) | 1 | ${ms(p.firstOurAddMs)} | | | |`);
   }
   say();
@@ -587,6 +613,7 @@ async function main(): Promise<number> {
     addWithin4xMacvlan: off.ourAdd.median <= 4 * off.macvlanAdd.median,
     addRatioToMacvlan: off.ourAdd.median / off.macvlanAdd.median,
     delNotAboveAdd: off.ourDel.median <= off.ourAdd.median,
+    floorRatioToMacvlan: (off.processFloor?.median ?? NaN) / off.macvlanAdd.median,
   };
   say();
   say(
@@ -594,7 +621,8 @@ async function main(): Promise<number> {
       `${budgets.addRatioToMacvlan.toFixed(2)} (budget <= 4): ${
         budgets.addWithin4xMacvlan ? "met" : "NOT met"
       }; ` +
-      `DEL median <= ADD median: ${budgets.delNotAboveAdd ? "met" : "NOT met"}`,
+      `DEL median <= ADD median: ${budgets.delNotAboveAdd ? "met" : "NOT met"}; ` +
+      `process floor / macvlan ADD = ${budgets.floorRatioToMacvlan.toFixed(2)}`,
   );
   const failures = [...passes.flatMap((p) => p.failures), ...probes.flatMap((p) => p.failures)];
   for (const f of failures.slice(0, 10)) say(`failure: ${f.slice(0, 400)}`);
