@@ -659,7 +659,8 @@ async function hostCleanupFor(
  * veths (with their routes and neighbours): the rest of a deletion, 10-30 ms of
  * RCU waits here that `ip` sits through before its answer, does not hold up
  * the call. `ip` receives that answer and ends on its own, also after this
- * process has exited. Anything else (a failure, other lines) waits for `ip`.
+ * process has exited. Anything else (a failure, other lines, a link list that
+ * cannot be read) waits for `ip`.
  *
  * @param s the session, stdin closed, its reads printed
  * @param cleanups what it removes
@@ -670,7 +671,13 @@ async function settle(s: BatchSession, cleanups: readonly HostCleanup[]): Promis
   while (veths.length > 0) {
     const p = s.progress;
     if (p.ended || p.failures.size > 0) break;
-    if (!veths.some(linkListed)) return s.snapshot();
+    let gone: boolean;
+    try {
+      gone = !veths.some(linkListed);
+    } catch {
+      break; // the list cannot be read here: wait for ip
+    }
+    if (gone) return s.snapshot();
     await new Promise((r) => setTimeout(r, 1));
   }
   return await s.finish();
