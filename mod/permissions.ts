@@ -45,7 +45,7 @@ export function permissionFlags(): string[] {
  * `deno run` of `main.ts` alike. `--single-threaded`: no V8 worker threads
  * (concurrent compilation, marking, sweeping). A CNI call lives ~40 ms and
  * spends much of it next to its own `ip` children on a node's cores; on the
- * 2-core test machine this took 4-10 ms off the ADD median (docs/benchmarks.md).
+ * 2-core test machine this took 4-10 ms off the ADD median (docs/network.md).
  *
  * @returns the flags
  */
@@ -56,10 +56,10 @@ export function v8Flags(): string[] {
 /**
  * The `deno run` flags (besides {@linkcode permissionFlags}) under which
  * `main.ts` starts as the compiled binary does: its {@linkcode v8Flags}, and no
- * config file, lock file, npm or remote module resolution. The binary has none of these; under `deno run`
- * each is start-up time spent on every CNI call (~2-6 ms measured, see
- * docs/benchmarks.md). The plugin's own modules import only relative paths
- * and `node:` built-ins, so nothing needs them.
+ * config file, lock file, npm or remote module resolution. The binary does
+ * none of these; under `deno run` they are start-up time spent on every CNI
+ * call (2-6 ms measured, see docs/network.md). The plugin's own modules import
+ * only relative paths and `node:` built-ins, so nothing needs them.
  *
  * @returns the flags, in a stable order
  */

@@ -4,7 +4,9 @@
  *   deno run --allow-all tests/integration/measure_ab.ts ROUNDS TREE... [--last-pod]
  *
  * Each TREE is a checkout of this repository (e.g. `git worktree add` or
- * `git archive HEAD | tar -x -C /tmp/base`). Every round runs, for each tree
+ * `git archive HEAD | tar -x -C /tmp/base`), optionally with its own `deno run`
+ * flags after a "+" (see `plugin` below), so one tree can be compared under
+ * two flag sets. Every round runs, for each tree
  * in turn, the reference macvlan ADD (static IPAM) of a fresh pod, our ADD
  * chained after it and our DEL, each a fresh `deno run` process started with
  * `ip netns exec <node>` as in `measure_network.ts`. The trees alternate
