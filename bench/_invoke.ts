@@ -16,9 +16,15 @@
  * @module
  */
 
-import { cniEnv, containerId, passEnv, pluginArgv, runProcess } from "../tests/_helpers/cni.ts";
+import {
+  cniEnv,
+  containerId,
+  denoRunArgv,
+  passEnv,
+  pluginArgv,
+  runProcess,
+} from "../tests/_helpers/cni.ts";
 import { inNetns } from "../mod/netns.ts";
-import { permissionFlags, runFlags } from "../mod/permissions.ts";
 
 /** The "plugin" name of bench/_process_floor.ts in an {@linkcode Invocation}. */
 export const PROCESS_FLOOR = "process-floor";
@@ -29,8 +35,7 @@ export const PROCESS_FLOOR = "process-floor";
  * @returns the argv
  */
 export function processFloorArgv(): string[] {
-  const file = new URL("./_process_floor.ts", import.meta.url).pathname;
-  return [Deno.execPath(), "run", ...runFlags(), ...permissionFlags(), file];
+  return denoRunArgv(new URL("./_process_floor.ts", import.meta.url).pathname);
 }
 
 /** Directories searched for the reference plugins, first match wins. */

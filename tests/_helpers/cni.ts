@@ -13,11 +13,23 @@ import { permissionFlags, runFlags } from "../../mod/permissions.ts";
 /** Absolute path of main.ts. */
 export const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 
+/**
+ * `deno run` of a program with the plugin's flags: run flags (default
+ * {@linkcode runFlags}), then exactly {@linkcode permissionFlags}.
+ *
+ * @param file the program
+ * @param flags the run flags
+ * @returns the argv
+ */
+export function denoRunArgv(file: string, flags: readonly string[] = runFlags()): string[] {
+  return [Deno.execPath(), "run", ...flags, ...permissionFlags(), file];
+}
+
 /** The argv that starts the plugin (binary or `deno run ... main.ts`). */
 export function pluginArgv(): string[] {
   const bin = Deno.env.get("COORDINATOR_BIN");
   if (bin) return [bin];
-  return [Deno.execPath(), "run", ...runFlags(), ...permissionFlags(), MAIN_TS];
+  return denoRunArgv(MAIN_TS);
 }
 
 /** One plugin invocation. */

@@ -30,8 +30,8 @@ import {
   measureMacvlanConf,
   runInNode,
 } from "./_coordinator.ts";
-import { cniEnv } from "../_helpers/cni.ts";
-import { permissionFlags, runFlags } from "../../mod/permissions.ts";
+import { cniEnv, denoRunArgv } from "../_helpers/cni.ts";
+import { runFlags } from "../../mod/permissions.ts";
 import type { Result } from "../../mod/types.ts";
 
 const args = Deno.args.filter((a) => a !== "--last-pod");
@@ -68,7 +68,7 @@ const denoDir = (tree: string) =>
 const plugin = (tree: string) => {
   const [dir, extra] = tree.split("+", 2) as [string, string | undefined];
   const flags = extra === undefined ? runFlags() : extra.split(" ").filter((f) => f !== "");
-  return [Deno.execPath(), "run", ...flags, ...permissionFlags(), `${dir}/main.ts`];
+  return denoRunArgv(`${dir}/main.ts`, flags);
 };
 const podEnv = (command: string, cid: string, netns: string, path = "/opt/cni/bin") =>
   cniEnv({ command, containerId: cid, netns, ifname: "eth0", path });
