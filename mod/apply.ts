@@ -105,18 +105,17 @@ export function parseNetDev(text: string): Set<string> {
 }
 
 /**
- * Whether a link of this name is listed in the calling thread's netns. The
- * kernel unlists a deleted device, with its routes and neighbours, before the
- * slow end of the teardown (RCU waits, 10-30 ms here) after which it answers
- * the `ip` that asked: this tells when a `link del` took effect without
- * waiting for that answer. Reads `/proc/thread-self/net/dev` (through libc:
- * Deno refuses `/proc/thread-self`).
+ * The links listed in the calling thread's netns. The kernel unlists a deleted
+ * device, with its routes and neighbours, before the slow end of the teardown
+ * (RCU waits, 10-30 ms here) after which it answers the `ip` that asked: this
+ * tells when a `link del` took effect without waiting for that answer. Reads
+ * `/proc/thread-self/net/dev` (through libc: Deno refuses `/proc/thread-self`).
  *
- * @param name the link name
- * @returns whether it is listed
+ * @returns the link names
+ * @throws LibcIoError when the file cannot be read
  */
-export function linkListed(name: string): boolean {
-  return parseNetDev(readFileLibc("/proc/thread-self/net/dev")).has(name);
+export function listedLinks(): Set<string> {
+  return parseNetDev(readFileLibc("/proc/thread-self/net/dev"));
 }
 
 /**

@@ -29,7 +29,7 @@ import {
   GONE,
   type HostCleanup,
   hostCleanupLines,
-  linkListed,
+  listedLinks,
   podRuleCleanupLines,
   runChecked,
   runCleanup,
@@ -671,13 +671,13 @@ async function settle(s: BatchSession, cleanups: readonly HostCleanup[]): Promis
   while (veths.length > 0) {
     const p = s.progress;
     if (p.ended || p.failures.size > 0) break;
-    let gone: boolean;
+    let listed: Set<string>;
     try {
-      gone = !veths.some(linkListed);
+      listed = listedLinks();
     } catch {
       break; // the list cannot be read here: wait for ip
     }
-    if (gone) return s.snapshot();
+    if (!veths.some((v) => listed.has(v))) return s.snapshot();
     await new Promise((r) => setTimeout(r, 1));
   }
   return await s.finish();

@@ -14,7 +14,12 @@ import {
 } from "../../mod/state.ts";
 import { withHostLock } from "../../mod/lock.ts";
 import { sysctlPath } from "../../mod/sysctl.ts";
-import { hostCleanupLines, linkListed, parseNetDev, podRuleCleanupLines } from "../../mod/apply.ts";
+import {
+  hostCleanupLines,
+  listedLinks,
+  parseNetDev,
+  podRuleCleanupLines,
+} from "../../mod/apply.ts";
 
 function sample(ifname: string): AttachmentState {
   return {
@@ -133,7 +138,8 @@ Deno.test("parseNetDev() lists the names of /proc/net/dev, headers skipped", () 
   assert.deepEqual([...parseNetDev(text)], ["lo", "veth8ce28684bb1", "eth0"]);
 });
 
-Deno.test("linkListed() sees this netns's lo and not a name that cannot exist", () => {
-  assert.equal(linkListed("lo"), true);
-  assert.equal(linkListed("no-such-link!"), false);
+Deno.test("listedLinks() sees this netns's lo and not a name that cannot exist", () => {
+  const listed = listedLinks();
+  assert.equal(listed.has("lo"), true);
+  assert.equal(listed.has("no-such-link!"), false);
 });
