@@ -10,19 +10,7 @@
 import { runCni } from "../../mod/cni.ts";
 import { spawnCount } from "../../mod/_exec.ts";
 
-const chunks: Uint8Array[] = [];
-const buf = new Uint8Array(65536);
-for (;;) {
-  const n = await Deno.stdin.read(buf);
-  if (n === null) break;
-  chunks.push(buf.slice(0, n));
-}
-const stdin = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
-let off = 0;
-for (const c of chunks) {
-  stdin.set(c, off);
-  off += c.length;
-}
+const stdin = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
 const t0 = performance.now();
 const out = await runCni({ env: Deno.env.toObject(), stdin });
 const ms = performance.now() - t0;
