@@ -1,0 +1,526 @@
+/**
+ * A Kubernetes node as kube-proxy (iptables mode) and Calico leave it, built of
+ * throwaway network namespaces on top of {@linkcode createWorld}:
+ *
+ * ```
+ *   [client] eth0 10.8.0.50/24, fd00:8::50/64 ── ext0 10.8.0.1, fd00:8::1 [gw]
+ *                                                 [gw] eth0 10.6.0.1/16 ── br0 [switch]
+ *   [node] ens192 10.6.212.101/16, fd00:6::101/64 ───────────────────────── br0
+ *          cali<n> (ee:ee:ee:ee:ee:ee, proxy_arp) ── eth0 [backend] 10.233.64.10/32,
+ *                                                     fd00:10:233:64::10/128
+ *          nat:    ClusterIP 10.233.0.10:80 / [fd00:10:233::10]:80 -> backend:8080
+ *                  (PREROUTING + OUTPUT, masquerade unless from 10.233.64.0/18)
+ *                  NodePort <node IP>:30080 -> underlay pod:8080 (Local: no masquerade)
+ *                  NodePort <node IP>:30081 -> overlay pod's eth0:8080 (Local)
+ *          filter: KUBE-FORWARD (conntrack INVALID dropped, as kube-proxy does),
+ *                  TEST-ACCT (counts TCP port 8080 replies the node forwards)
+ *   [pods] made by addUnderlayPod() / addOverlayPod(): rp_filter 2 as a distro
+ *          leaves it; the plugins under test fill them
+ * ```
+ *
+ * The backend runs a small TCP/HTTP server (a `deno eval` program started in
+ * its netns) that answers with its own name and the peer address it saw;
+ * {@linkcode KubeWorld.serve} starts the same server in any netns, and
+ * {@linkcode KubeWorld.exchange} is one real TCP exchange with a short
+ * timeout. Everything (servers first, then every netns) is removed by
+ * `destroy()` / `await using`, also on failure. Requires root, iproute2,
+ * iptables/ip6tables (nat, filter, conntrack, addrtype, comment).
+ *
+ * @example
+ * ```ts ignore
+ * await using kw = await createKubeWorld();
+ * const pod = await kw.addUnderlayPod();
+ * await kw.serve(pod, "underlay-pod");
+ * const r = await kw.exchange(kw.client, KUBE.nodeIp4, KUBE.nodePort);
+ * ```
+ *
+ * @module
+ */
+
+import { addVethPair, createNetns, type TestNetns } from "./netns.ts";
+import { createWorld, WORLD, type World } from "./world.ts";
+
+/** The fixed addresses and ports of every kube world. */
+export const KUBE = {
+  nodeIp4: WORLD.nodeIp4,
+  nodeIp6: WORLD.nodeIp6,
+  serviceCIDR: ["10.233.0.0/18", "fd00:10:233::/116"],
+  overlayPodCIDR: ["10.233.64.0/18", "fd00:10:233:64::/64"],
+  clusterIp4: "10.233.0.10",
+  clusterIp6: "fd00:10:233::10",
+  servicePort: 80,
+  backendIp4: "10.233.64.10",
+  backendIp6: "fd00:10:233:64::10",
+  /** The port every test server listens on. */
+  serverPort: 8080,
+  /** NodePort of the underlay pod (externalTrafficPolicy=Local). */
+  nodePort: 30080,
+  /** NodePort of the overlay pod's eth0 (externalTrafficPolicy=Local). */
+  overlayNodePort: 30081,
+  /** The underlay pod's eth0 (macvlan on ens192). */
+  underlayIp4: "10.6.212.241",
+  underlayIp6: "fd00:6::f1",
+  /** The overlay pod's Calico eth0. */
+  overlayEth0Ip4: "10.233.64.20",
+  overlayEth0Ip6: "fd00:10:233:64::20",
+  /** The overlay pod's net1 (macvlan on ens192). */
+  overlayNet1Ip4: "10.6.212.242",
+  overlayNet1Ip6: "fd00:6::f2",
+  clientIp4: "10.8.0.50",
+  clientIp6: "fd00:8::50",
+  clientGw4: "10.8.0.1",
+  clientGw6: "fd00:8::1",
+  /** Calico's gateway for its pods (answered by proxy ARP on the cali link). */
+  caliGw4: "169.254.1.1",
+  /** The link-local address of a cali link (EUI-64 of ee:ee:ee:ee:ee:ee). */
+  caliGw6: "fe80::ecee:eeff:feee:eeee",
+  caliMac: "ee:ee:ee:ee:ee:ee",
+} as const;
+
+/** The IP family of an address. */
+export type Family = 4 | 6;
+
+/** The kube-proxy (and test accounting) rules of the node, per family. */
+export function kubeProxyRules(family: Family): string {
+  const v6 = family === 6;
+  const c = (s4: string, s6: string) => (v6 ? s6 : s4);
+  const host = v6 ? 128 : 32;
+  const podCidr = c(KUBE.overlayPodCIDR[0], KUBE.overlayPodCIDR[1]);
+  const clusterIp = c(KUBE.clusterIp4, KUBE.clusterIp6);
+  const backend = c(KUBE.backendIp4, KUBE.backendIp6);
+  const dnat = (ip: string) => v6 ? `[${ip}]:${KUBE.serverPort}` : `${ip}:${KUBE.serverPort}`;
+  const underlay = c(KUBE.underlayIp4, KUBE.underlayIp6);
+  const overlay = c(KUBE.overlayEth0Ip4, KUBE.overlayEth0Ip6);
+  const accounted = [
+    underlay,
+    c(KUBE.overlayNet1Ip4, KUBE.overlayNet1Ip6),
+    overlay,
+    backend,
+  ];
+  return [
+    "*nat",
+    ":KUBE-SERVICES - [0:0]",
+    ":KUBE-NODEPORTS - [0:0]",
+    ":KUBE-POSTROUTING - [0:0]",
+    ":KUBE-MARK-MASQ - [0:0]",
+    ":KUBE-SVC-BACKEND - [0:0]",
+    ":KUBE-SEP-BACKEND - [0:0]",
+    ":KUBE-EXT-UNDERLAY - [0:0]",
+    ":KUBE-SEP-UNDERLAY - [0:0]",
+    ":KUBE-EXT-OVERLAY - [0:0]",
+    ":KUBE-SEP-OVERLAY - [0:0]",
+    `-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES`,
+    `-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES`,
+    `-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING`,
+    "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000",
+    "-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN",
+    "-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0",
+    `-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE`,
+    `-A KUBE-SERVICES -d ${clusterIp}/${host} -p tcp -m tcp --dport ${KUBE.servicePort} -j KUBE-SVC-BACKEND`,
+    // kube-proxy's masquerade rule for sources outside the cluster pod CIDR
+    // (clusterCIDR): an underlay pod's address is one of them.
+    `-A KUBE-SVC-BACKEND ! -s ${podCidr} -d ${clusterIp}/${host} -p tcp -m tcp --dport ${KUBE.servicePort} -j KUBE-MARK-MASQ`,
+    "-A KUBE-SVC-BACKEND -j KUBE-SEP-BACKEND",
+    `-A KUBE-SEP-BACKEND -s ${backend}/${host} -j KUBE-MARK-MASQ`,
+    `-A KUBE-SEP-BACKEND -p tcp -m tcp -j DNAT --to-destination ${dnat(backend)}`,
+    // externalTrafficPolicy=Local: no masquerade, the client's address reaches the pod.
+    `-A KUBE-NODEPORTS -p tcp -m tcp --dport ${KUBE.nodePort} -j KUBE-EXT-UNDERLAY`,
+    "-A KUBE-EXT-UNDERLAY -j KUBE-SEP-UNDERLAY",
+    `-A KUBE-SEP-UNDERLAY -p tcp -m tcp -j DNAT --to-destination ${dnat(underlay)}`,
+    `-A KUBE-NODEPORTS -p tcp -m tcp --dport ${KUBE.overlayNodePort} -j KUBE-EXT-OVERLAY`,
+    "-A KUBE-EXT-OVERLAY -j KUBE-SEP-OVERLAY",
+    `-A KUBE-SEP-OVERLAY -p tcp -m tcp -j DNAT --to-destination ${dnat(overlay)}`,
+    `-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`,
+    "COMMIT",
+    "*filter",
+    ":KUBE-FORWARD - [0:0]",
+    ":TEST-ACCT - [0:0]",
+    "-A FORWARD -j TEST-ACCT",
+    `-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD`,
+    ...accounted.map((ip) =>
+      `-A TEST-ACCT -s ${ip}/${host} -p tcp -m tcp --sport ${KUBE.serverPort} -m comment --comment "forwarded replies of ${ip}"`
+    ),
+    "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP",
+    `-A KUBE-FORWARD -m mark --mark 0x4000/0x4000 -j ACCEPT`,
+    "-A KUBE-FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+    "COMMIT",
+    "",
+  ].join("\n");
+}
+
+/** A running test server; dispose it to stop it. */
+export interface TcpServer extends AsyncDisposable {
+  /** The name it answers with. */
+  readonly name: string;
+  /** Stop it (idempotent). */
+  stop(): Promise<void>;
+}
+
+/** The outcome of one TCP exchange. */
+export interface Exchange {
+  /** A whole HTTP answer arrived before the timeout. */
+  ok: boolean;
+  /** The server's name (the answer's first word), when ok. */
+  server?: string;
+  /** The peer address the server saw, when ok. */
+  peer?: string;
+  /** The client's local address, when connected. */
+  local?: string;
+  /** Why not: "timeout", the connect error, a short answer. */
+  error?: string;
+}
+
+/** Options of {@linkcode KubeWorld.exchange}. */
+export interface ExchangeOptions {
+  /** Give up after this many milliseconds (default 2000). */
+  timeoutMs?: number;
+}
+
+/** A pod with a Calico eth0 and, later, a macvlan net1 made by the plugins. */
+export interface OverlayPod {
+  readonly ns: TestNetns;
+  /** The node end of eth0 (cali<n>). */
+  readonly cali: string;
+}
+
+/** A built kube world; dispose it to stop every server and remove every netns. */
+export interface KubeWorld extends AsyncDisposable {
+  readonly world: World;
+  readonly node: TestNetns;
+  readonly gw: TestNetns;
+  readonly client: TestNetns;
+  readonly backend: TestNetns;
+  /** The node end of the backend's eth0. */
+  readonly backendCali: string;
+  /** The families the world has (4, and 6 unless built without IPv6). */
+  readonly families: readonly Family[];
+  /** An empty pod netns (lo up) with the distro's rp_filter 2 on all, default and lo. */
+  addUnderlayPod(prefix?: string): Promise<TestNetns>;
+  /**
+   * A pod netns (distro rp_filter 2) whose eth0 is a Calico-style veth with
+   * KUBE.overlayEth0Ip4 / Ip6; net1 is left to the plugins.
+   */
+  addOverlayPod(prefix?: string): Promise<OverlayPod>;
+  /**
+   * Start the test server in `ns` on `[::]:port` (both families); it answers
+   * every connection with `HTTP/1.0 200` and the body `<name> peer=<addr>`.
+   */
+  serve(ns: TestNetns, name: string, port?: number): Promise<TcpServer>;
+  /** One TCP exchange (HTTP GET) from `from` to `ip:port` within the timeout. */
+  exchange(from: TestNetns, ip: string, port: number, opts?: ExchangeOptions): Promise<Exchange>;
+  /** How many packets from `src` (TCP source port 8080) the node has forwarded. */
+  forwardedFrom(src: string): Promise<number>;
+  /** Stop every server, remove every netns (idempotent). */
+  destroy(): Promise<void>;
+}
+
+/** Options of {@linkcode createKubeWorld}. */
+export interface KubeWorldOptions {
+  /** Build the IPv6 half too (default true). */
+  ipv6?: boolean;
+}
+
+const DISTRO_RP_FILTER = 2;
+
+function setDistroSysctls(ns: TestNetns): void {
+  // Debian/Ubuntu (systemd 50-default.conf): rp_filter 2 for default and "*".
+  for (const k of ["all", "default", "lo"]) {
+    ns.setSysctl(`net.ipv4.conf.${k}.rp_filter`, DISTRO_RP_FILTER);
+  }
+}
+
+function caliName(): string {
+  return `cali${crypto.getRandomValues(new Uint32Array(1))[0]!.toString(16).padStart(8, "0")}`;
+}
+
+/**
+ * Give `pod` an eth0 the way Calico does: a veth whose node end `cali<n>` has
+ * MAC ee:ee:ee:ee:ee:ee, no address and proxy ARP; /32 (/128) routes to the
+ * pod on the node; in the pod the address as /32 (/128) and a default route
+ * via 169.254.1.1 (IPv6: via the cali link's link-local address).
+ *
+ * @param node the node netns
+ * @param pod the pod netns
+ * @param ip4 the pod's IPv4 address
+ * @param ip6 the pod's IPv6 address, if any
+ * @returns the name of the node end
+ */
+export async function addCalicoEth0(
+  node: TestNetns,
+  pod: TestNetns,
+  ip4: string,
+  ip6?: string,
+): Promise<string> {
+  const cali = caliName();
+  await addVethPair(node, cali, pod, "eth0", {
+    aMac: KUBE.caliMac,
+    beforeUp: () => {
+      node.setSysctl(`net.ipv4.conf.${cali}.proxy_arp`, 1);
+      node.setSysctl(`net.ipv6.conf.${cali}.accept_dad`, 0);
+      pod.setSysctl("net.ipv6.conf.eth0.accept_dad", 0);
+    },
+  });
+  const nodeBatch = [`route add ${ip4}/32 dev ${cali} scope link`];
+  const podBatch = [
+    `addr add ${ip4}/32 dev eth0`,
+    `route add ${KUBE.caliGw4} dev eth0 scope link`,
+    `route add default via ${KUBE.caliGw4} dev eth0`,
+  ];
+  if (ip6 !== undefined) {
+    nodeBatch.push(`-6 route add ${ip6}/128 dev ${cali}`);
+    podBatch.push(
+      `-6 addr add ${ip6}/128 dev eth0 nodad`,
+      `-6 route add default via ${KUBE.caliGw6} dev eth0`,
+    );
+  }
+  for (const line of nodeBatch) await node.ip(line.split(" "));
+  for (const line of podBatch) await pod.ip(line.split(" "));
+  return cali;
+}
+
+const SERVER_JS = (name: string, port: number) => `
+const enc = new TextEncoder();
+const l = Deno.listen({ hostname: "::", port: ${port} });
+console.log("READY");
+for await (const c of l) {
+  (async () => {
+    try {
+      await c.read(new Uint8Array(4096));
+      const peer = c.remoteAddr.hostname.replace(/^::ffff:/, "");
+      const msg = enc.encode("HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n" +
+        "Connection: close\\r\\n\\r\\n" + ${JSON.stringify(name)} + " peer=" + peer + "\\n");
+      for (let off = 0; off < msg.length;) off += await c.write(msg.subarray(off));
+    } catch { /* the client went away */ }
+    try { c.close(); } catch { /* closed */ }
+  })();
+}
+`;
+
+const CLIENT_JS = (ip: string, port: number, timeoutMs: number) => `
+const out = (o) => { console.log(JSON.stringify(o)); Deno.exit(0); };
+setTimeout(() => out({ ok: false, error: "timeout" }), ${timeoutMs});
+try {
+  const c = await Deno.connect({ hostname: ${JSON.stringify(ip)}, port: ${port} });
+  const local = c.localAddr.hostname.replace(/^::ffff:/, "");
+  await c.write(new TextEncoder().encode("GET / HTTP/1.0\\r\\nHost: t\\r\\n\\r\\n"));
+  const text = await new Response(c.readable).text();
+  const m = /\\r\\n\\r\\n(\\S+) peer=(\\S+)\\n$/.exec(text);
+  out(m ? { ok: true, server: m[1], peer: m[2], local } : { ok: false, local, error: "answer: " + JSON.stringify(text) });
+} catch (err) {
+  out({ ok: false, error: String(err) });
+}
+`;
+
+function denoEval(code: string): string[] {
+  return [Deno.execPath(), "eval", "--no-config", "--no-npm", "--no-remote", code];
+}
+
+async function startServer(ns: TestNetns, name: string, port: number): Promise<TcpServer> {
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", ns.name, ...denoEval(SERVER_JS(name, port))],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already ended */ }
+    await child.status;
+  };
+  // The first line is READY once it listens; give it 10 s (a cold Deno cache).
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const first = await Promise.race([
+      reader.read(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no READY within 10 s")), 10_000);
+      }),
+    ]);
+    if (first.done || !first.value.startsWith("READY")) {
+      throw new Error(`unexpected output ${JSON.stringify(first.value ?? "")}`);
+    }
+  } catch (err) {
+    await stop();
+    const stderr = await new Response(child.stderr).text().catch(() => "");
+    throw new Error(
+      `Cannot start the test server "${name}" in ${ns.name}: ${
+        err instanceof Error ? err.message : String(err)
+      } ${stderr.trim()}`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  reader.releaseLock();
+  // Drain the rest so the child never blocks on a full pipe.
+  child.stdout.cancel().catch(() => {});
+  child.stderr.cancel().catch(() => {});
+  return { name, stop, [Symbol.asyncDispose]: stop };
+}
+
+/**
+ * One TCP exchange from a netns, within a timeout (the client program gives
+ * up by itself; a hard kill 3 s later covers a hung start).
+ *
+ * @param from where the client runs
+ * @param ip the destination address
+ * @param port the destination port
+ * @param opts the timeout
+ * @returns what happened
+ */
+export async function tcpExchange(
+  from: TestNetns,
+  ip: string,
+  port: number,
+  opts: ExchangeOptions = {},
+): Promise<Exchange> {
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", from.name, ...denoEval(CLIENT_JS(ip, port, timeoutMs))],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const kill = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* ended */ }
+  }, timeoutMs + 3000);
+  const out = await child.output();
+  clearTimeout(kill);
+  const text = new TextDecoder().decode(out.stdout).trim();
+  try {
+    return JSON.parse(text) as Exchange;
+  } catch {
+    return {
+      ok: false,
+      error: `client ended with ${out.code}: ${text} ${new TextDecoder().decode(out.stderr)}`,
+    };
+  }
+}
+
+async function applyRules(node: TestNetns, families: readonly Family[]): Promise<void> {
+  for (const f of families) {
+    await node.exec([f === 6 ? "ip6tables-restore" : "iptables-restore"], {
+      stdin: kubeProxyRules(f),
+    });
+  }
+}
+
+/**
+ * Build a kube world. On any failure everything made so far is removed
+ * before the error is thrown.
+ *
+ * @param opts options
+ * @returns the world
+ */
+export async function createKubeWorld(opts: KubeWorldOptions = {}): Promise<KubeWorld> {
+  const ipv6 = opts.ipv6 ?? true;
+  const families: Family[] = ipv6 ? [4, 6] : [4];
+  const world = await createWorld({ ipv6 });
+  const extra: TestNetns[] = [];
+  const servers: TcpServer[] = [];
+  let destroyed = false;
+  const destroy = async () => {
+    if (destroyed) return;
+    destroyed = true;
+    // Servers first: a live process would keep its netns (and veths) alive.
+    await Promise.all(servers.map((s) => s.stop()));
+    const errors: string[] = [];
+    for (const ns of [...extra].reverse()) {
+      await ns.destroy().catch((err) => errors.push(String(err)));
+    }
+    await world.destroy().catch((err) => errors.push(String(err)));
+    if (errors.length > 0) throw new Error(`Cannot destroy the kube world: ${errors.join("; ")}`);
+  };
+  const newNetns = async (prefix: string) => {
+    const ns = await createNetns(prefix);
+    extra.push(ns);
+    return ns;
+  };
+  try {
+    const { node, gw } = world;
+    // The external client, one router hop away on the underlay network.
+    const client = await newNetns("client");
+    gw.setSysctl("net.ipv4.ip_forward", 1);
+    gw.setSysctl("net.ipv4.conf.all.send_redirects", 0);
+    await addVethPair(gw, "ext0", client, "eth0");
+    await gw.ip(["addr", "add", `${KUBE.clientGw4}/24`, "dev", "ext0"]);
+    await client.ip(["addr", "add", `${KUBE.clientIp4}/24`, "dev", "eth0"]);
+    await client.ip(["route", "add", "default", "via", KUBE.clientGw4]);
+    if (ipv6) {
+      gw.setSysctl("net.ipv6.conf.all.forwarding", 1);
+      await gw.ip(["addr", "add", `${KUBE.clientGw6}/64`, "dev", "ext0", "nodad"]);
+      await client.ip(["addr", "add", `${KUBE.clientIp6}/64`, "dev", "eth0", "nodad"]);
+      await client.ip(["-6", "route", "add", "default", "via", KUBE.clientGw6]);
+    }
+
+    const backend = await newNetns("backend");
+    const backendCali = await addCalicoEth0(
+      node,
+      backend,
+      KUBE.backendIp4,
+      ipv6 ? KUBE.backendIp6 : undefined,
+    );
+    await applyRules(node, families);
+
+    const kw: KubeWorld = {
+      world,
+      node,
+      gw,
+      client,
+      backend,
+      backendCali,
+      families,
+      addUnderlayPod: async (prefix = "upod") => {
+        const ns = await world.addPod(prefix);
+        setDistroSysctls(ns);
+        return ns;
+      },
+      addOverlayPod: async (prefix = "opod") => {
+        const ns = await world.addPod(prefix);
+        setDistroSysctls(ns);
+        const cali = await addCalicoEth0(
+          node,
+          ns,
+          KUBE.overlayEth0Ip4,
+          ipv6 ? KUBE.overlayEth0Ip6 : undefined,
+        );
+        return { ns, cali };
+      },
+      serve: async (ns, name, port = KUBE.serverPort) => {
+        const s = await startServer(ns, name, port);
+        servers.push(s);
+        return s;
+      },
+      exchange: (from, ip, port, o) => tcpExchange(from, ip, port, o),
+      forwardedFrom: async (src) => {
+        const v6 = src.includes(":");
+        const save = await node.exec([
+          v6 ? "ip6tables-save" : "iptables-save",
+          "-c",
+          "-t",
+          "filter",
+        ]);
+        const host = v6 ? 128 : 32;
+        const line = save.stdout.split("\n").find((l) =>
+          l.includes("-A TEST-ACCT ") && l.includes(` -s ${src}/${host} `)
+        );
+        const m = /^\[(\d+):\d+\]/.exec(line ?? "");
+        if (!m) throw new Error(`no TEST-ACCT rule for ${src} on the node:\n${save.stdout}`);
+        return Number(m[1]);
+      },
+      destroy,
+      [Symbol.asyncDispose]: destroy,
+    };
+    await kw.serve(backend, "backend");
+    return kw;
+  } catch (err) {
+    await destroy().catch(() => {});
+    throw err;
+  }
+}
