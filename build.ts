@@ -12,7 +12,8 @@
  * 1. the Wasm codec: `buildWasm({check})` from `wasm/build_wasm.ts` (when it exists);
  * 2. the JSON Schema `schema/coordinator.schema.json` (from the config table);
  * 3. the version stamp: `mod/version.ts` `VERSION` is set to `deno.json` `version`;
- * 4. `deno compile` of `main.ts` with exactly {@linkcode permissionFlags} into
+ * 4. `deno compile` of the plugin's bundle (`deno bundle` of `main.ts`, see
+ *    `tools/lib/bundle.ts`) with exactly {@linkcode permissionFlags} into
  *    `dist/coordinator`, then a smoke run (`CNI_COMMAND=VERSION`).
  *
  * `deno compile` writes the program into a copy of `denort`, the Deno runtime
@@ -28,7 +29,9 @@
  * @module
  */
 
-import { LAZY_MODULES, permissionFlags, v8Flags } from "./mod/permissions.ts";
+import { permissionFlags, v8Flags } from "./mod/permissions.ts";
+import { errorMessage } from "./mod/errors.ts";
+import { ensureBundle } from "./tools/lib/bundle.ts";
 
 /** Where the binary goes. */
 export const DEFAULT_OUTPUT = "dist/coordinator";
@@ -141,16 +144,19 @@ export interface CompileArgsOptions {
   output?: string;
   /** Extra files to embed that are not imported statically. */
   include?: readonly string[];
+  /** The program to compile: the plugin's bundle (`tools/lib/bundle.ts`). */
+  input: string;
 }
 
 /**
  * The `deno compile` argv (without the leading `deno`).
  *
- * @param opts output path and extra includes
- * @returns the arguments: exactly {@linkcode permissionFlags} and {@linkcode v8Flags}, the output, and
- * `--include` for {@linkcode LAZY_MODULES} (loaded by a computed specifier) and `opts.include`
+ * @param opts the program, output path and extra includes
+ * @returns the arguments: exactly {@linkcode permissionFlags} and {@linkcode v8Flags}, the output,
+ * `--include` for each of `opts.include`, and the program (the bundle holds every module, the
+ * detection modules too)
  */
-export function compileArgs(opts: CompileArgsOptions = {}): string[] {
+export function compileArgs(opts: CompileArgsOptions): string[] {
   const args = [
     "compile",
     ...permissionFlags(),
@@ -158,8 +164,8 @@ export function compileArgs(opts: CompileArgsOptions = {}): string[] {
     "--output",
     opts.output ?? DEFAULT_OUTPUT,
   ];
-  for (const path of [...LAZY_MODULES, ...opts.include ?? []]) args.push("--include", path);
-  args.push("main.ts");
+  for (const path of opts.include ?? []) args.push("--include", path);
+  args.push(opts.input);
   return args;
 }
 
@@ -244,14 +250,14 @@ async function buildWasmStep(check: boolean): Promise<boolean> {
     return true;
   } catch (err) {
     // buildWasm() throws on a compile error and, with check, when the file is stale.
-    log(`wasm: ${err instanceof Error ? err.message : String(err)}`);
+    log(`wasm: ${errorMessage(err)}`);
     return false;
   }
 }
 
 /** The JSON Schema is generated from the config table too: `--check` keeps it honest. */
 async function schemaStep(check: boolean): Promise<boolean> {
-  const { SCHEMA_PATH, schemaText } = await import("./scripts/gen_schema.ts");
+  const { SCHEMA_PATH, schemaText } = await import("./tools/scripts/gen_schema.ts");
   const text = schemaText();
   let current = "";
   try {
@@ -311,7 +317,9 @@ async function compileStep(output: string): Promise<boolean> {
   );
   const outDir = output.includes("/") ? output.slice(0, output.lastIndexOf("/")) : ".";
   await Deno.mkdir(outDir, { recursive: true });
-  const args = compileArgs({ output });
+  const input = ensureBundle(Deno.cwd());
+  log(`bundle: ${input}`);
+  const args = compileArgs({ output, input });
   log(`compile: deno ${args.join(" ")}`);
   const env: Record<string, string> = {};
   if (denortBin !== undefined) env["DENORT_BIN"] = denortBin;

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { aboutText, MAX_STDIN_BYTES, runCni } from "./mod/cni.ts";
+import { aboutText, MAX_STDIN_BYTES, runCni } from "./mod/cni/dispatch.ts";
+import { errorMessage } from "./mod/errors.ts";
 
 const CLI_HELP = `Usage: coordinator (as a CNI plugin: CNI_COMMAND=ADD|DEL|CHECK|VERSION|STATUS|GC,
        config JSON on stdin, result or error JSON on stdout)
@@ -58,7 +59,7 @@ async function main(): Promise<number> {
         },
       }));
     } catch (err) {
-      writeAll(Deno.stderr, `${err instanceof Error ? err.message : err}\n\n${CLI_HELP}`);
+      writeAll(Deno.stderr, `${errorMessage(err)}\n\n${CLI_HELP}`);
       return 2;
     }
     if (values.version) {
@@ -68,28 +69,25 @@ async function main(): Promise<number> {
     writeAll(Deno.stderr, aboutText() + (values.help ? "\n" + CLI_HELP : ""));
     return 0;
   }
-  // Every command but VERSION usually needs the network logic: start loading
-  // it now so that module loading overlaps with reading stdin and parsing.
-  const commands = command === "VERSION" ? undefined : import("./mod/commands.ts");
-  // The first Deno.Command of a process costs ~3 ms of lazy set-up inside Deno: pay it now,
-  // next to the module load, rather than in front of the ADD's first child process.
-  if (commands !== undefined) new Deno.Command("ip");
+  // Every command but VERSION needs the network logic: start loading it now,
+  // so that module loading overlaps with reading stdin.
+  const commands = command === "VERSION" ? undefined : import("./mod/commands/mod.ts");
   commands?.catch(() => {}); // a load error surfaces where it is awaited
   let stdin: Uint8Array;
   try {
     stdin = await readStdin(MAX_STDIN_BYTES);
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
     writeAll(
       Deno.stdout,
-      JSON.stringify({ code: 5, msg: `Cannot read the config from stdin: ${msg}` }) + "\n",
+      JSON.stringify({ code: 5, msg: `Cannot read the config from stdin: ${errorMessage(err)}` }) +
+        "\n",
     );
     return 1;
   }
   const out = await runCni({
     env: Deno.env.toObject(),
     stdin,
-    ...(commands === undefined ? {} : { commands: () => commands }),
+    commands: () => commands ?? import("./mod/commands/mod.ts"),
   });
   if (out.stdout !== "") writeAll(Deno.stdout, out.stdout);
   if (out.stderr !== "") writeAll(Deno.stderr, out.stderr);
@@ -102,8 +100,10 @@ if (import.meta.main) {
     code = await main();
   } catch (err) {
     // Last resort: never a stack trace instead of the CNI answer.
-    const msg = err instanceof Error ? err.message : String(err);
-    writeAll(Deno.stdout, JSON.stringify({ code: 999, msg: `Internal error: ${msg}` }) + "\n");
+    writeAll(
+      Deno.stdout,
+      JSON.stringify({ code: 999, msg: `Internal error: ${errorMessage(err)}` }) + "\n",
+    );
   }
   Deno.exit(code);
 }

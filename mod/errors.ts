@@ -21,6 +21,8 @@ export const ErrorCode = {
   IoFailure: 5,
   DecodeFailure: 6,
   InvalidNetworkConfig: 7,
+  /** CNI_NETNS names the plugin's own network namespace (the node): refused before anything changes. */
+  NetnsIsHost: 8,
   TryAgainLater: 11,
   StatusNotAvailable: 50,
   StatusDegraded: 51,
@@ -87,6 +89,16 @@ export class CommandError extends Error {
 }
 
 /**
+ * The message of anything thrown: an Error's message, else its text.
+ *
+ * @param err the thrown value
+ * @returns the message
+ */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
  * Turn anything thrown into a {@linkcode CniError}: a CniError passes through,
  * a CommandError becomes code 103, everything else code 999 (no stack on stdout).
  *
@@ -98,6 +110,5 @@ export function toCniError(err: unknown): CniError {
   if (err instanceof CommandError) {
     return new CniError(ErrorCode.NetworkSetupFailed, err.message, { cause: err });
   }
-  const msg = err instanceof Error ? err.message : String(err);
-  return new CniError(ErrorCode.Internal, `Internal error: ${msg}`, { cause: err });
+  return new CniError(ErrorCode.Internal, `Internal error: ${errorMessage(err)}`, { cause: err });
 }

@@ -2,7 +2,8 @@
  * The plugin's logger: one JSON object per line, appended to the file named by
  * `logOptions.logFile`, rotated by size like lumberjack (the Go library the
  * original coordinator uses). Nothing is ever written to stdout, which belongs
- * to the CNI protocol.
+ * to the CNI protocol. One file (about 500 lines): path checks, formatting
+ * and rotation act on the same open file and must agree on it.
  *
  * Design points:
  * - Synchronous and unbuffered: every line is one `write(2)` on an `O_APPEND`
@@ -33,8 +34,23 @@
  * @module
  */
 
-import type { LogLevel, LogOptions } from "./config.ts";
-import { CniError, ErrorCode } from "./errors.ts";
+import { CniError, ErrorCode, errorMessage } from "./errors.ts";
+
+/** Log levels, lowest first. */
+export type LogLevel = "debug" | "info" | "warn" | "error" | "fatal" | "panic";
+
+/** Log file settings. */
+export interface LogOptions {
+  logLevel: LogLevel;
+  /** Absolute path under /var/log (default /var/log/spidernet/coordinator.log). */
+  logFile: string;
+  /** Rotate at this size, MB (0 = 100). */
+  logMaxSize: number;
+  /** Delete backups older than this, days (0 = never). */
+  logMaxAge: number;
+  /** Keep at most this many backups (0 = all). */
+  logMaxCount: number;
+}
 
 /** A structured, synchronous logger. No method ever throws. */
 export interface Logger {
@@ -176,7 +192,7 @@ export function validateLogPath(path: string): string {
       info = Deno.lstatSync(current);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) break;
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = errorMessage(err);
       refuse(path, `cannot be checked at "${current}": ${reason}`);
     }
     if (info.isSymlink) refuse(path, `has a symlink at "${current}"`);
@@ -271,7 +287,7 @@ class Sink {
   #fail(err: unknown): void {
     this.#broken = true;
     this.close();
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorMessage(err);
     try {
       this.#stderr(`${LOGGER_NAME}: cannot write log file "${this.#path}": ${reason}\n`);
     } catch {
@@ -450,7 +466,7 @@ class FileLogger implements Logger {
       // A cycle or a throwing toJSON in the fields: keep the line, lose them.
       const plain: Record<string, unknown> = {};
       for (const key of RESERVED) if (key in record) plain[key] = record[key];
-      plain.fieldsError = err instanceof Error ? err.message : String(err);
+      plain.fieldsError = errorMessage(err);
       return JSON.stringify(plain) + "\n";
     }
   }

@@ -66,10 +66,3 @@ export function v8Flags(): string[] {
 export function runFlags(): string[] {
   return ["--no-config", "--no-npm", "--no-remote", ...v8Flags()];
 }
-
-/**
- * Modules `main.ts` loads only on demand, by a computed specifier (see
- * `lazyImport` in mod/commands.ts): Deno leaves them out of the module graph it
- * loads at start-up, so `deno compile` must embed them with `--include`.
- */
-export const LAZY_MODULES: readonly string[] = ["mod/detect.ts", "mod/announce.ts"];

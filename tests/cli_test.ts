@@ -26,16 +26,10 @@ function assertCniError(run: { code: number; stdout: string; json: unknown }, co
 }
 
 Deno.test("main.ts --version and --help print the about line", async () => {
-  const [cmd, ...args] = pluginArgv();
   for (const flag of ["--version", "--help"]) {
-    const out = await new Deno.Command(cmd!, {
-      args: [...args, flag],
-      env: { CNI_COMMAND: "" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await runPlugin({ command: "", argv: [...pluginArgv(), flag] });
     assert.equal(out.code, 0);
-    const text = new TextDecoder().decode(flag === "--version" ? out.stdout : out.stderr);
+    const text = flag === "--version" ? out.stdout : out.stderr;
     assert.match(text, /CNI coordinator plugin v\d/);
     assert.match(text, /0\.3\.0, 0\.3\.1, 0\.4\.0, 1\.0\.0, 1\.1\.0/);
   }

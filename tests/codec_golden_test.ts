@@ -5,9 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import * as codec from "../mod/codec.ts";
-import { CodecError, type Frame, parseFrame } from "../mod/codec.ts";
-import { zeroArpNumbers } from "./_helpers/ref_codec.ts";
+import * as codec from "../mod/codec/mod.ts";
+import * as batch from "../mod/codec/batch.ts";
+import { CodecError, type Frame, parseFrame } from "../mod/codec/mod.ts";
+import { zeroArpNumbers } from "../tools/lib/ref_codec.ts";
 
 const DIR = new URL("./testdata/frames/", import.meta.url);
 
@@ -196,28 +197,28 @@ Deno.test("parseArpBatch() and parseReceivedArpBatch() read every golden frame i
 
   const check = (accepted: number) => {
     assert.equal(accepted, 2 * arpFixtures.length);
-    const records = codec.arpBatchRecords();
+    const records = batch.arpBatchRecords();
     order.forEach((fi, i) => {
       const f = FIXTURES[fi]!;
       const want = arpOnlyExpectation(f);
       const out = zeroArpNumbers();
-      const status = codec.readArpBatchInto(i, out);
-      assert.equal(records[i * codec.ArpRecord.Size + codec.ArpRecord.Status], status);
+      const status = batch.readArpBatchInto(i, out);
+      assert.equal(records[i * batch.ArpRecord.Size + batch.ArpRecord.Status], status);
       assert.equal(status === codec.Status.Ok ? "ok" : codec.statusKind(status), want, f.name);
       if (status !== codec.Status.Ok) return;
       const arp = (f.expect as { arp: codec.ArpPacket }).arp;
       assert.deepEqual(out, {
         operation: arp.operation,
-        senderHardwareAddr: codec.macToNumber(arp.senderHardwareAddr),
-        senderProtocolAddr: codec.ipv4ToNumber(arp.senderProtocolAddr),
-        targetHardwareAddr: codec.macToNumber(arp.targetHardwareAddr),
-        targetProtocolAddr: codec.ipv4ToNumber(arp.targetProtocolAddr),
+        senderHardwareAddr: batch.macToNumber(arp.senderHardwareAddr),
+        senderProtocolAddr: batch.ipv4ToNumber(arp.senderProtocolAddr),
+        targetHardwareAddr: batch.macToNumber(arp.targetHardwareAddr),
+        targetProtocolAddr: batch.ipv4ToNumber(arp.targetProtocolAddr),
       }, f.name);
     });
   };
-  check(codec.parseArpBatch(block, entries));
+  check(batch.parseArpBatch(block, entries));
   // The same frames received in place, 1000 bytes into the receive buffer.
   codec.receiveBuffer().set(block, 1000);
-  codec.batchTable().set(entries.map((v, i) => (i % 2 === 0 ? v + 1000 : v)));
-  check(codec.parseReceivedArpBatch(order.length));
+  batch.batchTable().set(entries.map((v, i) => (i % 2 === 0 ? v + 1000 : v)));
+  check(batch.parseReceivedArpBatch(order.length));
 });

@@ -4,7 +4,7 @@
  * updates its neighbour table), and the codec parses what comes back. The raw
  * socket on our side is a few lines of plain Python (AF_PACKET), so these
  * tests depend on nothing but the codec; the last one drains the plugin's own
- * socket (mod/rawsock.ts) into the codec's buffers.
+ * socket (mod/detect/rawsock.ts) into the codec's buffers.
  *
  * Privileged: needs root, iproute2 and /usr/bin/python3; ignored otherwise,
  * with the reason in the test name.
@@ -12,7 +12,6 @@
 
 import assert from "node:assert/strict";
 import {
-  batchTable,
   buildArpAnnouncement,
   buildArpProbe,
   buildArpRequest,
@@ -21,15 +20,18 @@ import {
   buildUnsolicitedAdvertisement,
   CodecError,
   type Frame,
+  parseFrame,
+  receiveBuffer,
+  Status,
+} from "../mod/codec/mod.ts";
+import {
+  batchTable,
   ipv4ToNumber,
   macToNumber,
   parseArpInto,
-  parseFrame,
   parseReceivedArpBatch,
   readArpBatchInto,
-  receiveBuffer,
-  Status,
-} from "../mod/codec.ts";
+} from "../mod/codec/batch.ts";
 import {
   createLinkedNetns,
   type LinkedNetns,
@@ -37,7 +39,7 @@ import {
   testNamer,
   type TestNetns,
 } from "./_helpers/netns.ts";
-import { zeroArpNumbers } from "./_helpers/ref_codec.ts";
+import { zeroArpNumbers } from "../tools/lib/ref_codec.ts";
 
 const PYTHON = "/usr/bin/python3";
 
@@ -247,8 +249,8 @@ kernelTest(
   "RawSocket.recvAll() drains the kernel's ARP replies into receiveBuffer(); parseReceivedArpBatch() reads them in one call",
   async () => {
     await using w = await world();
-    // This one goes through the plugin's own socket (mod/rawsock.ts), not Python.
-    const { openRawSocket } = await import("../mod/rawsock.ts");
+    // This one goes through the plugin's own socket (mod/detect/rawsock.ts), not Python.
+    const { openRawSocket } = await import("../mod/detect/rawsock.ts");
     using sock = openRawSocket({ netns: w.a.path, ifname: "veth0", protocol: "arp" });
     const senders = Array.from({ length: 40 }, (_, i) => `10.99.0.${100 + i}`);
     for (const srcIp of senders) {

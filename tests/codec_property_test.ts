@@ -1,4 +1,6 @@
 /**
+ * One file: the properties share the arbitraries and the reference comparisons.
+ *
  * fast-check properties of the codec: round trips per frame kind, builders
  * equal to the reference builders, and for random and mutated inputs: no trap,
  * always a frame or a reason, the same answer as the plain-TS reference parser,
@@ -9,32 +11,34 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Address6 } from "ip-address";
 import {
-  ARP_BATCH_CAPACITY,
-  arpBatchRecords,
-  type ArpNumbers,
-  ArpRecord,
-  batchTable,
   buildArp,
   buildNeighborAdvertisement,
   buildNeighborSolicitation,
   canonicalIpv6,
   CodecError,
   type Frame,
-  parseArpBatch,
-  parseArpInto,
   parseFrame,
-  parseReceivedArpBatch,
-  readArpBatchInto,
   receiveBuffer,
   Status,
-} from "../mod/codec.ts";
+} from "../mod/codec/mod.ts";
+import {
+  ARP_BATCH_CAPACITY,
+  arpBatchRecords,
+  type ArpNumbers,
+  ArpRecord,
+  batchTable,
+  parseArpBatch,
+  parseArpInto,
+  parseReceivedArpBatch,
+  readArpBatchInto,
+} from "../mod/codec/batch.ts";
 import {
   refBuildArp,
   refBuildNdp,
   refFixChecksum,
   refParse,
   refParseArpBatch,
-} from "./_helpers/ref_codec.ts";
+} from "../tools/lib/ref_codec.ts";
 import {
   anyCaseArb,
   arpCaseArb,

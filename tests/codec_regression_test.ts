@@ -12,17 +12,19 @@
 
 import assert from "node:assert/strict";
 import {
-  ARP_BATCH_CAPACITY,
-  arpBatchRecords,
-  ArpRecord,
   buildArp,
   buildNeighborSolicitation,
   CodecError,
   type Frame,
-  parseArpBatch,
   parseFrame,
-} from "../mod/codec.ts";
-import { refFixChecksum, refParse, refParseArpBatch } from "./_helpers/ref_codec.ts";
+} from "../mod/codec/mod.ts";
+import {
+  ARP_BATCH_CAPACITY,
+  arpBatchRecords,
+  ArpRecord,
+  parseArpBatch,
+} from "../mod/codec/batch.ts";
+import { refFixChecksum, refParse, refParseArpBatch } from "../tools/lib/ref_codec.ts";
 
 const DIR = new URL("./testdata/regressions/", import.meta.url);
 

@@ -1,6 +1,6 @@
 /**
  * Compile the AssemblyScript codec in `wasm/assembly/` and regenerate
- * `mod/_codec_wasm.ts`, which embeds the release build as base64.
+ * `mod/codec/_wasm.ts`, which embeds the release build as base64.
  *
  * `deno run -A wasm/build_wasm.ts` rebuilds; with `--check` it compiles in
  * memory and fails if the committed file is stale (different source hash or
@@ -18,11 +18,11 @@ export const ASC_VERSION = "0.28.20";
 
 const WASM_DIR = new URL("./", import.meta.url);
 const ASSEMBLY_DIR = new URL("./assembly/", WASM_DIR);
-const GENERATED = new URL("../mod/_codec_wasm.ts", WASM_DIR);
+const GENERATED = new URL("../mod/codec/_wasm.ts", WASM_DIR);
 
 /** Options of {@linkcode buildWasm}. */
 export interface BuildWasmOptions {
-  /** Only compare: throw if `mod/_codec_wasm.ts` is stale, write nothing. */
+  /** Only compare: throw if `mod/codec/_wasm.ts` is stale, write nothing. */
   check: boolean;
 }
 
@@ -32,7 +32,7 @@ export interface BuildWasmResult {
   wasm: Uint8Array;
   /** sha256 of the sources (hex). */
   sourceSha256: string;
-  /** Whether `mod/_codec_wasm.ts` was (or, with `check`, would be) rewritten. */
+  /** Whether `mod/codec/_wasm.ts` was (or, with `check`, would be) rewritten. */
   changed: boolean;
 }
 
@@ -126,7 +126,7 @@ function renderGenerated(wasm: Uint8Array, sourceSha: string, wasmSha: string): 
 }
 
 /**
- * Compile the codec and regenerate `mod/_codec_wasm.ts` (and the review files
+ * Compile the codec and regenerate `mod/codec/_wasm.ts` (and the review files
  * under `wasm/build/`), or with `check` only verify that it is up to date.
  *
  * @param opts `check`: compare instead of write
@@ -149,7 +149,7 @@ export async function buildWasm(opts: BuildWasmOptions): Promise<BuildWasmResult
   if (opts.check) {
     if (changed) {
       throw new Error(
-        'The generated codec "mod/_codec_wasm.ts" is stale: run "deno run -A wasm/build_wasm.ts"',
+        'The generated codec "mod/codec/_wasm.ts" is stale: run "deno run -A wasm/build_wasm.ts"',
       );
     }
     return { wasm, sourceSha256, changed };
@@ -171,7 +171,7 @@ if (import.meta.main) {
     const { wasm, changed } = await buildWasm({ check });
     const what = check ? "is up to date" : changed ? "was regenerated" : "was already up to date";
     // deno-lint-ignore no-console
-    console.error(`mod/_codec_wasm.ts ${what} (${wasm.length} bytes of Wasm)`);
+    console.error(`mod/codec/_wasm.ts ${what} (${wasm.length} bytes of Wasm)`);
   } catch (e) {
     // deno-lint-ignore no-console
     console.error(e instanceof Error ? e.message : String(e));

@@ -10,17 +10,16 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Address6 } from "ip-address";
 import {
-  type ArpNumbers,
   buildArp,
   buildNeighborAdvertisement,
   buildNeighborSolicitation,
   CodecError,
   type Frame,
-  parseArpInto,
   parseFrame,
   Status,
-} from "../../mod/codec.ts";
-import { refFixChecksum, refParse, refParseArpInto } from "./ref_codec.ts";
+} from "../../mod/codec/mod.ts";
+import { type ArpNumbers, parseArpInto } from "../../mod/codec/batch.ts";
+import { refFixChecksum, refParse, refParseArpInto } from "../../tools/lib/ref_codec.ts";
 
 const hex2 = (x: number) => x.toString(16).padStart(2, "0");
 const macText = (b: ArrayLike<number>) => Array.from(b, hex2).join(":");

@@ -1,6 +1,8 @@
 /**
+ * One file: the plugin lookup, the conflist runner and the result cache follow libcni together.
+ *
  * Run CNI plugins the way libcni does (containerd, CRI-O and Multus all go
- * through it, cni-contract.md section 13): find `type` in the `CNI_PATH`
+ * through it): find `type` in the `CNI_PATH`
  * directories, inject `name`, `cniVersion` and `prevResult` into the plugin's
  * own JSON object, set all six `CNI_*` variables on top of the runtime's
  * environment, parse stdout (a result, or an error object on a non-zero exit).
@@ -12,7 +14,8 @@
  *
  * The plugins run inside the world's node netns (the runtime's "host" netns)
  * through `ip netns exec`, which also remounts /sys for that netns as a real
- * host would have it.
+ * host would have it (`runProcess()` of tools/lib/plugin.ts, through
+ * tests/_helpers/cni.ts).
  *
  * The coordinator is put into the plugin directory as a tiny wrapper script
  * (see {@linkcode makePluginDir}) next to symlinks to Debian's reference
@@ -31,8 +34,9 @@
  * @module
  */
 
-import { compareVersions } from "../../mod/cni.ts";
-import { pluginArgv } from "./cni.ts";
+import { compareVersions } from "../../mod/cni/dispatch.ts";
+import { errorMessage } from "../../mod/errors.ts";
+import { cniVars, pluginArgv, runProcess } from "./cni.ts";
 import type { TestNetns } from "./netns.ts";
 
 /** Where Debian's `containernetworking-plugins` puts the reference plugins. */
@@ -122,7 +126,9 @@ export function findInPath(type: string, dirs: readonly string[]): string {
     try {
       const st = Deno.statSync(path);
       if (st.isFile) return path;
-    } catch { /* next directory */ }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
   }
   throw new Error(`Cannot find plugin "${type}" in path [${dirs.join(" ")}]`);
 }
@@ -163,32 +169,14 @@ export async function execPlugin(
   type: string,
 ): Promise<PluginOutput> {
   const path = findInPath(type, rt.cniPath);
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", rt.hostNetns.name, path],
-    env: {
-      ...rt.env,
-      CNI_COMMAND: command,
-      CNI_CONTAINERID: rt.containerId,
-      CNI_NETNS: rt.netns,
-      CNI_IFNAME: rt.ifname,
-      CNI_ARGS: rt.args ?? "",
-      CNI_PATH: rt.cniPath.join(":"),
-    },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(stdin));
-  await w.close();
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return {
-    status: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-    stdin,
+  // libcni: the runtime's own environment, with the CNI_* variables on top.
+  const env = {
+    ...Deno.env.toObject(),
+    ...rt.env,
+    ...cniVars({ command, ...rt, path: rt.cniPath.join(":") }),
   };
+  const out = await runProcess([path], env, stdin, { netns: rt.hostNetns });
+  return { status: out.code, stdout: out.stdout, stderr: out.stderr, stdin };
 }
 
 /**
@@ -217,7 +205,8 @@ export function parseOutput(
           msg: String(parsed.msg ?? ""),
           ...(parsed.details !== undefined ? { details: String(parsed.details) } : {}),
         };
-      } catch {
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err;
         error = { code: 0, msg: `netplugin failed with unparsable stdout: ${out.stdout}` };
       }
     }
@@ -238,7 +227,7 @@ export function parseOutput(
   } catch (err) {
     throw new PluginError(type, command, {
       code: 0,
-      msg: `cannot parse the result: ${err instanceof Error ? err.message : String(err)}`,
+      msg: `cannot parse the result: ${errorMessage(err)}`,
     }, out);
   }
   // libcni fixupResultVersion: a result without a version is the config's.
@@ -343,19 +332,17 @@ export function runChain(list: Conflist, rt: RuntimeConf): ChainRun {
  * @returns supportedVersions
  */
 export async function pluginVersions(path: string): Promise<string[] | undefined> {
+  let out;
   try {
-    const out = await new Deno.Command(path, {
-      env: { CNI_COMMAND: "VERSION" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    if (out.code !== 0) return undefined;
-    const v = JSON.parse(new TextDecoder().decode(out.stdout)) as { supportedVersions?: string[] };
-    return v.supportedVersions;
-  } catch {
-    return undefined;
+    out = await runProcess([path], { ...Deno.env.toObject(), CNI_COMMAND: "VERSION" }, "");
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) {
+      return undefined;
+    }
+    throw err;
   }
+  if (out.code !== 0) return undefined;
+  return (out.json as { supportedVersions?: string[] } | undefined)?.supportedVersions;
 }
 
 /**
@@ -367,7 +354,8 @@ export function refPluginsSkipReason(): string | undefined {
   for (const p of REF_PLUGINS) {
     try {
       Deno.statSync(`${REF_PLUGIN_DIR}/${p}`);
-    } catch {
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
       return `needs the reference plugin ${REF_PLUGIN_DIR}/${p} (containernetworking-plugins)`;
     }
   }
@@ -401,7 +389,7 @@ export interface PluginDirOptions {
 /**
  * Make a CNI_PATH directory: symlinks to every plugin in /usr/lib/cni plus
  * `coordinator`, a `#!/bin/sh` wrapper that runs the plugin command line of
- * `tests/_helpers/cni.ts` (`COORDINATOR_BIN`, or `deno run` of main.ts).
+ * tools/lib/plugin.ts (`COORDINATOR_BIN`, or `deno run` of main.ts).
  *
  * @param opts options
  * @returns the directory

@@ -1,4 +1,6 @@
 /**
+ * One file: the daemon, its mount namespace and the `ctr` calls share one life cycle.
+ *
  * A private containerd for end-to-end tests, living inside a test world's
  * node netns and a private mount namespace, so nothing of the machine's own
  * CNI set-up (/etc/cni, /opt/cni, /var/lib/cni) or containerd state is seen

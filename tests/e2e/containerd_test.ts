@@ -1,4 +1,6 @@
 /**
+ * One file: every case shares the private containerd, its image and the conflist.
+ *
  * End to end under a real container runtime (issue 7): Debian's containerd
  * 1.6 with runc starts busybox containers with `ctr run --rm --cni`, through
  * a conflist of macvlan (host-local IPAM) on the world's uplink followed by
@@ -184,7 +186,7 @@ function assertNodeClean(before: Snapshot, after: Snapshot, when: string): void 
     const b = after[key].map(norm);
     let added = b.filter((l) => !a.includes(l));
     const removed = a.filter((l) => !b.includes(l));
-    // The shared host rule is never removed by the original (spec 4); allowed to stay.
+    // The shared host rule is never removed by the original; allowed to stay.
     if (key === "rules4" || key === "rules6") added = added.filter((l) => l !== SHARED_HOST_RULE);
     if (added.length > 0 || removed.length > 0) changes[key] = { added, removed };
   }

@@ -1,8 +1,10 @@
 /**
+ * One file: every chain shares the plugin directory, the conflists and the readbacks.
+ *
  * Whole chains through Debian's reference plugins, driven the way libcni
  * drives them (tests/_helpers/refplugins.ts): macvlan with static IPAM on the
  * node's uplink, then the coordinator, per cniVersion; a podMACPrefix chain
- * whose CHECK must pass end to end; and the overlay pair of spec 3.7.2 (ptp
+ * whose CHECK must pass end to end; and the overlay pair of docs/network.md's overlay example (ptp
  * eth0 without the coordinator, macvlan net1 with it).
  *
  * Every case builds its own world of network namespaces (tests/_helpers/world.ts)
@@ -179,7 +181,7 @@ function chainTest(
   });
 }
 
-/** The shared host rule, which the original never removes (spec 4) and DEL may keep. */
+/** The shared host rule, which the original never removes and DEL may keep. */
 const SHARED_HOST_RULE = "1000: from all lookup 500";
 
 /**
@@ -266,7 +268,7 @@ chainTest(
   { coordinator: false },
 );
 
-// 0.3.1: libcni refuses CHECK and sends DEL without prevResult (spec 5), so
+// 0.3.1: libcni refuses CHECK and sends DEL without prevResult (libcni before 0.4.0), so
 // DEL must clean the node from CNI_CONTAINERID alone.
 for (const version of ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]) {
   chainTest(
@@ -292,7 +294,7 @@ for (const version of ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]) {
         "result MAC of eth0 = the live MAC",
       );
 
-      // Pod: exactly the state of spec 3.7.1.
+      // Pod: exactly the state of underlay example 1 (docs/network.md).
       const p = await readback(pod);
       const hostMac = await linkMac(world.node, hostVeth);
       const podVethMac = await linkMac(pod, "veth0");
@@ -481,7 +483,7 @@ chainTest(
     const chain = runChain(list, eth0Rt(world, pod, dir));
     const nodeBefore = await readback(world.node);
     const result = await chain.add();
-    // spec 3.3.8: prefix + the four octets of 10.6.212.241.
+    // podMACPrefix: prefix + the four octets of 10.6.212.241.
     assert.equal(await linkMac(pod, "eth0"), "0a:1b:0a:06:d4:f1");
     assert.equal(resultInterface(result, "eth0")?.mac, "0a:1b:0a:06:d4:f1");
     await chain.check();
@@ -494,7 +496,7 @@ chainTest(
 
 chainTest(
   gate(
-    "[1.0.0] overlay: ptp eth0 without coordinator, macvlan net1 + coordinator (spec 3.7.2)",
+    "[1.0.0] overlay: ptp eth0 without coordinator, macvlan net1 + coordinator (the overlay example of docs/network.md)",
     "1.0.0",
   ),
   async (world, dir, pod) => {

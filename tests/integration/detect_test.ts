@@ -1,4 +1,6 @@
 /**
+ * One file: the raw socket, detection and announce tests share the pod/peer world.
+ *
  * Privileged tests of the raw-socket helper, the detection and the announce
  * in worlds of throwaway network namespaces: a "pod" netns and a "peer" netns
  * joined by a veth pair. The peer's kernel answers ARP and NS for the addresses
@@ -16,15 +18,15 @@ import {
   privilegedSkipReason,
 } from "../_helpers/netns.ts";
 import type { TestNetns } from "../_helpers/netns.ts";
-import { detectGateways, detectIpConflicts } from "../../mod/detect.ts";
-import { announce } from "../../mod/announce.ts";
-import { openRawSocket } from "../../mod/rawsock.ts";
-import type { RawSocket } from "../../mod/rawsock.ts";
-import { CodecError, parseFrame } from "../../mod/codec.ts";
-import type { ArpFrame, Frame, NdpFrame } from "../../mod/codec.ts";
+import { detectGateways, detectIpConflicts } from "../../mod/detect/detect.ts";
+import { announce } from "../../mod/detect/announce.ts";
+import { openRawSocket } from "../../mod/detect/rawsock.ts";
+import type { RawSocket } from "../../mod/detect/rawsock.ts";
+import { CodecError, parseFrame } from "../../mod/codec/mod.ts";
+import type { ArpFrame, Frame, NdpFrame } from "../../mod/codec/mod.ts";
 import { CniError, ErrorCode } from "../../mod/errors.ts";
-import { createWorld, WORLD } from "../_helpers/world.ts";
-import { addMacvlanNic, containerId, runCoordinator } from "./_coordinator.ts";
+import { addMacvlanNic, createWorld, WORLD } from "../_helpers/world.ts";
+import { containerId, runCoordinator } from "../_helpers/cni.ts";
 
 const skip = privilegedSkipReason();
 const ignore = skip !== undefined;
@@ -351,7 +353,7 @@ Deno.test({
     using b = openRawSocket({ netns: w.peer.path, ifname: "eth0", protocol: "arp" });
     assert.deepEqual(a.linkFlags().up, true);
     assert.equal(a.hardwareAddr(), POD_MAC);
-    const { buildArpProbe } = await import("../../mod/codec.ts");
+    const { buildArpProbe } = await import("../../mod/codec/mod.ts");
     const frame = buildArpProbe(POD_MAC, "10.20.0.77");
     a.send(frame);
     const got = await b.recv(performance.now() + 1000);
@@ -521,7 +523,7 @@ Deno.test({
     }
     await addAddrs(pod, "10.50.0.5/24");
     await addAddrs(holder, "10.50.0.5/24");
-    const { buildArpRequest } = await import("../../mod/codec.ts");
+    const { buildArpRequest } = await import("../../mod/codec/mod.ts");
     using noise = openRawSocket({ netns: noisy.path, ifname: "eth0", protocol: "none" });
     let stop = false;
     let sent = 0;

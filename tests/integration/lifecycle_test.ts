@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type World, worldTest } from "../_helpers/world.ts";
+import { addMacvlanNic, itConf, type World, worldTest } from "../_helpers/world.ts";
 import {
   diffSnapshots,
   exec,
@@ -14,8 +14,8 @@ import {
   type TestNetns,
   toolsSkipReason,
 } from "../_helpers/netns.ts";
-import { addMacvlanNic, cni, containerId, itConf, runCoordinator } from "./_coordinator.ts";
-import type { Result } from "../../mod/types.ts";
+import { cni, containerId, runCoordinator } from "../_helpers/cni.ts";
+import type { Result } from "../../mod/cni/types.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("iptables-restore", "ping", "sleep");
 

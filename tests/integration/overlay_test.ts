@@ -1,10 +1,10 @@
 /**
- * Overlay mode end to end (spec 3.7.2): eth0 is a ptp-style veth to the node
+ * Overlay mode end to end (the overlay example of docs/network.md): eth0 is a ptp-style veth to the node
  * (like Calico), net1 a macvlan; the coordinator runs for net1 only.
  */
 
 import assert from "node:assert/strict";
-import { type World, worldTest } from "../_helpers/world.ts";
+import { addMacvlanNic, itConf, type World, worldTest } from "../_helpers/world.ts";
 import {
   addVethPair,
   diffSnapshots,
@@ -15,7 +15,7 @@ import {
   type TestNetns,
   toolsSkipReason,
 } from "../_helpers/netns.ts";
-import { addMacvlanNic, cni, containerId, itConf } from "./_coordinator.ts";
+import { cni, containerId } from "../_helpers/cni.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("ping");
 
@@ -61,7 +61,7 @@ async function addPtpEth0(w: World, pod: TestNetns, hostEnd: string): Promise<vo
 
 worldTest(
   skip,
-  "overlay eth0=ptp veth + net1=macvlan: exact state of spec 3.7.2, traffic, DEL cleans table 500",
+  "overlay eth0=ptp veth + net1=macvlan: exact state of the overlay example (docs/network.md), traffic, DEL cleans table 500",
   async (w) => {
     await w.addServiceAddress("10.233.0.10/32");
     await w.addServiceAddress("169.254.20.10/32");
@@ -141,7 +141,7 @@ worldTest(
     const check = await cni(w.node, "CHECK", CONF, call, add.json);
     assert.equal(check.code, 0, check.stdout);
 
-    // A retried ADD creates no duplicate rules (weakness 6).
+    // A retried ADD creates no duplicate rules (docs/network.md, weaknesses of the original, 6).
     const again = await cni(w.node, "ADD", CONF, call, prev);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     const rules = (await pod.ip(["-4", "rule"])).trim().split("\n");
@@ -161,7 +161,7 @@ worldTest(
 
 worldTest(
   skip,
-  "overlay eth0=Calico-style veth (169.254.1.1 gateway) + net1: spec 3.6 example 2, then podDefaultRouteNic=net1",
+  "overlay eth0=Calico-style veth (169.254.1.1 gateway) + net1: overlay example 2 of docs/network.md, then podDefaultRouteNic=net1",
   async (w) => {
     await w.addServiceAddress("10.233.0.10/32");
     for (const moveDefault of [false, true]) {

@@ -1,7 +1,7 @@
 /**
  * What the plugin exists for: Service, NodePort and node traffic of underlay
  * and multi-NIC pods through a node that behaves like a kube-proxy (iptables
- * mode) + Calico node (tests/_helpers/kube_world.ts). Every case is a real TCP
+ * mode) + Calico node (tools/lib/kube_world.ts). Every case is a real TCP
  * exchange with a short timeout that checks the answering server and the peer
  * address it saw, IPv4 and IPv6; every case runs once with the coordinator in
  * the chain (must work) and once without it (must fail, or, where the pod's
@@ -15,7 +15,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createKubeWorld, type Family, KUBE, type KubeWorld } from "../_helpers/kube_world.ts";
+import { createKubeWorld, type Family, KUBE, type KubeWorld } from "../../tools/lib/kube_world.ts";
 import {
   diffSnapshots,
   privilegedSkipReason,

@@ -1,11 +1,11 @@
 /**
  * Underlay mode end to end, through the plugin process run in a world's node
- * netns: the exact pod and node state of spec 3.7.1 / 3.6 examples 1 and 3,
+ * netns: the exact pod and node state of underlay examples 1 and 3 of docs/network.md,
  * real traffic, CHECK, DEL back to the pre-ADD node, re-run, rollback.
  */
 
 import assert from "node:assert/strict";
-import { type World, worldTest } from "../_helpers/world.ts";
+import { addMacvlanNic, itConf, type World, worldTest } from "../_helpers/world.ts";
 import {
   diffSnapshots,
   macOf,
@@ -14,7 +14,7 @@ import {
   readback,
   toolsSkipReason,
 } from "../_helpers/netns.ts";
-import { addMacvlanNic, cni, containerId, itConf } from "./_coordinator.ts";
+import { cni, containerId } from "../_helpers/cni.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("iptables-restore", "ping");
 
@@ -31,7 +31,7 @@ async function world4(w: World): Promise<void> {
 
 worldTest(
   skip,
-  "underlay IPv4 single NIC: exact state of spec 3.7.1, traffic, CHECK, DEL leaves nothing",
+  "underlay IPv4 single NIC: exact state of underlay example 1 (docs/network.md), traffic, CHECK, DEL leaves nothing",
   async (w) => {
     await world4(w);
     const pod = await w.addPod();
@@ -153,7 +153,7 @@ worldTest(
 
 worldTest(
   skip,
-  "underlay dual stack + podMACPrefix, then net1: spec 3.6 example 3 (3a, 3b)",
+  "underlay dual stack + podMACPrefix, then net1: underlay example 3 of docs/network.md (3a, 3b)",
   async (w) => {
     await w.gw.ip(["addr", "add", "10.7.0.1/16", "dev", "eth0"]);
     await w.gw.ip(["addr", "add", "fd00:10:7::1/64", "dev", "eth0", "nodad"]);
@@ -285,7 +285,7 @@ worldTest(
     assert.ok(await ping(w.gw, "10.7.212.5"), "gateway -> net1 through table 101");
     assert.ok(await ping(w.node, "10.7.212.5"), "node -> net1 IP through the veth");
 
-    // DEL of net1 keeps the veth pair that eth0 relies on (weakness 4).
+    // DEL of net1 keeps the veth pair that eth0 relies on (docs/network.md, weaknesses of the original, 4).
     const del1 = await cni(w.node, "DEL", { ...conf, name: "it-dual-net1" }, net1);
     assert.equal(del1.code, 0, del1.stdout);
     assert.ok(await ping(pod, "10.6.212.101"), "eth0's veth path still works");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Address4, Address6 } from "ip-address";
-import { formatCidr, formatIp, maskCidr, parseCidr, parseIp } from "../../mod/_ip.ts";
+import { formatCidr, formatIp, maskCidr, parseCidr, parseIp } from "../../mod/ip.ts";
 
 // The plugin parses addresses with its own small module (the npm ip-address
 // package costs ~35 ms of start-up per CNI call); ip-address is the oracle here.

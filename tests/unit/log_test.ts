@@ -1,4 +1,6 @@
 /**
+ * One file, as mod/log.ts is one module: its path rules, format and rotation are tested together.
+ *
  * Unit tests of mod/log.ts: path rules, JSON shape, level filter, rotation,
  * pruning and the "never throws, never stdout" promise. Tests that write use
  * a fresh directory under /var/log and remove it.
@@ -7,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { LogOptions } from "../../mod/config.ts";
+import type { LogOptions } from "../../mod/log.ts";
 import { CniError } from "../../mod/errors.ts";
 import {
   createLogger,

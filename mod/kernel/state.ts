@@ -1,0 +1,167 @@
+/**
+ * Per-attachment state: what ADD made for one (network, container, ifname),
+ * so that DEL and GC can clean the node even when the pod netns is gone and
+ * no prevResult is given. Files live under
+ * `/run/cni/coordinator/<network>/<containerId>_<ifname>.json` (tmpfs: the
+ * netns and veths do not survive a reboot either).
+ *
+ * Requires `--allow-read` and `--allow-write=/run/cni`.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadState } from "./state.ts";
+ * const s = loadState("net", "cid", "eth0");
+ * ```
+ *
+ * @module
+ */
+
+import { CniError, ErrorCode } from "../errors.ts";
+
+/** Default state root. */
+export const DEFAULT_STATE_DIR = "/run/cni/coordinator";
+
+/** What one ADD made on the node and in the pod. */
+export interface AttachmentState {
+  version: 1;
+  network: string;
+  containerId: string;
+  ifname: string;
+  netns: string;
+  mode: "underlay" | "overlay";
+  firstInvoke: boolean;
+  /** Host end of the veth used for pod <-> node traffic. */
+  hostVeth: string;
+  /** True when this attachment created the veth pair (underlay first NIC). */
+  hostVethCreated: boolean;
+  /** Pod end (veth0 or eth0). */
+  podVeth: string;
+  podVethMac: string;
+  hostVethMac: string;
+  /** Host table of the /32 routes to the pod. */
+  hostRuleTable: number;
+  /** Pod policy table of this NIC. */
+  table: number;
+  /** Addresses of the current NIC (routes and neighbours on the node). */
+  podIPs: string[];
+  /** Node addresses routed through the veth. */
+  nodeIPs: string[];
+  /** Pod `from` rules this attachment added: [family, priority, ip, table]. */
+  podRules: { family: 4 | 6; priority: number; src: string; table: number }[];
+  /** The NIC's MAC after ADD (podMACPrefix) or undefined. */
+  mac?: string;
+}
+
+/**
+ * The state root: `COORDINATOR_STATE_DIR` when set (tests), else the default.
+ *
+ * @returns the directory
+ */
+export function stateDir(): string {
+  return Deno.env.get("COORDINATOR_STATE_DIR") || DEFAULT_STATE_DIR;
+}
+
+function safe(part: string): string {
+  if (!/^[A-Za-z0-9_.\-]+$/.test(part) || part === "." || part === "..") {
+    throw new CniError(ErrorCode.InvalidEnvironment, `Unsafe name "${part}" for a state file`);
+  }
+  return part;
+}
+
+/**
+ * Path of one attachment's state file.
+ *
+ * @param network network name
+ * @param containerId CNI_CONTAINERID
+ * @param ifname CNI_IFNAME
+ * @returns the path
+ */
+export function statePath(network: string, containerId: string, ifname: string): string {
+  return `${stateDir()}/${safe(network)}/${safe(containerId)}_${safe(ifname)}.json`;
+}
+
+/**
+ * Write the state (atomically: temp file + rename).
+ *
+ * @param s the state
+ */
+export function saveState(s: AttachmentState): void {
+  const path = statePath(s.network, s.containerId, s.ifname);
+  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp${Deno.pid}`;
+  Deno.writeTextFileSync(tmp, JSON.stringify(s) + "\n", { mode: 0o600 });
+  Deno.renameSync(tmp, path);
+}
+
+/**
+ * Read the state, if any (an unreadable or corrupt file counts as none).
+ *
+ * @param network network name
+ * @param containerId CNI_CONTAINERID
+ * @param ifname CNI_IFNAME
+ * @returns the state or undefined
+ */
+export function loadState(
+  network: string,
+  containerId: string,
+  ifname: string,
+): AttachmentState | undefined {
+  try {
+    const s = JSON.parse(Deno.readTextFileSync(statePath(network, containerId, ifname)));
+    return s && s.version === 1 ? (s as AttachmentState) : undefined;
+  } catch (err) {
+    // A name unsafe for a path (CniError) never had a state file either.
+    if (noState(err) || err instanceof CniError) return undefined;
+    throw err;
+  }
+}
+
+/** A state file that is missing, unreadable or corrupt counts as none. */
+function noState(err: unknown): boolean {
+  return err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory ||
+    err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.IsADirectory ||
+    err instanceof SyntaxError;
+}
+
+/**
+ * Remove the state file (missing is fine).
+ *
+ * @param network network name
+ * @param containerId CNI_CONTAINERID
+ * @param ifname CNI_IFNAME
+ */
+export function removeState(network: string, containerId: string, ifname: string): void {
+  try {
+    Deno.removeSync(statePath(network, containerId, ifname));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+}
+
+/**
+ * All attachments of a network that have state.
+ *
+ * @param network network name
+ * @returns their states
+ */
+export function listStates(network: string): AttachmentState[] {
+  const dir = `${stateDir()}/${safe(network)}`;
+  const out: AttachmentState[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return out; // no ADD of this network yet
+    throw err;
+  }
+  for (const e of entries) {
+    if (!e.isFile || !e.name.endsWith(".json")) continue;
+    try {
+      const s = JSON.parse(Deno.readTextFileSync(`${dir}/${e.name}`));
+      if (s && s.version === 1 && s.network === network) out.push(s as AttachmentState);
+    } catch (err) {
+      if (!noState(err)) throw err;
+    }
+  }
+  return out;
+}

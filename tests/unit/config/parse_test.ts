@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import { parseConfig, parseGoDuration } from "../../../mod/config/parse.ts";
+import { CONFIG_FIELDS } from "../../../mod/config/fields.ts";
+import { CniError } from "../../../mod/errors.ts";
+
+const base = { cniVersion: "1.0.0", name: "net1", type: "coordinator" };
+
+function bad(extra: Record<string, unknown>, field: RegExp) {
+  try {
+    parseConfig({ ...base, ...extra });
+  } catch (err) {
+    assert.ok(err instanceof CniError, String(err));
+    assert.equal(err.code, 7, err.message);
+    assert.match(err.message, field);
+    return;
+  }
+  assert.fail(`accepted ${JSON.stringify(extra)}`);
+}
+
+Deno.test("parseConfig() applies the original's defaults", () => {
+  const c = parseConfig(base);
+  assert.equal(c.mode, "auto");
+  assert.equal(c.podDefaultCniNic, "eth0");
+  assert.equal(c.podDefaultRouteNic, "");
+  assert.equal(c.tunePodRoutes, true);
+  assert.deepEqual([c.overlayPodCIDR, c.serviceCIDR, c.hijackCIDR, c.policyRoutes], [
+    [],
+    [],
+    [],
+    [],
+  ]);
+  assert.equal(c.hostRuleTable, 500);
+  assert.equal(c.podRPFilter, 0);
+  assert.equal(c.hostRPFilter, undefined);
+  assert.equal(c.txQueueLen, 0);
+  assert.equal(c.podMACPrefix, "");
+  assert.equal(c.vethLinkAddress, "");
+  assert.equal(c.vethMTU, 1500);
+  assert.equal(c.detectIPConflict, false);
+  assert.equal(c.detectGateway, false);
+  assert.deepEqual(c.detectOptions, { retries: 3, intervalMs: 10, timeoutMs: 100 });
+  assert.deepEqual(c.logOptions, {
+    logLevel: "debug",
+    logFile: "/var/log/spidernet/coordinator.log",
+    logMaxSize: 100,
+    logMaxAge: 0,
+    logMaxCount: 0,
+  });
+});
+
+Deno.test("parseConfig() reads every field when valid", () => {
+  const c = parseConfig({
+    ...base,
+    mode: "underlay",
+    podDefaultCniNic: "net0",
+    podDefaultRouteNic: "net1",
+    multusNicPrefix: "net",
+    tunePodRoutes: false,
+    overlayPodCIDR: ["10.233.64.0/18", " fd00:10:233:64::/64 "],
+    serviceCIDR: ["10.233.0.5/18"],
+    hijackCIDR: ["169.254.20.10", "FD00::10"],
+    policyRoutes: [{ dst: "10.1.2.3/16", gw: "10.6.0.1" }, { dst: "fd00:1::1", gw: "fd00::1" }],
+    hostRuleTable: 1000,
+    podRPFilter: 2,
+    hostRPFilter: 1,
+    txQueueLen: 5000,
+    podMACPrefix: "0A:1b",
+    vethLinkAddress: "169.254.200.1",
+    vethMTU: 9000,
+    detectIPConflict: true,
+    detectGateway: true,
+    detectOptions: { retry: 5, interval: "1ms", timeout: "1.5s" },
+    logOptions: {
+      logLevel: "INFO",
+      logFile: "/var/log/coordinator/c.log",
+      maxSize: 10,
+      maxAge: 7,
+      maxCount: 3,
+    },
+  });
+  assert.equal(c.mode, "underlay");
+  assert.equal(c.podDefaultCniNic, "net0");
+  assert.equal(c.podDefaultRouteNic, "net1");
+  assert.equal(c.tunePodRoutes, false);
+  assert.deepEqual(c.overlayPodCIDR, ["10.233.64.0/18", "fd00:10:233:64::/64"]);
+  assert.deepEqual(c.serviceCIDR, ["10.233.0.0/18"], "host bits are cleared");
+  assert.deepEqual(c.hijackCIDR, ["169.254.20.10/32", "fd00::10/128"]);
+  assert.deepEqual(c.policyRoutes, [
+    { dst: "10.1.0.0/16", gw: "10.6.0.1", family: 4 },
+    { dst: "fd00:1::1/128", gw: "fd00::1", family: 6 },
+  ]);
+  assert.equal(c.hostRuleTable, 1000);
+  assert.equal(c.podRPFilter, 2);
+  assert.equal(c.hostRPFilter, 1);
+  assert.equal(c.txQueueLen, 5000);
+  assert.equal(c.podMACPrefix, "0a:1b");
+  assert.equal(c.vethLinkAddress, "169.254.200.1");
+  assert.equal(c.vethMTU, 9000);
+  assert.deepEqual(c.detectOptions, { retries: 5, intervalMs: 1, timeoutMs: 1500 });
+  assert.deepEqual(c.logOptions, {
+    logLevel: "info",
+    logFile: "/var/log/coordinator/c.log",
+    logMaxSize: 10,
+    logMaxAge: 7,
+    logMaxCount: 3,
+  });
+});
+
+Deno.test('parseConfig() reads mode "disabled" as "disable" and "" as auto', () => {
+  assert.equal(parseConfig({ ...base, mode: "disabled" }).mode, "disable");
+  assert.equal(parseConfig({ ...base, mode: "disable" }).mode, "disable");
+  assert.equal(parseConfig({ ...base, mode: "" }).mode, "auto");
+});
+
+Deno.test("parseConfig() keeps explicit false/0 (pointer semantics)", () => {
+  const c = parseConfig({ ...base, tunePodRoutes: false, podRPFilter: -1, txQueueLen: 0 });
+  assert.equal(c.tunePodRoutes, false);
+  assert.equal(c.podRPFilter, -1);
+  assert.equal(parseConfig({ ...base, detectOptions: { retries: 0 } }).detectOptions.retries, 3);
+});
+
+Deno.test("parseConfig() rejects every bad field with code 7 naming it", () => {
+  bad({ mode: "fast" }, /"mode": "fast"/);
+  bad({ mode: 1 }, /"mode"/);
+  bad({ podDefaultCniNic: "a".repeat(16) }, /podDefaultCniNic/);
+  bad({ podDefaultCniNic: "eth/0" }, /podDefaultCniNic/);
+  bad({ podDefaultRouteNic: "net 1" }, /podDefaultRouteNic/);
+  bad({ podDefaultRouteNic: "net:1" }, /podDefaultRouteNic/);
+  bad({ podDefaultRouteNic: "net\n1" }, /podDefaultRouteNic/);
+  bad({ tunePodRoutes: "yes" }, /tunePodRoutes/);
+  bad({ overlayPodCIDR: "10.0.0.0/8" }, /overlayPodCIDR/);
+  bad({ overlayPodCIDR: ["10.0.0.0/33"] }, /overlayPodCIDR\[0\]": "10.0.0.0\/33"/);
+  bad({ serviceCIDR: ["10.0.0.0/8", "300.1.1.1/8"] }, /serviceCIDR\[1\]/);
+  bad({ serviceCIDR: [42] }, /serviceCIDR\[0\]/);
+  bad({ hijackCIDR: ["fd00::/129"] }, /hijackCIDR\[0\]/);
+  bad({ hijackCIDR: ["010.1.1.1/32"] }, /hijackCIDR\[0\]/);
+  bad({ policyRoutes: [{ dst: "10.0.0.0/8" }] }, /policyRoutes\[0\]\.gw/);
+  bad({ policyRoutes: [{ dst: "x", gw: "10.0.0.1" }] }, /policyRoutes\[0\]\.dst/);
+  bad({ policyRoutes: [{ dst: "10.0.0.0/8", gw: "fd00::1" }] }, /policyRoutes\[0\]/);
+  bad({ policyRoutes: {} }, /policyRoutes/);
+  bad({ hostRuleTable: 0 }, /hostRuleTable/);
+  bad({ hostRuleTable: -5 }, /hostRuleTable/);
+  bad({ hostRuleTable: 254 }, /hostRuleTable": 254 is a reserved/);
+  bad({ hostRuleTable: 2 ** 32 }, /hostRuleTable/);
+  bad({ hostRuleTable: 1.5 }, /hostRuleTable/);
+  bad({ hostRuleTable: "500" }, /hostRuleTable/);
+  bad({ podRPFilter: 3 }, /podRPFilter/);
+  bad({ podRPFilter: -2 }, /podRPFilter/);
+  bad({ hostRPFilter: 7 }, /hostRPFilter/);
+  bad({ txQueueLen: -1 }, /txQueueLen/);
+  bad({ txQueueLen: 2 ** 32 }, /txQueueLen/);
+  bad({ podMACPrefix: "0a-1b" }, /podMACPrefix/);
+  bad({ podMACPrefix: "0b:1b" }, /podMACPrefix": "0b:1b" is a multicast/);
+  bad({ podMACPrefix: "0a:1b:2c" }, /podMACPrefix/);
+  bad({ podMACPrefix: "0,:1b" }, /podMACPrefix/);
+  bad({ vethLinkAddress: "not-an-ip" }, /vethLinkAddress/);
+  bad({ vethLinkAddress: "fe80::1" }, /vethLinkAddress/);
+  bad({ vethLinkAddress: "224.0.0.1" }, /vethLinkAddress/);
+  bad({ vethMTU: 0 }, /vethMTU/);
+  bad({ vethMTU: -1 }, /vethMTU/);
+  bad({ vethMTU: 70000 }, /vethMTU/);
+  bad({ detectIPConflict: 1 }, /detectIPConflict/);
+  bad({ detectGateway: "true" }, /detectGateway/);
+  bad({ detectOptions: [] }, /detectOptions/);
+  bad({ detectOptions: { retries: -1 } }, /detectOptions\.retries/);
+  bad({ detectOptions: { interval: "10" } }, /detectOptions\.interval/);
+  bad({ detectOptions: { timeout: "1x" } }, /detectOptions\.timeout/);
+  bad({ detectOptions: { timeout: "2m" } }, /detectOptions\.timeout/);
+  bad({ logOptions: { logLevel: "" } }, /logOptions\.logLevel/);
+  bad({ logOptions: { logLevel: "trace" } }, /logOptions\.logLevel/);
+  bad({ logOptions: { logFile: "/etc/passwd" } }, /logOptions\.logFile/);
+  bad({ logOptions: { logFile: "/var/log/../etc/x.log" } }, /logOptions\.logFile/);
+  bad({ logOptions: { logFile: "relative.log" } }, /logOptions\.logFile/);
+  bad({ logOptions: { logMaxSize: -1 } }, /logOptions\.logMaxSize/);
+  bad({ logOptions: { maxCount: "3" } }, /logOptions\.maxCount/);
+  bad({ name: "bad name" }, /"name"/);
+});
+
+Deno.test("parseConfig() refuses a missing name with code 7", () => {
+  for (const raw of [{ cniVersion: "1.0.0" }, { cniVersion: "1.0.0", name: "" }]) {
+    assert.throws(() => parseConfig(raw), (e: unknown) => e instanceof CniError && e.code === 7);
+  }
+});
+
+Deno.test("parseConfig() tolerates unknown keys (controllers add their own)", () => {
+  const c = parseConfig({ ...base, capabilities: { ips: true }, args: { cni: {} }, foo: 1 });
+  assert.equal(c.name, "net1");
+});
+
+Deno.test("parseGoDuration() reads Go duration syntax", () => {
+  assert.equal(parseGoDuration("10ms"), 10);
+  assert.equal(parseGoDuration("1.5s"), 1500);
+  assert.equal(parseGoDuration("1m30s"), 90_000);
+  assert.equal(parseGoDuration("250us"), 0.25);
+  assert.equal(parseGoDuration("0"), 0);
+  for (const bad of ["", "10", "ms", "1.5", "-1s", "1 s", "1d"]) {
+    assert.equal(parseGoDuration(bad), undefined, bad);
+  }
+});
+
+Deno.test("CONFIG_FIELDS describes every key with a description", () => {
+  for (const [key, spec] of Object.entries(CONFIG_FIELDS)) {
+    assert.ok(spec.description.length > 5, key);
+    for (const [sub, s] of Object.entries(spec.properties ?? {})) {
+      assert.ok(s.description.length > 5, `${key}.${sub}`);
+    }
+  }
+});

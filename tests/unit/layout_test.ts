@@ -1,0 +1,111 @@
+/**
+ * The house plan of mod/ as tests: imports go down the layers without a
+ * circle (file by file and folder by folder), each kind of side effect has one
+ * gateway, nothing of the plugin or the tools imports the tests, and a long
+ * module says why it is one file.
+ */
+
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../../", import.meta.url);
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(new URL(dir, ROOT))) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...walk(path));
+    else if (e.name.endsWith(".ts")) out.push(path);
+  }
+  return out.sort();
+}
+
+function read(path: string): string {
+  return Deno.readTextFileSync(new URL(path, ROOT));
+}
+
+/** Relative specifiers of imports (static, re-exports, literal dynamic), as repository paths. */
+function importsOf(path: string): string[] {
+  const text = read(path);
+  const dir = path.slice(0, path.lastIndexOf("/") + 1);
+  const out: string[] = [];
+  const specs = [
+    ...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*"(\.{1,2}\/[^"]+)"/gms),
+    ...text.matchAll(/\bimport\(\s*"(\.{1,2}\/[^"]+)"\s*\)/g),
+  ];
+  for (const m of specs) out.push(new URL(m[1]!, new URL(dir, "file:///")).pathname.slice(1));
+  return out;
+}
+
+/** A circle in a directed graph, or undefined. */
+function findCircle(graph: Map<string, Set<string>>): string[] | undefined {
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const visit = (n: string): string[] | undefined => {
+    state.set(n, 1);
+    stack.push(n);
+    for (const m of graph.get(n) ?? []) {
+      if (state.get(m) === 1) return [...stack.slice(stack.indexOf(m)), m];
+      if (state.get(m) === undefined) {
+        const c = visit(m);
+        if (c) return c;
+      }
+    }
+    stack.pop();
+    state.set(n, 2);
+    return undefined;
+  };
+  for (const n of graph.keys()) {
+    if (state.get(n) === undefined) {
+      const c = visit(n);
+      if (c) return c;
+    }
+  }
+  return undefined;
+}
+
+const MOD = walk("mod");
+
+/** mod/plan/pod.ts -> mod/plan; a top-level module is its own unit. */
+function unitOf(path: string): string {
+  const parts = path.split("/");
+  return parts.length > 2 ? parts.slice(0, 2).join("/") : path;
+}
+
+Deno.test("mod/ has no import circle between files", () => {
+  const graph = new Map(MOD.map((f) => [f, new Set(importsOf(f))]));
+  assert.equal(findCircle(graph)?.join(" -> "), undefined);
+});
+
+Deno.test("mod/ has no import circle between its folders (layers go down)", () => {
+  const graph = new Map<string, Set<string>>();
+  for (const f of MOD) {
+    const from = unitOf(f);
+    const to = graph.get(from) ?? new Set<string>();
+    for (const i of importsOf(f)) if (unitOf(i) !== from) to.add(unitOf(i));
+    graph.set(from, to);
+  }
+  assert.equal(findCircle(graph)?.join(" -> "), undefined);
+});
+
+Deno.test("only mod/kernel/exec.ts starts processes, only mod/kernel/libc.ts opens libc", () => {
+  const spawners = MOD.filter((f) => /new Deno\.Command\b/.test(read(f)));
+  const dlopeners = MOD.filter((f) => /Deno\.dlopen\(/.test(read(f)));
+  assert.deepEqual(spawners, ["mod/kernel/exec.ts"]);
+  assert.deepEqual(dlopeners, ["mod/kernel/libc.ts"]);
+});
+
+Deno.test("nothing under mod/ or tools/ imports tests/", () => {
+  const offenders = [...MOD, ...walk("tools"), "main.ts", "build.ts"].filter((f) =>
+    importsOf(f).some((i) => i.startsWith("tests/"))
+  );
+  assert.deepEqual(offenders, []);
+});
+
+Deno.test("a module of mod/ over 400 lines says in its header why it is one file", () => {
+  const long = MOD.filter((f) => !f.endsWith("/_wasm.ts") && read(f).split("\n").length > 400);
+  const silent = long.filter((f) => {
+    const header = read(f).split("@module")[0] ?? "";
+    return !/One file/.test(header);
+  });
+  assert.deepEqual(silent, []);
+});

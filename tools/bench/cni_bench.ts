@@ -1,0 +1,659 @@
+/**
+ * One file: a command-line tool whose world, runs and report tables belong together.
+ *
+ * `deno task bench` (root): what one CNI call of the coordinator costs, next to
+ * the reference macvlan plugin measured in the same run and the same world.
+ *
+ * ```sh
+ * deno task bench                # 20 pods per pass
+ * deno task bench --pods 50
+ * COORDINATOR_BIN=dist/coordinator deno task bench   # the compiled binary
+ * ```
+ *
+ * For each pass (detection off, detection on) it creates N pods in a netns
+ * world (tools/lib/world.ts); for each pod it times macvlan ADD (static
+ * IPAM) and then coordinator ADD, one after the other; then coordinator DEL and
+ * macvlan DEL for every pod. In the detection-off pass, bench/_process_floor.ts
+ * (Deno starting the children of an ADD in the same rounds, with no plugin
+ * logic) runs in each pod just before our ADD. Every call is a fresh process started in the node
+ * netns with env + stdin, as a runtime does (tools/lib/invoke.ts); the first pod
+ * of a pass is a warm-up and is reported apart.
+ *
+ * Then, on a few more pods and untimed: child processes per ADD (`strace -f -e
+ * trace=execve`, successful execs only, the plugin's own exec not counted) and
+ * peak memory (`/usr/bin/time -f %M`, maximum RSS) of ADD and DEL. Codec
+ * throughput comes from `deno bench tools/bench/codec_bench.ts` when that file exists.
+ *
+ * Prints a table and, last, one line `BENCH_JSON {...}`. Exit 0 when every
+ * call succeeded (budgets are reported, not enforced), 1 otherwise.
+ *
+ * @module
+ */
+
+import { createWorld, WORLD, type World } from "../lib/world.ts";
+import { invoke, macvlanConf } from "../lib/invoke.ts";
+import {
+  containerId as randomContainerId,
+  denoRunArgv,
+  pluginArgv,
+  refPluginDir,
+} from "../lib/plugin.ts";
+import { median } from "../lib/stats.ts";
+import { errorMessage } from "../../mod/errors.ts";
+
+const encoder = new TextEncoder();
+
+/** The argv of bench/_process_floor.ts: `deno run` with the plugin's own flags. */
+function processFloorArgv(): string[] {
+  return denoRunArgv(new URL("./_process_floor.ts", import.meta.url).pathname);
+}
+
+function say(text = ""): void {
+  Deno.stdout.writeSync(encoder.encode(text + "\n"));
+}
+
+/** Median and 95th percentile (nearest rank) of a sample, plus its size. */
+export interface Stats {
+  n: number;
+  median: number;
+  p95: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Summarise a sample.
+ *
+ * @param values the sample (any order)
+ * @returns median, p95 (nearest rank), min, max
+ */
+export function stats(values: readonly number[]): Stats {
+  const s = [...values].sort((a, b) => a - b);
+  const n = s.length;
+  if (n === 0) return { n: 0, median: NaN, p95: NaN, min: NaN, max: NaN };
+  const p95 = s[Math.min(n - 1, Math.ceil(0.95 * n) - 1)]!;
+  return { n, median: median(s), p95, min: s[0]!, max: s[n - 1]! };
+}
+
+/**
+ * Count successful execve calls per program in an `strace -f -e trace=execve` log.
+ *
+ * @param log the strace output
+ * @returns total successful execs and a count per basename
+ */
+export function countExecs(log: string): { total: number; byName: Record<string, number> } {
+  const byName: Record<string, number> = {};
+  let total = 0;
+  for (const line of log.split("\n")) {
+    const m = /execve\("([^"]+)".*\) = 0\s*$/.exec(line);
+    if (m === null) continue;
+    const name = m[1]!.slice(m[1]!.lastIndexOf("/") + 1);
+    byName[name] = (byName[name] ?? 0) + 1;
+    total++;
+  }
+  return { total, byName };
+}
+
+interface PassResult {
+  detection: boolean;
+  ourAdd: Stats;
+  ourDel: Stats;
+  macvlanAdd: Stats;
+  macvlanDel: Stats;
+  /** bench/_process_floor.ts next to each ADD (detection-off pass only). */
+  processFloor?: Stats;
+  firstOurAddMs: number;
+  failures: string[];
+}
+
+interface Options {
+  pods: number;
+  probePods: number;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const opts: Options = { pods: 20, probePods: 3 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = Number(argv[i + 1]);
+    if (a === "--pods" && Number.isInteger(v) && v > 0) (opts.pods = v, i++);
+    else if (a === "--probe-pods" && Number.isInteger(v) && v > 0) (opts.probePods = v, i++);
+    else throw new Error(`Unknown argument "${a}": use --pods N, --probe-pods N`);
+  }
+  return opts;
+}
+
+const NET = "bench-underlay";
+const CNI_VERSION = "1.0.0";
+
+function coordinatorConf(detection: boolean, logFile: string): Record<string, unknown> {
+  return {
+    cniVersion: CNI_VERSION,
+    name: NET,
+    type: "coordinator",
+    mode: "auto",
+    serviceCIDR: ["10.233.0.0/18"],
+    overlayPodCIDR: ["10.233.64.0/18"],
+    detectIPConflict: detection,
+    detectGateway: detection,
+    logOptions: { logLevel: "info", logFile },
+  };
+}
+
+interface PodRun {
+  containerId: string;
+  netns: string;
+  mv: Record<string, unknown>;
+  result: unknown;
+}
+
+async function addPod(
+  world: World,
+  subnetByte: number,
+  index: number,
+  detection: boolean,
+  logFile: string,
+  wrapper?: { coordinator?: string[]; macvlan?: string[] },
+  floor = false,
+): Promise<{ pod: PodRun; mvMs: number; ourMs: number; floorMs?: number; error?: string }> {
+  const ns = await world.addPod("b");
+  const containerId = randomContainerId();
+  const mv = macvlanConf({
+    name: NET,
+    cniVersion: CNI_VERSION,
+    master: WORLD.uplink,
+    addresses: [{
+      address: `10.6.${subnetByte}.${10 + index}/${WORLD.prefix4}`,
+      gateway: WORLD.gateway4,
+    }],
+  });
+  const common = { containerId, netns: ns.path, ifname: "eth0", hostNetns: world.node };
+  const m = await invoke({
+    ...common,
+    plugin: "macvlan",
+    command: "ADD",
+    conf: mv,
+    ...wrapperOf(wrapper?.macvlan),
+  });
+  const pod: PodRun = { containerId, netns: ns.path, mv, result: m.json };
+  if (m.code !== 0) {
+    return { pod, mvMs: m.ms, ourMs: NaN, error: short(`macvlan ADD: ${m.stdout}`) };
+  }
+  // The process floor runs in the same pod just before the coordinator's ADD.
+  let floorMs: number | undefined;
+  if (floor) {
+    const f = await invoke({
+      ...common,
+      plugin: "process-floor",
+      argv: processFloorArgv(),
+      command: "ADD",
+      conf: {},
+    });
+    if (f.code !== 0) return { pod, mvMs: m.ms, ourMs: NaN, error: short(`floor: ${f.stderr}`) };
+    floorMs = f.ms;
+  }
+  const c = await invoke({
+    ...common,
+    plugin: "coordinator",
+    command: "ADD",
+    conf: { ...coordinatorConf(detection, logFile), prevResult: m.json },
+    ...wrapperOf(wrapper?.coordinator),
+  });
+  if (c.code !== 0) {
+    return { pod, mvMs: m.ms, ourMs: c.ms, error: short(`coordinator ADD: ${c.stdout}`) };
+  }
+  pod.result = c.json;
+  return { pod, mvMs: m.ms, ourMs: c.ms, ...(floorMs === undefined ? {} : { floorMs }) };
+}
+
+/** One line, at most 300 characters: failures go into the table and the JSON line. */
+function short(text: string): string {
+  const t = text.replace(/\s+/g, " ").trim();
+  return t.length > 300 ? t.slice(0, 300) + "..." : t;
+}
+
+function wrapperOf(w: string[] | undefined): { wrapper?: string[] } {
+  return w === undefined ? {} : { wrapper: w };
+}
+
+async function delPod(
+  world: World,
+  pod: PodRun,
+  detection: boolean,
+  logFile: string,
+  wrapper?: string[],
+): Promise<{ ourMs: number; mvMs: number; error?: string }> {
+  const common = {
+    containerId: pod.containerId,
+    netns: pod.netns,
+    ifname: "eth0",
+    hostNetns: world.node,
+  };
+  const c = await invoke({
+    ...common,
+    plugin: "coordinator",
+    command: "DEL",
+    conf: { ...coordinatorConf(detection, logFile), prevResult: pod.result },
+    ...wrapperOf(wrapper),
+  });
+  const m = await invoke({
+    ...common,
+    plugin: "macvlan",
+    command: "DEL",
+    conf: { ...pod.mv, prevResult: pod.result },
+  });
+  const errors = [
+    c.code !== 0 ? short(`coordinator DEL: ${c.stdout}`) : "",
+    m.code !== 0 ? short(`macvlan DEL: ${m.stdout}`) : "",
+  ].filter((e) => e !== "");
+  return errors.length > 0
+    ? { ourMs: c.ms, mvMs: m.ms, error: errors.join("; ") }
+    : { ourMs: c.ms, mvMs: m.ms };
+}
+
+async function timedPass(
+  world: World,
+  opts: Options,
+  detection: boolean,
+  subnetByte: number,
+  logFile: string,
+): Promise<PassResult> {
+  const ourAdd: number[] = [];
+  const ourDel: number[] = [];
+  const mvAdd: number[] = [];
+  const mvDel: number[] = [];
+  const floor: number[] = [];
+  const failures: string[] = [];
+  const pods: PodRun[] = [];
+  let firstOurAddMs = NaN;
+  // Pod 0 is the warm-up (deno's module cache, page cache): reported apart.
+  for (let i = 0; i <= opts.pods; i++) {
+    const r = await addPod(world, subnetByte, i, detection, logFile, undefined, !detection);
+    pods.push(r.pod);
+    if (r.error !== undefined) {
+      failures.push(r.error);
+      continue;
+    }
+    if (i === 0) firstOurAddMs = r.ourMs;
+    else {
+      ourAdd.push(r.ourMs);
+      mvAdd.push(r.mvMs);
+      if (r.floorMs !== undefined) floor.push(r.floorMs);
+    }
+  }
+  for (const [i, pod] of pods.entries()) {
+    const r = await delPod(world, pod, detection, logFile);
+    if (r.error !== undefined) failures.push(r.error);
+    else if (i > 0) (ourDel.push(r.ourMs), mvDel.push(r.mvMs));
+  }
+  return {
+    detection,
+    ourAdd: stats(ourAdd),
+    ourDel: stats(ourDel),
+    macvlanAdd: stats(mvAdd),
+    macvlanDel: stats(mvDel),
+    ...(floor.length > 0 ? { processFloor: stats(floor) } : {}),
+    firstOurAddMs,
+    failures,
+  };
+}
+
+/**
+ * The floor under every call: a VERSION call starts the runtime, loads main.ts
+ * and answers without touching the network.
+ */
+async function versionPass(world: World, n: number): Promise<Stats> {
+  const times: number[] = [];
+  for (let i = 0; i <= n; i++) {
+    const r = await invoke({
+      plugin: "coordinator",
+      command: "VERSION",
+      conf: { cniVersion: CNI_VERSION },
+      containerId: "",
+      netns: "",
+      ifname: "",
+      hostNetns: world.node,
+    });
+    if (r.code === 0 && i > 0) times.push(r.ms);
+  }
+  return stats(times);
+}
+
+interface ProbeResult {
+  /** Child processes per coordinator ADD (median over the probe pods). */
+  childrenPerAdd: number | undefined;
+  childrenByName: Record<string, number>;
+  /** Child processes per coordinator DEL (median over the probe pods). */
+  childrenPerDel: number | undefined;
+  childrenByNameDel: Record<string, number>;
+  /** Max RSS in KiB (median over the probe pods). */
+  ourAddPeakKiB: number | undefined;
+  ourDelPeakKiB: number | undefined;
+  macvlanAddPeakKiB: number | undefined;
+  failures: string[];
+}
+
+async function probePass(
+  world: World,
+  opts: Options,
+  detection: boolean,
+  subnetByte: number,
+  logFile: string,
+  tmp: string,
+): Promise<ProbeResult> {
+  const failures: string[] = [];
+  const children: number[] = [];
+  let byName: Record<string, number> = {};
+  const delChildren: number[] = [];
+  let delByName: Record<string, number> = {};
+  const hasStrace = refTool("strace");
+  const hasTime = refTool("time");
+  const addPeak: number[] = [];
+  const delPeak: number[] = [];
+  const mvPeak: number[] = [];
+  for (let i = 0; i < opts.probePods; i++) {
+    if (hasStrace !== undefined) {
+      const log = `${tmp}/strace-${detection}-${i}.log`;
+      const r = await addPod(world, subnetByte, 100 + i, detection, logFile, {
+        coordinator: [hasStrace, "-f", "-qq", "-e", "trace=execve", "-o", log],
+      });
+      if (r.error !== undefined) failures.push(r.error);
+      else {
+        const counted = childExecs(await Deno.readTextFile(log));
+        children.push(counted.total);
+        byName = counted.byName;
+      }
+      const delLog = `${tmp}/strace-del-${detection}-${i}.log`;
+      const d = await delPod(world, r.pod, detection, logFile, [
+        hasStrace,
+        "-f",
+        "-qq",
+        "-e",
+        "trace=execve",
+        "-o",
+        delLog,
+      ]);
+      if (d.error !== undefined) failures.push(d.error);
+      else {
+        const counted = childExecs(await Deno.readTextFile(delLog));
+        delChildren.push(counted.total);
+        delByName = counted.byName;
+      }
+    }
+    if (hasTime !== undefined) {
+      const addOut = `${tmp}/time-add-${detection}-${i}`;
+      const mvOut = `${tmp}/time-mv-${detection}-${i}`;
+      const delOut = `${tmp}/time-del-${detection}-${i}`;
+      const r = await addPod(world, subnetByte, 150 + i, detection, logFile, {
+        coordinator: [hasTime, "-f", "%M", "-o", addOut],
+        macvlan: [hasTime, "-f", "%M", "-o", mvOut],
+      });
+      if (r.error !== undefined) failures.push(r.error);
+      else {
+        addPeak.push(Number((await Deno.readTextFile(addOut)).trim().split("\n").at(-1)));
+        mvPeak.push(Number((await Deno.readTextFile(mvOut)).trim().split("\n").at(-1)));
+      }
+      const d = await delPod(world, r.pod, detection, logFile, [hasTime, "-f", "%M", "-o", delOut]);
+      if (d.error !== undefined) failures.push(d.error);
+      else delPeak.push(Number((await Deno.readTextFile(delOut)).trim().split("\n").at(-1)));
+    }
+  }
+  const med = (v: number[]) => (v.length === 0 ? undefined : stats(v).median);
+  return {
+    childrenPerAdd: med(children),
+    childrenByName: byName,
+    childrenPerDel: med(delChildren),
+    childrenByNameDel: delByName,
+    ourAddPeakKiB: med(addPeak),
+    ourDelPeakKiB: med(delPeak),
+    macvlanAddPeakKiB: med(mvPeak),
+    failures,
+  };
+}
+
+/** The execs of an strace log minus the plugin's own (the first one). */
+function childExecs(log: string): { total: number; byName: Record<string, number> } {
+  const counted = countExecs(log);
+  const first = pluginArgv()[0]!;
+  const own = first.slice(first.lastIndexOf("/") + 1);
+  if (counted.byName[own] !== undefined) counted.byName[own]--;
+  if (counted.byName[own] === 0) delete counted.byName[own];
+  return { total: Math.max(0, counted.total - 1), byName: counted.byName };
+}
+
+function refTool(name: string): string | undefined {
+  for (const dir of ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]) {
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+interface CodecBench {
+  name: string;
+  avgNs: number;
+  opsPerSec: number;
+}
+
+async function codecBench(): Promise<CodecBench[] | undefined> {
+  const path = new URL("./codec_bench.ts", import.meta.url);
+  try {
+    Deno.statSync(path);
+  } catch {
+    return undefined;
+  }
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bench", "--allow-read", "--json", path.pathname],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  try {
+    const report = JSON.parse(text) as {
+      benches: { name: string; group?: string; results: { ok?: { avg: number } }[] }[];
+    };
+    return report.benches.flatMap((b) => {
+      const avg = b.results[0]?.ok?.avg;
+      const name = b.group ? `${b.group}: ${b.name}` : b.name;
+      return avg === undefined ? [] : [{ name, avgNs: avg, opsPerSec: 1e9 / avg }];
+    });
+  } catch {
+    say(
+      `codec bench did not produce JSON (exit ${out.code}): ${
+        new TextDecoder().decode(out.stderr).slice(-500)
+      }`,
+    );
+    return [];
+  }
+}
+
+function machine(): Record<string, string> {
+  const read = (p: string) => {
+    try {
+      return Deno.readTextFileSync(p);
+    } catch {
+      return "";
+    }
+  };
+  const cpu = /model name\s*:\s*(.*)/.exec(read("/proc/cpuinfo"))?.[1] ?? "unknown";
+  const cores = read("/proc/cpuinfo").split("\n").filter((l) => l.startsWith("processor")).length;
+  const memKb = Number(/MemTotal:\s*(\d+)/.exec(read("/proc/meminfo"))?.[1] ?? 0);
+  return {
+    date: new Date().toISOString(),
+    cpu: `${cpu} (${cores} cores visible)`,
+    memory: `${(memKb / 1048576).toFixed(1)} GiB`,
+    kernel: read("/proc/sys/kernel/osrelease").trim(),
+    deno: Deno.version.deno,
+    load: read("/proc/loadavg").split(" ").slice(0, 3).join(" "),
+    runner: Deno.env.get("COORDINATOR_BIN")
+      ? `binary ${Deno.env.get("COORDINATOR_BIN")}`
+      : "deno run main.ts",
+  };
+}
+
+const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "-" : v.toFixed(1));
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = parseOptions(Deno.args);
+  } catch (err) {
+    Deno.stderr.writeSync(encoder.encode(`${errorMessage(err)}\n`));
+    return 1;
+  }
+  if (
+    Deno.uid() !== 0 || refPluginDir("macvlan") === undefined ||
+    refPluginDir("static") === undefined
+  ) {
+    Deno.stderr.writeSync(encoder.encode(
+      "The benchmark needs root (network namespaces) and the reference CNI plugins macvlan and static\n" +
+        "(Debian: apt-get install containernetworking-plugins). Run: sudo deno task bench\n",
+    ));
+    return 1;
+  }
+  const tag = randomContainerId().slice(0, 8);
+  const logDir = `/var/log/coordinator-bench-${tag}`;
+  const logFile = `${logDir}/coordinator.log`;
+  const tmp = await Deno.makeTempDir({ prefix: "coordinator-bench-" });
+  let world: World | undefined;
+  const cleanup = async () => {
+    await world?.destroy().catch((err) => say(`cleanup: ${err}`));
+    await Deno.remove(logDir, { recursive: true }).catch(() => {});
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  };
+  const onSignal = () => {
+    cleanup().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const info = machine();
+  const passes: PassResult[] = [];
+  const probes: ProbeResult[] = [];
+  let codec: CodecBench[] | undefined;
+  let versionFloor: Stats | undefined;
+  try {
+    world = await createWorld({ ipv6: false });
+    await world.addServiceAddress("10.233.0.10/32");
+    say(
+      `coordinator: ${
+        pluginArgv().slice(0, 2).join(" ")
+      } ...; pods per pass: ${opts.pods} (+1 warm-up)`,
+    );
+    versionFloor = await versionPass(world, opts.pods);
+    for (const [k, detection] of [false, true].entries()) {
+      say(`pass: detection ${detection ? "on" : "off"} ...`);
+      passes.push(await timedPass(world, opts, detection, 100 + k, logFile));
+      probes.push(await probePass(world, opts, detection, 110 + k, logFile, tmp));
+    }
+    codec = await codecBench();
+  } finally {
+    await cleanup();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+
+  say();
+  say(
+    `machine: ${info.cpu}, ${info.memory}, kernel ${info.kernel}, deno ${info.deno}, load ${info.load}`,
+  );
+  say(`date: ${info.date}; coordinator as ${info.runner}`);
+  say();
+  say("| detection | call | n | median ms | p95 ms | min ms | max ms |");
+  say("|---|---|---|---|---|---|---|");
+  if (versionFloor !== undefined) {
+    const v = versionFloor;
+    say(
+      `| - | coordinator VERSION (process start floor) | ${v.n} | ${ms(v.median)} | ` +
+        `${ms(v.p95)} | ${ms(v.min)} | ${ms(v.max)} |`,
+    );
+  }
+  for (const p of passes) {
+    const d = p.detection ? "on" : "off";
+    for (
+      const [label, s] of [
+        ["macvlan ADD (reference)", p.macvlanAdd],
+        ["coordinator ADD", p.ourAdd],
+        ["coordinator DEL", p.ourDel],
+        ["macvlan DEL (reference)", p.macvlanDel],
+      ] as const
+    ) {
+      say(
+        `| ${d} | ${label} | ${s.n} | ${ms(s.median)} | ${ms(s.p95)} | ${ms(s.min)} | ${
+          ms(s.max)
+        } |`,
+      );
+    }
+    const f = p.processFloor;
+    if (f !== undefined) {
+      say(
+        `| ${d} | process floor of ADD (Deno + its 4 children, no plugin logic) | ${f.n} | ` +
+          `${ms(f.median)} | ${ms(f.p95)} | ${ms(f.min)} | ${ms(f.max)} |`,
+      );
+    }
+    say(`| ${d} | coordinator ADD, first call (warm-up) | 1 | ${ms(p.firstOurAddMs)} | | | |`);
+  }
+  say();
+  say(
+    "| detection | children per ADD | by program | children per DEL | by program | peak RSS ADD | peak RSS DEL | macvlan ADD peak RSS |",
+  );
+  say("|---|---|---|---|---|---|---|---|");
+  for (const [i, p] of probes.entries()) {
+    const kib = (v: number | undefined) => (v === undefined ? "-" : `${(v / 1024).toFixed(1)} MiB`);
+    const list = (m: Record<string, number>) =>
+      Object.entries(m).map(([n, c]) => `${n} ${c}`).join(", ") || "-";
+    say(
+      `| ${passes[i]!.detection ? "on" : "off"} | ${p.childrenPerAdd ?? "-"} | ${
+        list(p.childrenByName)
+      } | ` +
+        `${p.childrenPerDel ?? "-"} | ${list(p.childrenByNameDel)} | ` +
+        `${kib(p.ourAddPeakKiB)} | ${kib(p.ourDelPeakKiB)} | ${kib(p.macvlanAddPeakKiB)} |`,
+    );
+  }
+  if (codec !== undefined) {
+    say();
+    say("| codec benchmark | avg | ops/s |");
+    say("|---|---|---|");
+    for (const c of codec) {
+      say(`| ${c.name} | ${c.avgNs.toFixed(0)} ns | ${c.opsPerSec.toFixed(0)} |`);
+    }
+  }
+  const off = passes[0]!;
+  const budgets = {
+    addWithin4xMacvlan: off.ourAdd.median <= 4 * off.macvlanAdd.median,
+    addRatioToMacvlan: off.ourAdd.median / off.macvlanAdd.median,
+    delNotAboveAdd: off.ourDel.median <= off.ourAdd.median,
+    floorRatioToMacvlan: (off.processFloor?.median ?? NaN) / off.macvlanAdd.median,
+  };
+  say();
+  say(
+    `budget (detection off): coordinator ADD median / macvlan ADD median = ` +
+      `${budgets.addRatioToMacvlan.toFixed(2)} (budget <= 4): ${
+        budgets.addWithin4xMacvlan ? "met" : "NOT met"
+      }; ` +
+      `DEL median <= ADD median: ${budgets.delNotAboveAdd ? "met" : "NOT met"}; ` +
+      `process floor / macvlan ADD = ${budgets.floorRatioToMacvlan.toFixed(2)}`,
+  );
+  const failures = [...passes.flatMap((p) => p.failures), ...probes.flatMap((p) => p.failures)];
+  for (const f of failures.slice(0, 10)) say(`failure: ${f.slice(0, 400)}`);
+  if (failures.length > 10) say(`... ${failures.length - 10} more failures`);
+  say(
+    "BENCH_JSON " +
+      JSON.stringify({
+        machine: info,
+        pods: opts.pods,
+        versionFloor: versionFloor ?? null,
+        passes,
+        probes,
+        codec: codec ?? null,
+        budgets,
+        failures: failures.length,
+      }),
+  );
+  return failures.length === 0 ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main());

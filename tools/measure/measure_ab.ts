@@ -1,0 +1,134 @@
+/**
+ * Compare plugin trees on the network path (a script, not a test; root):
+ *
+ *   deno run --allow-all tools/measure/measure_ab.ts ROUNDS TREE[@src][+FLAGS]... [--last-pod]
+ *
+ * Each TREE is a checkout of this repository (e.g. `git worktree add` or
+ * `git archive HEAD | tar -x -C /tmp/base`), optionally with its own `deno run`
+ * flags after a "+" (see `plugin` below), so one tree can be compared under
+ * two flag sets. Every round runs, for each tree
+ * in turn, the reference macvlan ADD (static IPAM) of a fresh pod, our ADD
+ * chained after it and our DEL, each a fresh `deno run` process started with
+ * `ip netns exec <node>` as in `measure_network.ts`. The trees alternate
+ * within every round, so load from other jobs on the machine hits them alike:
+ * a difference of 1-2 ms between medians of a single `measure_network.ts` run
+ * is noise on a shared 2-core machine, here it shows up over 100+ rounds.
+ * A resident pod stays on the node (DEL keeps the shared host rule), unless
+ * `--last-pod` is given (every DEL then also drops the rule).
+ *
+ * Prints the medians and the 25th percentiles per tree.
+ *
+ * @module
+ */
+
+// deno-lint-ignore-file no-console
+import { addMacvlanNic, createWorld, itConf } from "../lib/world.ts";
+import { containerId, denoRunArgv, type NetnsRef, runPlugin } from "../lib/plugin.ts";
+import { runFlags } from "../../mod/permissions.ts";
+import { ensureBundle } from "../lib/bundle.ts";
+import { macvlan } from "./_macvlan.ts";
+
+const args = Deno.args.filter((a) => a !== "--last-pod");
+const LAST_POD = args.length !== Deno.args.length;
+const ROUNDS = Number(args[0] ?? 50);
+const TREES = args.slice(1);
+if (TREES.length === 0 || !(ROUNDS > 0)) {
+  console.error("usage: measure_ab.ts ROUNDS TREE... [--last-pod]");
+  Deno.exit(2);
+}
+const CONF = itConf("measure", "measure", { logLevel: "info" });
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  return s[lo]! + (s[Math.ceil(i)]! - s[lo]!) * (i - lo);
+}
+
+/** Our ADD or DEL of `tree` in the node netns, with the tree's own DENO_DIR. */
+async function coordinator(
+  node: NetnsRef,
+  tree: string,
+  command: "ADD" | "DEL",
+  call: { containerId: string; netns: string },
+  conf: unknown,
+): Promise<number> {
+  const run = await runPlugin({
+    command,
+    ...call,
+    ifname: "eth0",
+    conf,
+    argv: plugin(tree),
+    env: { DENO_DIR: denoDir(tree) },
+    host: node,
+  });
+  if (run.code !== 0) throw new Error(`${tree} ${command} failed: ${run.stdout}`);
+  return run.ms;
+}
+
+// A TREE runs as the bundle of its sources (tools/lib/bundle.ts), as the tests
+// and the binary do; `TREE@src` runs its main.ts module by module instead.
+// TREE may carry its own `deno run` flags after a "+", space-separated, in
+// place of runFlags() (e.g. `/tmp/base+` for none, `"/tmp/base+--no-config --no-npm"`).
+// Every TREE gets its own DENO_DIR (under /tmp, kept between runs): V8 rejects
+// a code cache written under other V8 flags, so variants sharing one cache
+// would keep overwriting each other's.
+const denoDir = (tree: string) =>
+  `/tmp/measure_ab_deno_dir/${encodeURIComponent(tree).replaceAll("%", "_")}`;
+const plugin = (tree: string) => {
+  const [spec, extra] = tree.split("+", 2) as [string, string | undefined];
+  const flags = extra === undefined ? runFlags() : extra.split(" ").filter((f) => f !== "");
+  const src = spec.endsWith("@src");
+  const dir = src ? spec.slice(0, -"@src".length) : spec;
+  return denoRunArgv(src ? `${dir}/main.ts` : ensureBundle(dir), flags);
+};
+await using w = await createWorld({ ipv6: false });
+if (!LAST_POD) {
+  const resident = await w.addPod("r");
+  const prevResult = await addMacvlanNic(w.node, resident, {
+    ifname: "eth0",
+    addrs: ["10.6.49.1/16"],
+    gateways: ["10.6.0.1"],
+  });
+  await coordinator(
+    w.node,
+    TREES[0]!,
+    "ADD",
+    { containerId: containerId(), netns: resident.path },
+    {
+      ...CONF,
+      prevResult,
+    },
+  );
+}
+const mv: number[] = [];
+const add = new Map<string, number[]>(TREES.map((t) => [t, []]));
+const del = new Map<string, number[]>(TREES.map((t) => [t, []]));
+for (let i = 0; i < ROUNDS; i++) {
+  for (const tree of TREES) {
+    const pod = await w.addPod("m");
+    const cid = containerId();
+    const address = `10.6.50.${(i % 200) + 10}/16`;
+    const call = { containerId: cid, netns: pod.path };
+    const m = await macvlan(w.node, "ADD", call, address);
+    mv.push(m.ms);
+    add.get(tree)!.push(
+      await coordinator(w.node, tree, "ADD", call, { ...CONF, prevResult: m.result }),
+    );
+    del.get(tree)!.push(await coordinator(w.node, tree, "DEL", call, CONF));
+    await macvlan(w.node, "DEL", call, address);
+    await pod.destroy();
+  }
+}
+const r = (x: number) => x.toFixed(1);
+console.log(`rounds: ${ROUNDS}${LAST_POD ? " (every DEL is the node's last pod)" : ""}`);
+console.log(`macvlan ADD median ${r(quantile(mv, 0.5))} ms`);
+for (const tree of TREES) {
+  const a = add.get(tree)!;
+  const d = del.get(tree)!;
+  console.log(
+    `${tree}: ADD median ${r(quantile(a, 0.5))} ms (${r(quantile(a, 0.5) / quantile(mv, 0.5))}x` +
+      ` macvlan, p25 ${r(quantile(a, 0.25))}), DEL median ${r(quantile(d, 0.5))} ms` +
+      ` (p25 ${r(quantile(d, 0.25))})`,
+  );
+}
