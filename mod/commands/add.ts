@@ -47,14 +47,12 @@ import { familyOf } from "../ip.ts";
 import { type HostCleanup, hostCleanup, podRuleCleanupLines } from "../plan/cleanup.ts";
 import {
   type AddView,
-  familyFromAddrs,
   hasFamily,
   hostVethName,
-  linkAddrs,
   type ModeDecision,
   POD_VETH,
-  resolveMode,
 } from "../plan/mode.ts";
+import { addView, nicOf, planNic } from "../plan/view.ts";
 import { MODES } from "../plan/modes.ts";
 import { gatewaysOf, planPod } from "../plan/pod.ts";
 import type { PlannedRule } from "../plan/policy.ts";
@@ -161,48 +159,24 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
   }
 }
 
-/** Step 2: family, mode and the two ends of the veth pair. */
+/** Step 2: family, mode and the two ends of the veth pair (`plan/view.ts`). */
 async function planAdd(ctx: CmdContext, facts: PodFacts): Promise<AddPlan> {
   const { env, conf, log } = ctx;
   const { netns, ifname, containerId } = env;
-  const nic = linkByName(facts.links, ifname);
-  if (nic === undefined) {
-    throw new CniError(ErrorCode.NotFound, `Interface "${ifname}" not found in netns "${netns}"`);
-  }
-  const nicAddrs = linkAddrs(facts.addrs, ifname);
-  const family = familyFromAddrs(nicAddrs, ifname);
+  const { family } = nicOf(facts, ifname, netns);
   if (family !== "v4" && facts.rules6 === undefined) facts.rules6 = await readRules6(netns);
-  const current = linkAddrs(facts.addrs, ifname, family);
-  const decision = resolveMode(conf, ifname, facts, current);
-  const allPodIps = facts.addrs
-    .filter((a) => a.ifname !== "lo")
-    .flatMap((a) => linkAddrs(facts.addrs, a.ifname, family));
-  log.debug("Pod facts read", { family, ...decision, current });
-
-  const create = MODES[decision.mode].createsPair(decision);
-  const ends = create
+  const nic = planNic(conf, facts, ifname, netns);
+  log.debug("Pod facts read", { family, ...nic.decision, current: nic.current });
+  const ends = nic.create
     ? {
       podVeth: POD_VETH,
       podVethMac: randomMac(),
       hostVeth: hostVethName(containerId),
       hostMac: randomMac(),
     }
-    : await findPair(ctx, facts, decision);
-  const view: AddView = {
-    conf,
-    containerId,
-    ifname,
-    netns,
-    facts,
-    family,
-    decision,
-    current,
-    allPodIps,
-    podVeth: ends.podVeth,
-    podVethMac: ends.podVethMac,
-    hostVeth: ends.hostVeth,
-  };
-  return { view, nic, nicAddrs, create, hostMac: ends.hostMac };
+    : await findPair(ctx, facts, nic.decision);
+  const view = addView(conf, env, facts, nic, ends);
+  return { view, nic: nic.nic, nicAddrs: nic.nicAddrs, create: nic.create, hostMac: ends.hostMac };
 }
 
 /** A re-run, a later NIC or overlay: the pair exists; find its two ends. */
