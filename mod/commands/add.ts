@@ -56,7 +56,7 @@ import { addView, nicOf, planNic } from "../plan/view.ts";
 import { MODES } from "../plan/modes.ts";
 import { gatewaysOf, planPod } from "../plan/pod.ts";
 import type { PlannedRule } from "../plan/policy.ts";
-import { macFromPrefix, podSysctls, randomMac } from "../plan/tune.ts";
+import { nodeSysctls, plannedMac, podSysctls, randomMac } from "../plan/tune.ts";
 import { isFwmarkRule, mangleRules } from "../plan/underlay.ts";
 import { cleanHost } from "./_host.ts";
 import { type NodeBatch, nodeIpsOf, runNodeBatch } from "./_node.ts";
@@ -226,7 +226,7 @@ function applyNode(ctx: CmdContext, plan: AddPlan, batch: NodeBatch): string[] {
   if (plan.create) {
     // No router advertisements on the node end: its address must stay the node's.
     try {
-      writeSysctls([{ key: `net.ipv6.conf.${hostVeth}.accept_ra`, value: 0 }]);
+      writeSysctls(nodeSysctls(hostVeth));
     } catch (err) {
       ctx.log.warn("Cannot write a node sysctl", { error: errorMessage(err) });
     }
@@ -249,10 +249,7 @@ async function detectAndSetMac(
   const { conf, log } = ctx;
   const { netns, ifname, current, facts, family } = plan.view;
   let mac = plan.nic.address ?? "";
-  const newMac = conf.podMACPrefix !== "" && plan.nicAddrs[0] !== undefined
-    ? macFromPrefix(conf.podMACPrefix, plan.nicAddrs[0])
-    : undefined;
-  const changed = newMac !== undefined && newMac !== mac.toLowerCase();
+  const { mac: newMac, changed } = plannedMac(conf.podMACPrefix, plan.nicAddrs[0], mac);
   const detecting = conf.detectIPConflict || conf.detectGateway;
   if ((detecting || changed) && !plan.nic.flags.includes("UP")) {
     await run(["ip", "link", "set", "dev", ifname, "up"], { netns });
@@ -268,8 +265,8 @@ async function detectAndSetMac(
     });
   }
   if (changed) {
-    await run(["ip", "link", "set", "dev", ifname, "address", newMac], { netns });
-    mac = newMac;
+    await run(["ip", "link", "set", "dev", ifname, "address", newMac!], { netns });
+    mac = newMac!;
     const { announce } = await import("../detect/announce.ts");
     const failures = await announce({ netns, ifname, mac, ips: current });
     if (failures.length > 0) log.warn("Announce after the MAC change failed", { failures });

@@ -72,3 +72,33 @@ export function podSysctls(
   }
   return out;
 }
+
+/**
+ * Node sysctls of a veth pair ADD creates: no router advertisements on the
+ * node end (its address must stay the node's).
+ *
+ * @param hostVeth the node end
+ * @returns dotted keys and values
+ */
+export function nodeSysctls(hostVeth: string): { key: string; value: number }[] {
+  return [{ key: `net.ipv6.conf.${hostVeth}.accept_ra`, value: 0 }];
+}
+
+/**
+ * The MAC podMACPrefix gives the NIC, and whether that is a change.
+ *
+ * @param prefix podMACPrefix ("" = off)
+ * @param firstAddr the NIC's first address
+ * @param currentMac the NIC's MAC now
+ * @returns the new MAC (undefined: none) and whether it differs
+ */
+export function plannedMac(
+  prefix: string,
+  firstAddr: string | undefined,
+  currentMac: string,
+): { mac: string | undefined; changed: boolean } {
+  const mac = prefix !== "" && firstAddr !== undefined
+    ? macFromPrefix(prefix, firstAddr)
+    : undefined;
+  return { mac, changed: mac !== undefined && mac !== currentMac.toLowerCase() };
+}
