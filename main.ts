@@ -2,22 +2,15 @@
  * Entry point of the coordinator CNI plugin: gather the environment and stdin,
  * run the command, write stdout/stderr, exit. Nothing else lives here.
  *
- * Run by a container runtime with CNI_COMMAND set; run by a person, it prints
- * what it is (`--help`, `--version`).
+ * Run by a container runtime with CNI_COMMAND set; run by a person (no
+ * CNI_COMMAND), it hands the command line to `mod/cli/mod.ts` (`--help`,
+ * `--version`, the subcommands), loaded only then.
  *
  * @module
  */
 
-import { aboutText, MAX_STDIN_BYTES, runCni } from "./mod/cni/dispatch.ts";
+import { MAX_STDIN_BYTES, runCni } from "./mod/cni/dispatch.ts";
 import { errorMessage } from "./mod/errors.ts";
-
-const CLI_HELP = `Usage: coordinator (as a CNI plugin: CNI_COMMAND=ADD|DEL|CHECK|VERSION|STATUS|GC,
-       config JSON on stdin, result or error JSON on stdout)
-       coordinator --version | --help
-
-A chained CNI meta-plugin for underlay and multi-NIC pods (Spiderpool coordinator compatible).
-Install it in /opt/cni/bin and add {"type": "coordinator"} after the main CNI in a conflist.
-`;
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
   let bytes = new TextEncoder().encode(text);
@@ -48,26 +41,14 @@ async function readStdin(limit: number): Promise<Uint8Array> {
 async function main(): Promise<number> {
   const command = Deno.env.get("CNI_COMMAND") ?? "";
   if (command === "") {
-    const { parseArgs } = await import("node:util");
-    let values: { help?: boolean; version?: boolean };
-    try {
-      ({ values } = parseArgs({
-        args: Deno.args,
-        options: {
-          help: { type: "boolean", short: "h" },
-          version: { type: "boolean", short: "v" },
-        },
-      }));
-    } catch (err) {
-      writeAll(Deno.stderr, `${errorMessage(err)}\n\n${CLI_HELP}`);
-      return 2;
-    }
-    if (values.version) {
-      writeAll(Deno.stdout, aboutText());
-      return 0;
-    }
-    writeAll(Deno.stderr, aboutText() + (values.help ? "\n" + CLI_HELP : ""));
-    return 0;
+    // A person at the command line: --help, --version, the subcommands (mod/cli/).
+    const { runCli } = await import("./mod/cli/mod.ts");
+    return await runCli({
+      args: Deno.args,
+      stdin: () => readStdin(MAX_STDIN_BYTES),
+      out: (t) => writeAll(Deno.stdout, t),
+      err: (t) => writeAll(Deno.stderr, t),
+    });
   }
   // Every command but VERSION needs the network logic: start loading it now,
   // so that module loading overlaps with reading stdin.

@@ -29,7 +29,7 @@ import { familyOf, isDefaultDst } from "../ip.ts";
 export type Place = "pod" | "node";
 
 /** The kind of object an item is. */
-export type Section = "link" | "addr" | "route" | "rule" | "neigh";
+export type Section = "link" | "addr" | "route" | "rule" | "neigh" | "mangle" | "sysctl";
 
 /** One thing a plan creates, changes or removes. */
 export interface PlanItem {
@@ -163,9 +163,48 @@ export function renderLines(
   return lines.flatMap((l) => renderLine(l, place, family6) ?? []);
 }
 
+/**
+ * Sysctl writes as items (`net.ipv4.conf.all.rp_filter = 0`).
+ *
+ * @param writes dotted keys and values
+ * @param place pod or node
+ * @returns the items
+ */
+export function sysctlItems(
+  writes: readonly { key: string; value: number }[],
+  place: Place,
+): PlanItem[] {
+  return writes.map((w) => ({
+    place,
+    section: "sysctl" as const,
+    op: "change" as const,
+    text: `${w.key} = ${w.value}`,
+    args: [w.key, String(w.value)],
+  }));
+}
+
+/**
+ * Mangle rules as items, as `iptables-save` prints them (`-A CHAIN ...`).
+ *
+ * @param rules rule specs "CHAIN args..."
+ * @param family 4 (iptables) or 6 (ip6tables)
+ * @param place pod or node
+ * @returns the items
+ */
+export function mangleItems(rules: readonly string[], family: 4 | 6, place: Place): PlanItem[] {
+  return rules.map((r) => ({
+    place,
+    section: "mangle" as const,
+    family,
+    op: "create" as const,
+    text: `-A ${r}`,
+    args: r.split(" "),
+  }));
+}
+
 /** The heading of an item's group: "routes, table 100 (IPv4)". */
 export function groupOf(item: PlanItem): string {
-  const fam = item.family === undefined ? "" : ` (IPv${item.family})`;
+  const fam = item.family === undefined || item.section === "mangle" ? "" : ` (IPv${item.family})`;
   switch (item.section) {
     case "route":
       return `routes, table ${item.table ?? "main"}${fam}`;
@@ -177,6 +216,10 @@ export function groupOf(item: PlanItem): string {
       return "addresses";
     case "link":
       return "links";
+    case "mangle":
+      return `mangle table (ip${item.family === 6 ? "6" : ""}tables)`;
+    case "sysctl":
+      return "sysctls";
   }
 }
 
