@@ -1,0 +1,241 @@
+/**
+ * `coordinator doctor`'s reads, then the evaluators of `./checks.ts`. Files
+ * (NetworkManager, systemd .link files, the CNI bin and conf dirs) are read
+ * under `root`, so tests can plant them; kernel state (links, routes, rules,
+ * neighbours, sysctls, iptables) is read in the current netns; state files
+ * under the state dir (`COORDINATOR_STATE_DIR`). Read-only.
+ *
+ * Processes: `ip -V` (readiness), one `ip -j -batch`, one `ip -6 rule`,
+ * `iptables -V`, `iptables-save -t nat`.
+ *
+ * @module
+ */
+
+import { parseConfig } from "../config/parse.ts";
+import { errorMessage } from "../errors.ts";
+import { run } from "../kernel/exec.ts";
+import { readRules6 } from "../kernel/facts.ts";
+import type { IpLink, IpNeigh, IpRoute, IpRule } from "../kernel/iproute.ts";
+import { runBatch } from "../kernel/iproute.ts";
+import { netnsId, NetnsNotFoundError } from "../kernel/netns.ts";
+import { stateDir } from "../kernel/state.ts";
+import { readSysctls } from "../kernel/sysctl.ts";
+import {
+  evalHostTable,
+  evalInstall,
+  evalIptablesBackend,
+  evalLinkPolicy,
+  evalNeighHeadroom,
+  evalNetworkManager,
+  evalOrphans,
+  evalReplyMark,
+  evalRpFilter,
+  type FileText,
+  type Finding,
+  type StateSeen,
+} from "./checks.ts";
+import { readyChecks } from "./ready.ts";
+
+/** Options of {@linkcode runDoctor}. */
+export interface DoctorOptions {
+  /** Files are read under this directory (default "/"). */
+  root?: string;
+  /** The CNI bin dir, under root (default /opt/cni/bin). */
+  binDir?: string;
+  /** The CNI conf dir, under root (default /etc/cni/net.d). */
+  confDir?: string;
+}
+
+function under(root: string, path: string): string {
+  return root === "/" ? path : `${root.replace(/\/$/, "")}${path}`;
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    // Missing or unreadable: not there for doctor.
+    return undefined;
+  }
+}
+
+function listDir(dir: string, suffix: RegExp): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].filter((e) => !e.isDirectory && suffix.test(e.name))
+      .map((e) => `${dir}/${e.name}`).sort();
+  } catch {
+    // A missing directory holds nothing.
+    return [];
+  }
+}
+
+function files(paths: readonly string[]): FileText[] {
+  return paths.flatMap((path) => {
+    const text = readText(path);
+    return text === undefined ? [] : [{ path, text }];
+  });
+}
+
+/** NetworkManager: running (its pid file) and its config files. */
+function networkManager(root: string): { running: boolean; confs: FileText[] } {
+  const pid = [
+    "/run/NetworkManager/NetworkManager.pid",
+    "/var/run/NetworkManager/NetworkManager.pid",
+  ]
+    .some((p) => readText(under(root, p)) !== undefined);
+  const confs = files([
+    under(root, "/etc/NetworkManager/NetworkManager.conf"),
+    ...[
+      "/usr/lib/NetworkManager/conf.d",
+      "/run/NetworkManager/conf.d",
+      "/etc/NetworkManager/conf.d",
+    ]
+      .flatMap((d) => listDir(under(root, d), /\.conf$/)),
+  ]);
+  return { running: pid, confs };
+}
+
+/** The .link files by name, the first of /etc, /run, /usr/lib, /lib winning. */
+function linkFiles(root: string): FileText[] {
+  const byName = new Map<string, string>();
+  for (
+    const d of [
+      "/etc/systemd/network",
+      "/run/systemd/network",
+      "/usr/lib/systemd/network",
+      "/lib/systemd/network",
+    ]
+  ) {
+    for (const p of listDir(under(root, d), /\.link$/)) {
+      const name = p.slice(p.lastIndexOf("/") + 1);
+      if (!byName.has(name)) byName.set(name, p);
+    }
+  }
+  return files([...byName.values()]);
+}
+
+/** The configs under confDir that name the coordinator, parsed. */
+function cniConfs(dir: string): { path: string; error?: string; hostRuleTable?: number }[] {
+  const out: { path: string; error?: string; hostRuleTable?: number }[] = [];
+  for (const path of listDir(dir, /\.(conflist|conf|json)$/)) {
+    const text = readText(path) ?? "";
+    if (!/"coordinator"/.test(text)) continue;
+    try {
+      const raw = JSON.parse(text) as Record<string, unknown>;
+      const plugins = Array.isArray(raw["plugins"]) ? raw["plugins"] : [raw];
+      for (const p of plugins as Record<string, unknown>[]) {
+        if (p?.["type"] !== "coordinator") continue;
+        const conf = parseConfig({ cniVersion: raw["cniVersion"], name: raw["name"], ...p });
+        out.push({ path, hostRuleTable: conf.hostRuleTable });
+      }
+    } catch (err) {
+      out.push({ path, error: errorMessage(err) });
+    }
+  }
+  return out;
+}
+
+/** The state files of every network, with whether their netns is gone. */
+function states(): StateSeen[] {
+  const out: StateSeen[] = [];
+  const root = stateDir();
+  let nets: Deno.DirEntry[] = [];
+  try {
+    nets = [...Deno.readDirSync(root)].filter((e) => e.isDirectory);
+  } catch {
+    // No state dir: no ADD yet.
+  }
+  for (const n of nets) {
+    for (const path of listDir(`${root}/${n.name}`, /\.json$/)) {
+      try {
+        const s = JSON.parse(readText(path) ?? "null") as { netns?: string; hostVeth?: string };
+        if (typeof s?.netns !== "string") continue;
+        let gone = false;
+        try {
+          netnsId(s.netns);
+        } catch (err) {
+          gone = err instanceof NetnsNotFoundError;
+        }
+        out.push({ path, netns: s.netns, hostVeth: s.hostVeth ?? "", gone });
+      } catch {
+        // A corrupt file: GC ignores it too.
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Run every check.
+ *
+ * @param opts where files are read
+ * @returns the findings, in a stable order
+ */
+export async function runDoctor(opts: DoctorOptions = {}): Promise<Finding[]> {
+  const root = opts.root ?? "/";
+  const findings: Finding[] = await readyChecks();
+  const [batch, rules6, ver, nat] = await Promise.all([
+    runBatch([
+      { args: ["link", "show"], read: true },
+      { args: ["route", "show", "table", "all"], read: true },
+      { args: ["rule", "show"], read: true },
+      { args: ["neigh", "show", "nud", "permanent"], read: true },
+    ]).catch(() => undefined),
+    readRules6().catch(() => [] as IpRule[]),
+    run(["iptables", "-V"]).then((r) => r.stdout + r.stderr, () => undefined),
+    run(["iptables-save", "-t", "nat"], { okCodes: [0, 1, 2, 3, 4] }).then(
+      (r) => r.stdout + r.stderr,
+      () => "",
+    ),
+  ]);
+  const out = batch?.outcomes.map((o) => o.output as unknown[]) ?? [];
+  const links = (out[0] ?? []) as IpLink[];
+  const routes = (out[1] ?? []) as IpRoute[];
+  const rules4 = (out[2] ?? []) as IpRule[];
+  const neigh = (out[3] ?? []) as IpNeigh[];
+  const rules = [...rules4, ...rules6];
+
+  findings.push(evalIptablesBackend(ver, nat));
+  const nm = networkManager(root);
+  findings.push(evalNetworkManager(nm.running, nm.confs));
+  findings.push(evalLinkPolicy(linkFiles(root)));
+
+  const uplinks = [
+    ...new Set(
+      routes.filter((r) => r.table === undefined && r.dst === "default")
+        .flatMap((r) => [r.dev, ...(r.nexthops ?? []).map((n) => n.dev)])
+        .filter((d): d is string => d !== undefined),
+    ),
+  ].sort();
+  const keys = [
+    "net.ipv4.conf.all.rp_filter",
+    ...uplinks.map((u) => `net.ipv4.conf.${u}.rp_filter`),
+    "net.ipv4.neigh.default.gc_thresh3",
+  ];
+  const sys = readSysctls(keys);
+  const num = (k: string) => {
+    const v = sys.get(k);
+    return v === undefined ? undefined : Number(v);
+  };
+  findings.push(
+    evalRpFilter(
+      num("net.ipv4.conf.all.rp_filter"),
+      uplinks.map((ifname) => ({ ifname, value: num(`net.ipv4.conf.${ifname}.rp_filter`) })),
+    ),
+  );
+  const confs = cniConfs(under(root, opts.confDir ?? "/etc/cni/net.d"));
+  const hostRuleTable = confs.find((c) => c.hostRuleTable !== undefined)?.hostRuleTable ?? 500;
+  findings.push(evalHostTable(rules, routes, hostRuleTable));
+  findings.push(evalReplyMark(rules, routes));
+  findings.push(evalNeighHeadroom(num("net.ipv4.neigh.default.gc_thresh3"), neigh.length));
+  findings.push(...evalOrphans(states(), links, routes, hostRuleTable));
+  const binDir = under(root, opts.binDir ?? "/opt/cni/bin");
+  let bin = false;
+  try {
+    bin = Deno.statSync(`${binDir}/coordinator`).isFile;
+  } catch {
+    // Missing.
+  }
+  findings.push(...evalInstall(binDir, bin, confs));
+  return findings;
+}
