@@ -89,9 +89,8 @@ export function evalIptablesBackend(version: string | undefined, natSave: string
   }
   const backend = /nf_tables/.test(version) ? "nft" : /legacy/.test(version) ? "legacy" : "?";
   const kube = /KUBE-/.test(natSave);
-  const other = /iptables-legacy tables present|iptables-nft tables present|nf_tables/.test(
-    natSave.split("\n").filter((l) => l.startsWith("#")).join("\n"),
-  );
+  // iptables-nft-save warns "# Warning: iptables-legacy tables present, use iptables-legacy-save".
+  const other = /iptables-(legacy|nft) tables present/.test(natSave);
   if (kube) return ok(id, `${backend}; kube-proxy's rules are in it`);
   if (other) {
     return {
@@ -257,7 +256,8 @@ export function evalHostTable(
 
 function ruleText(r: IpRule): string {
   const mark = r.fwmark === undefined ? "" : ` fwmark ${r.fwmark}`;
-  return `${r.priority}: from ${r.src}${mark} lookup ${r.table ?? "?"}`;
+  const src = r.srclen === undefined ? r.src : `${r.src}/${r.srclen}`;
+  return `${r.priority}: from ${src}${mark} lookup ${r.table ?? "?"}`;
 }
 
 /**

@@ -202,7 +202,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<Finding[]> {
 
   const uplinks = [
     ...new Set(
-      routes.filter((r) => r.table === undefined && r.dst === "default")
+      routes.filter((r) => (r.table ?? "main") === "main" && r.dst === "default")
         .flatMap((r) => [r.dev, ...(r.nexthops ?? []).map((n) => n.dev)])
         .filter((d): d is string => d !== undefined),
     ),

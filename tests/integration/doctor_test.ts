@@ -1,0 +1,150 @@
+/**
+ * `coordinator doctor` in a world's node netns: a clean node reports no
+ * problem; each planted problem (a foreign rule at 1000, an orphan state
+ * file, an orphan host veth, rp_filter 1 on the uplink, NetworkManager without
+ * the veth rule, a persistent MAC policy) is reported, and only it. STATUS
+ * starts at most one child process.
+ */
+
+import assert from "node:assert/strict";
+import { itConf, WORLD, type World, worldTest } from "../_helpers/world.ts";
+import { privilegedSkipReason } from "../_helpers/netns.ts";
+import { driverArgv, pluginArgv, runProcess } from "../_helpers/cni.ts";
+import type { Finding } from "../../mod/doctor/checks.ts";
+
+const skip = privilegedSkipReason();
+
+interface Planted {
+  root: string;
+  stateDir: string;
+}
+
+async function plantRoot(): Promise<Planted> {
+  const root = await Deno.makeTempDir({ prefix: "doctor-root-" });
+  await Deno.mkdir(`${root}/opt/cni/bin`, { recursive: true });
+  await Deno.writeTextFile(`${root}/opt/cni/bin/coordinator`, "#!/bin/sh\n", { mode: 0o755 });
+  // Under /run/cni: the plugin may write only there (permissions.ts).
+  await Deno.mkdir("/run/cni", { recursive: true });
+  const stateDir = await Deno.makeTempDir({ dir: "/run/cni", prefix: "doctor-state-" });
+  return { root, stateDir };
+}
+
+async function doctor(w: World, p: Planted): Promise<{ code: number; findings: Finding[] }> {
+  const run = await runProcess(
+    [...pluginArgv(), "doctor", "--json", "--root", p.root],
+    {
+      PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+      COORDINATOR_STATE_DIR: p.stateDir,
+    },
+    "",
+    { netns: w.node },
+  );
+  const json = run.json as { findings: Finding[] } | undefined;
+  assert.ok(json, run.stdout + run.stderr);
+  return { code: run.code, findings: json.findings };
+}
+
+/** The ids that are not OK. */
+function problems(findings: readonly Finding[]): string[] {
+  return findings.filter((f) => f.level !== "OK").map((f) => f.id).sort();
+}
+
+async function withPlanted(fn: (p: Planted) => Promise<void>): Promise<void> {
+  const p = await plantRoot();
+  try {
+    await fn(p);
+  } finally {
+    await Deno.remove(p.root, { recursive: true });
+    await Deno.remove(p.stateDir, { recursive: true });
+  }
+}
+
+worldTest(skip, "doctor: a clean node reports no problem and exits 0", async (w) => {
+  await withPlanted(async (p) => {
+    const { code, findings } = await doctor(w, p);
+    assert.deepEqual(problems(findings), [], JSON.stringify(findings, null, 1));
+    assert.equal(code, 0);
+  });
+});
+
+worldTest(skip, "doctor: a foreign rule at priority 1000 (FAIL, exit 1)", async (w) => {
+  await withPlanted(async (p) => {
+    await w.node.ip(["rule", "add", "pref", "1000", "from", "10.9.0.0/16", "table", "77"]);
+    const { code, findings } = await doctor(w, p);
+    assert.deepEqual(problems(findings), ["host-rule-table"]);
+    assert.match(findings.find((f) => f.id === "host-rule-table")!.found, /10\.9\.0\.0\/16/);
+    assert.equal(code, 1);
+  });
+});
+
+worldTest(skip, "doctor: an orphan state file", async (w) => {
+  await withPlanted(async (p) => {
+    await Deno.mkdir(`${p.stateDir}/net-a`);
+    await Deno.writeTextFile(
+      `${p.stateDir}/net-a/abc_eth0.json`,
+      JSON.stringify({ version: 1, netns: "/var/run/netns/gone-pod-xyz", hostVeth: "vethabc" }),
+    );
+    const { code, findings } = await doctor(w, p);
+    assert.deepEqual(problems(findings), ["orphan-state"]);
+    assert.equal(code, 0, "a WARN is not a failure");
+  });
+});
+
+worldTest(skip, "doctor: an orphan host veth (named like ours, no state)", async (w) => {
+  await withPlanted(async (p) => {
+    await w.node.ip(["link", "add", "veth0123456789a", "type", "veth", "peer", "name", "pp0"]);
+    const { findings } = await doctor(w, p);
+    assert.deepEqual(problems(findings), ["orphan-veth"]);
+  });
+});
+
+worldTest(skip, "doctor: rp_filter 1 on the uplink", async (w) => {
+  await withPlanted(async (p) => {
+    w.node.setSysctl(`net.ipv4.conf.${WORLD.uplink}.rp_filter`, 1);
+    const { findings } = await doctor(w, p);
+    assert.deepEqual(problems(findings), ["rp_filter"]);
+    assert.match(findings.find((f) => f.id === "rp_filter")!.found, /ens192=1/);
+  });
+});
+
+worldTest(skip, "doctor: NetworkManager and .link files under --root", async (w) => {
+  await withPlanted(async (p) => {
+    await Deno.mkdir(`${p.root}/run/NetworkManager`, { recursive: true });
+    await Deno.writeTextFile(`${p.root}/run/NetworkManager/NetworkManager.pid`, "1\n");
+    await Deno.mkdir(`${p.root}/usr/lib/systemd/network`, { recursive: true });
+    await Deno.writeTextFile(
+      `${p.root}/usr/lib/systemd/network/99-default.link`,
+      "[Match]\nOriginalName=*\n\n[Link]\nNamePolicy=keep kernel database onboard\nMACAddressPolicy=persistent\n",
+    );
+    const { findings } = await doctor(w, p);
+    assert.deepEqual(problems(findings), ["link-policy", "networkmanager"]);
+    // The remedies make both go away.
+    await Deno.mkdir(`${p.root}/etc/NetworkManager/conf.d`, { recursive: true });
+    await Deno.writeTextFile(
+      `${p.root}/etc/NetworkManager/conf.d/coordinator.conf`,
+      "[keyfile]\nunmanaged-devices=interface-name:veth*\n",
+    );
+    await Deno.mkdir(`${p.root}/etc/systemd/network`, { recursive: true });
+    await Deno.writeTextFile(
+      `${p.root}/etc/systemd/network/10-coordinator-veth.link`,
+      "[Match]\nOriginalName=veth*\n\n[Link]\nMACAddressPolicy=none\n",
+    );
+    assert.deepEqual(problems((await doctor(w, p)).findings), []);
+  });
+});
+
+worldTest(skip, "STATUS starts at most one child process", async (w) => {
+  const run = await runProcess(
+    driverArgv(),
+    {
+      PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+      CNI_COMMAND: "STATUS",
+      CNI_PATH: "/opt/cni/bin",
+    },
+    JSON.stringify(itConf("it-status", "status")).replace('"1.0.0"', '"1.1.0"'),
+    { netns: w.node },
+  );
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const spawns = Number(/spawns=(\d+)/.exec(run.stderr)?.[1]);
+  assert.ok(spawns <= 1, `STATUS started ${spawns} processes`);
+});
