@@ -1,0 +1,92 @@
+/** The subcommands in-process: explain without root (prevResult + --node-ip), --help. */
+
+import assert from "node:assert/strict";
+import { runCli } from "../../../mod/cli/mod.ts";
+import { spawnCount } from "../../../mod/kernel/exec.ts";
+
+async function cli(
+  args: string[],
+  stdin = "",
+): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await runCli({
+    args,
+    stdin: () => Promise.resolve(new TextEncoder().encode(stdin)),
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+  });
+  return { code, out, err };
+}
+
+const CONF = {
+  cniVersion: "1.0.0",
+  name: "macvlan-ens192",
+  type: "coordinator",
+  serviceCIDR: ["10.233.0.0/18"],
+  overlayPodCIDR: ["10.233.64.0/18"],
+  podMACPrefix: "0a:1b",
+};
+const PREV = {
+  cniVersion: "1.0.0",
+  interfaces: [{ name: "eth0", mac: "aa:bb:cc:dd:ee:ff", sandbox: "/var/run/netns/p" }],
+  ips: [{ address: "10.6.212.241/16", gateway: "10.6.0.1", interface: 0 }],
+  routes: [{ dst: "0.0.0.0/0", gw: "10.6.0.1" }],
+};
+
+Deno.test("--help lists the subcommands", async () => {
+  const r = await cli(["--help"]);
+  assert.equal(r.code, 0);
+  assert.match(r.err, /explain +show what ADD would do/);
+  assert.match(r.err, /doctor +check this node/);
+});
+
+Deno.test("explain from prevResult with --node-ip starts no process and marks the random MACs", async () => {
+  const before = spawnCount();
+  const r = await cli(
+    ["explain", "--node-ip", "10.6.212.101", "--container-id", "7f3c0d5e9a1b2c3d"],
+    JSON.stringify({ ...CONF, prevResult: PREV }),
+  );
+  assert.equal(r.code, 0, r.err);
+  assert.equal(spawnCount(), before, "no child process");
+  assert.match(r.out, /underlay mode, first NIC, policy table 101/);
+  assert.match(r.out, /\+ 10\.233\.0\.0\/18 via 10\.6\.212\.101 dev veth0 src 10\.6\.212\.241/);
+  assert.match(r.out, /\+ 1000: from all lookup 500/);
+  assert.match(r.out, /\+ 10\.6\.212\.241 dev veth7f3c0d5e9a1 table 500 scope link/);
+  assert.match(r.out, /eth0 address 0a:1b:0a:06:d4:f1/);
+  assert.match(r.out, /\? veth0 MAC: random, chosen by ADD/);
+});
+
+Deno.test("explain takes a conflist with --prev-result FILE, and --json", async () => {
+  const file = await Deno.makeTempFile();
+  await Deno.writeTextFile(file, JSON.stringify(PREV));
+  const { type: _t, cniVersion, name, ...rest } = CONF;
+  const list = {
+    cniVersion,
+    name,
+    plugins: [{ type: "macvlan" }, { type: "coordinator", ...rest }],
+  };
+  const r = await cli(
+    ["explain", "--json", "--prev-result", file, "--node-ip", "10.6.212.101"],
+    JSON.stringify(list),
+  );
+  await Deno.remove(file);
+  assert.equal(r.code, 0, r.err);
+  const ex = JSON.parse(r.out);
+  assert.equal(ex.mode, "underlay");
+  assert.deepEqual(ex.nodeIps, ["10.6.212.101"]);
+  assert.ok(
+    ex.items.some((i: { text: string }) => i.text === "1000: from all fwmark 0x1 lookup 100"),
+  );
+});
+
+Deno.test("explain: a later NIC without --netns is overlay unless --veth0", async () => {
+  const prev = { ...PREV, interfaces: [{ name: "net1", sandbox: "/p" }] };
+  const conf = JSON.stringify({ ...CONF, prevResult: prev });
+  const args = ["explain", "--json", "--ifname", "net1", "--node-ip", "10.6.212.101"];
+  const over = JSON.parse((await cli(args, conf)).out);
+  assert.equal(over.mode, "overlay");
+  const under = JSON.parse((await cli([...args, "--veth0"], conf)).out);
+  assert.equal(under.mode, "underlay");
+  assert.equal(under.firstInvoke, false);
+});
