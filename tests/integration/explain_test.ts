@@ -47,10 +47,6 @@ function norm(l: string): string {
   return l.replace(/\t/g, " ").replace(/ proto \S+/, "").replace(/ metric \d+/, "").trim();
 }
 
-function sorted(xs: readonly string[]): string[] {
-  return [...xs].map(norm).sort();
-}
-
 /**
  * Compare explain's items of one place with what ADD changed there.
  *
