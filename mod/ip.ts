@@ -33,7 +33,8 @@ function parseIpv6(text: string): IpBytes | undefined {
   if (!text.includes(":") || !/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
-  const parseGroups = (part: string): number[] | undefined => {
+  // Only the address's very last group may be a dotted quad: never one before "::".
+  const parseGroups = (part: string, last: boolean): number[] | undefined => {
     if (part === "") return [];
     const out: number[] = [];
     const groups = part.split(":");
@@ -41,7 +42,7 @@ function parseIpv6(text: string): IpBytes | undefined {
       const g = groups[i]!;
       if (g.includes(".")) {
         // An embedded IPv4 tail ("::ffff:1.2.3.4") only as the last group.
-        if (i !== groups.length - 1 || !V4_RE.test(g)) return undefined;
+        if (!last || i !== groups.length - 1 || !V4_RE.test(g)) return undefined;
         const [a, b, c, d] = g.split(".").map(Number) as [number, number, number, number];
         out.push((a << 8) | b, (c << 8) | d);
       } else {
@@ -51,8 +52,8 @@ function parseIpv6(text: string): IpBytes | undefined {
     }
     return out;
   };
-  const head = parseGroups(halves[0]!);
-  const tail = halves.length === 2 ? parseGroups(halves[1]!) : [];
+  const head = parseGroups(halves[0]!, halves.length === 1);
+  const tail = halves.length === 2 ? parseGroups(halves[1]!, true) : [];
   if (head === undefined || tail === undefined) return undefined;
   let groups: number[];
   if (halves.length === 2) {

@@ -340,12 +340,7 @@ export function writeIpv4(ip: string, to: Uint8Array, at: number, what: string):
  * @throws {CodecError} `badArgument` naming `what` when `ip` is not IPv6
  */
 export function writeIpv6(ip: string, to: Uint8Array, at: number, what: string): void {
-  // parseIp() also takes a dotted quad before the "::" ("1.2.3.4::"), which
-  // RFC 4291 allows only as the last 32 bits: refused here.
-  const dot = typeof ip === "string" ? ip.indexOf(".") : -1;
-  const p = typeof ip === "string" && (dot < 0 || ip.lastIndexOf(":") < dot)
-    ? parseIp(ip)
-    : undefined;
+  const p = typeof ip === "string" ? parseIp(ip) : undefined;
   if (p?.family !== 6) throw argumentError(`Invalid ${what} IPv6 address "${String(ip)}"`);
   to.set(p.bytes, at);
 }

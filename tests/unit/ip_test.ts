@@ -63,6 +63,11 @@ Deno.test("parseIp() refuses what is not an address", () => {
       "1:2:3:4:5:6:7:8:9",
       "::ffff:1.2.3",
       "g::1",
+      // A dotted quad only as the very last group, never before "::".
+      "1.2.3.4::1",
+      "1.2.3.4::",
+      "::1.2.3.4:1",
+      "1:1.2.3.4::",
     ]
   ) {
     assert.equal(parseIp(bad), undefined, bad);
@@ -71,4 +76,6 @@ Deno.test("parseIp() refuses what is not an address", () => {
   assert.equal(parseCidr("10.0.0.0/08"), undefined);
   assert.equal(parseCidr("10.0.0.0"), undefined);
   assert.deepEqual(formatCidr(parseCidr("10.0.0.1", true)!), "10.0.0.1/32");
+  assert.equal(formatIp(parseIp("::ffff:1.2.3.4")!), "::ffff:102:304");
+  assert.equal(formatIp(parseIp("1::1.2.3.4")!), "1::102:304");
 });
