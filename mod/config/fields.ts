@@ -88,12 +88,13 @@ export const CONFIG_FIELDS: Readonly<Record<string, FieldSpec>> = {
   hijackCIDR: {
     kind: "cidrList",
     default: [],
-    description: "Extra CIDRs routed through the node; a bare IP means /32 or /128",
+    description: "Extra CIDRs routed through the node (CIDRs only: write a host as /32 or /128)",
   },
   policyRoutes: {
     kind: "policyRoutes",
     default: [],
-    description: "Static routes [{dst, gw}] added via the current NIC (same family for dst and gw)",
+    description:
+      "Static routes [{dst, gw}] added via the current NIC (dst a CIDR, same family as gw)",
   },
   hostRuleTable: {
     kind: "integer",

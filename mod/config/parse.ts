@@ -18,7 +18,7 @@
  */
 
 import { CniError, ErrorCode } from "../errors.ts";
-import { formatCidr, formatIp, maskCidr, parseCidr, parseIp } from "../ip.ts";
+import { type Cidr, formatCidr, formatIp, maskCidr, parseCidr, parseIp } from "../ip.ts";
 import { type LogLevel, validateLogPath } from "../log.ts";
 import { CONFIG_FIELDS, type FieldSpec } from "./fields.ts";
 import type { CoordinatorConfig, Mode, PolicyRoute } from "./types.ts";
@@ -80,7 +80,7 @@ export function parseGoDuration(text: string): number | undefined {
   return total;
 }
 
-function checkValue(path: string, spec: FieldSpec, value: unknown): unknown {
+function checkValue(path: string, spec: FieldSpec, value: unknown, ctx: ReadContext): unknown {
   switch (spec.kind) {
     case "string":
       if (typeof value !== "string") throw invalid(path, value, "is not a string");
@@ -123,14 +123,12 @@ function checkValue(path: string, spec: FieldSpec, value: unknown): unknown {
       if (!Array.isArray(value)) throw invalid(path, value, "is not a list of CIDRs");
       return value.map((item, i) => {
         if (typeof item !== "string") throw invalid(`${path}[${i}]`, item, "is not a string");
-        const c = parseCidr(item.trim(), true);
-        if (c === undefined) throw invalid(`${path}[${i}]`, item, "is not a CIDR");
-        return formatCidr(maskCidr(c));
+        return formatCidr(maskCidr(parseCidrOnly(`${path}[${i}]`, item)));
       });
     }
     case "policyRoutes": {
       if (!Array.isArray(value)) throw invalid(path, value, "is not a list of {dst, gw}");
-      return value.map((item, i) => checkPolicyRoute(`${path}[${i}]`, item));
+      return value.map((item, i) => checkPolicyRoute(`${path}[${i}]`, item, ctx));
     }
     case "macPrefix": {
       if (typeof value !== "string" || !/^[0-9a-fA-F]{2}:[0-9a-fA-F]{2}$/.test(value)) {
@@ -167,24 +165,28 @@ function checkValue(path: string, spec: FieldSpec, value: unknown): unknown {
       if (typeof value !== "string") throw invalid(path, value, "is not a string");
       return validateLogPath(value);
     }
-    case "object": {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw invalid(path, value, "is not an object");
-      }
-      return readFields(path + ".", spec.properties ?? {}, value as Record<string, unknown>);
-    }
+    case "object":
+      // Objects are layered in readFields().
+      throw new Error(`checkValue() of object field ${path}`);
   }
 }
 
-function checkPolicyRoute(path: string, item: unknown): PolicyRoute {
+/** The keys of one policyRoutes item, read with the same key rules as the rest. */
+const POLICY_ROUTE_FIELDS: Readonly<Record<string, FieldSpec>> = {
+  dst: { kind: "string", description: "Destination CIDR" },
+  gw: { kind: "string", description: "Gateway address" },
+};
+
+function checkPolicyRoute(path: string, item: unknown, ctx: ReadContext): PolicyRoute {
   if (typeof item !== "object" || item === null || Array.isArray(item)) {
     throw invalid(path, item, "is not an object {dst, gw}");
   }
-  const { dst, gw } = item as { dst?: unknown; gw?: unknown };
+  const keys = resolveKeys(path + ".", POLICY_ROUTE_FIELDS, item as Record<string, unknown>, ctx);
+  const dst = keys.get("dst")?.value;
+  const gw = keys.get("gw")?.value;
   if (typeof dst !== "string") throw invalid(`${path}.dst`, dst, "is not a string");
   if (typeof gw !== "string") throw invalid(`${path}.gw`, gw, "is not a string");
-  const c = parseCidr(dst.trim(), true);
-  if (c === undefined) throw invalid(`${path}.dst`, dst, "is not an IP or CIDR");
+  const c = parseCidrOnly(`${path}.dst`, dst);
   const g = parseIp(gw.trim());
   if (g === undefined) throw invalid(`${path}.gw`, gw, "is not an IP address");
   if (g.family !== c.ip.family) {
@@ -193,36 +195,231 @@ function checkPolicyRoute(path: string, item: unknown): PolicyRoute {
   return { dst: formatCidr(maskCidr(c)), gw: formatIp(g), family: g.family };
 }
 
-function readFields(
+/** A CIDR, never a bare address (code 7 suggesting the /32 or /128 form). */
+function parseCidrOnly(path: string, item: string): Cidr {
+  const text = item.trim();
+  const c = parseCidr(text);
+  if (c !== undefined) return c;
+  const ip = parseIp(text);
+  if (ip !== undefined) {
+    throw invalid(
+      path,
+      item,
+      `is an address, not a CIDR: write "${formatIp(ip)}/${ip.family === 4 ? 32 : 128}"`,
+    );
+  }
+  throw invalid(path, item, "is not a CIDR");
+}
+
+/** A note for the log, collected while parsing (the logger does not exist yet). */
+export interface ConfigNote {
+  level: "info" | "warn";
+  msg: string;
+  fields?: Record<string, unknown>;
+}
+
+/** How {@linkcode parseConfig} reads. */
+export interface ParseOptions {
+  /**
+   * The node defaults (`./defaults.ts`): the second layer, between the CNI
+   * entry and the built-in defaults. `path` names the file in errors.
+   */
+  defaults?: { path: string; raw: Record<string, unknown> };
+  /**
+   * DEL and GC: a bad value or a near-miss key is a warning (in `notes`) and
+   * the field takes its default; only a missing or bad network name throws.
+   */
+  lenient?: boolean;
+  /** Receives the info and warning notes (case variants, ignored keys, lenient fallbacks). */
+  notes?: ConfigNote[];
+}
+
+interface ReadContext {
+  lenient: boolean;
+  notes: ConfigNote[];
+  /** Prefix of error messages (the defaults file's path), "" for the CNI entry. */
+  where: string;
+}
+
+/** Keys every CNI config may carry, never flagged at the top level. */
+export const STANDARD_KEYS: ReadonlySet<string> = new Set([
+  "cniVersion",
+  "name",
+  "type",
+  "ipam",
+  "dns",
+  "args",
+  "runtimeConfig",
+  "capabilities",
+  "prevResult",
+]);
+
+/**
+ * Levenshtein distance, case-insensitive, stopping early above 2.
+ *
+ * @param a a key
+ * @param b a field name
+ * @returns the distance (3 stands for "more than 2")
+ */
+export function keyDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  if (Math.abs(x.length - y.length) > 2) return 3;
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= y.length; j++) {
+      cur[j] = Math.min(
+        prev[j]! + 1,
+        cur[j - 1]! + 1,
+        prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1),
+      );
+    }
+    prev = cur;
+  }
+  return Math.min(prev[y.length]!, 3);
+}
+
+/** One field's value as found, with the key it was written under. */
+interface Found {
+  name: string;
+  value: unknown;
+}
+
+/**
+ * Map the keys of one object onto its fields as Go's encoding/json does: an
+ * exact key (or alias) wins, else a case-insensitive match is taken (info
+ * note). Any other key within edit distance 2 of a field is code 7 with a
+ * suggestion; the rest are ignored with a warning (standard CNI keys and
+ * keys with a "/" silently, at the top level).
+ */
+function resolveKeys(
   prefix: string,
   fields: Readonly<Record<string, FieldSpec>>,
   raw: Record<string, unknown>,
+  ctx: ReadContext,
+): Map<string, Found> {
+  const names = new Map<string, string>(); // spelling -> field
+  for (const [key, spec] of Object.entries(fields)) {
+    names.set(key, key);
+    for (const a of spec.aliases ?? []) names.set(a, key);
+  }
+  const out = new Map<string, Found>();
+  const folded: [string, string][] = [];
+  for (const key of Object.keys(raw)) {
+    const field = names.get(key);
+    if (field !== undefined) {
+      // The field name itself beats an alias.
+      if (!out.has(field) || key === field) out.set(field, { name: key, value: raw[key] });
+      continue;
+    }
+    const lower = key.toLowerCase();
+    const variant = [...names.keys()].find((n) => n.toLowerCase() === lower);
+    if (variant !== undefined) {
+      folded.push([key, variant]);
+      continue;
+    }
+    if (prefix === "" && (STANDARD_KEYS.has(key) || key.includes("/"))) continue;
+    const near = [...names.keys()].find((n) => keyDistance(key, n) <= 2);
+    const where = ctx.where === "" ? "" : `${ctx.where}: `;
+    if (near !== undefined) {
+      const msg = `Unknown key "${prefix}${key}": did you mean "${prefix}${near}"?`;
+      if (!ctx.lenient) throw new CniError(ErrorCode.InvalidNetworkConfig, msg);
+      ctx.notes.push({ level: "warn", msg: `${where}${msg} (ignored)` });
+      continue;
+    }
+    ctx.notes.push({ level: "warn", msg: `${where}Unknown key "${prefix}${key}" ignored` });
+  }
+  for (const [key, variant] of folded) {
+    const field = names.get(variant)!;
+    if (out.has(field)) continue; // an exact match wins
+    out.set(field, { name: key, value: raw[key] });
+    ctx.notes.push({
+      level: "info",
+      msg: `Key "${prefix}${key}" read as "${prefix}${variant}"`,
+      fields: { key: prefix + key, canonical: prefix + variant },
+    });
+  }
+  return out;
+}
+
+/** One layer of values: the CNI entry, or the node defaults file. */
+interface Layer {
+  keys: Map<string, Found>;
+  where: string;
+}
+
+/** An empty string or list in an upper layer means "take the next" (the original's merge). */
+function unset(spec: FieldSpec, value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return value === "" && spec.emptyIsDefault === true;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function withWhere(err: unknown, where: string): unknown {
+  if (where === "" || !(err instanceof CniError)) return err;
+  return new CniError(err.code, `${where}: ${err.message}`, { details: err.details ?? "" });
+}
+
+function readFields(
+  prefix: string,
+  fields: Readonly<Record<string, FieldSpec>>,
+  layers: readonly Layer[],
+  ctx: ReadContext,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(fields)) {
-    let name = key;
-    let value: unknown = raw[key];
-    if (value === undefined) {
-      for (const alias of spec.aliases ?? []) {
-        if (raw[alias] !== undefined) {
-          name = alias;
-          value = raw[alias];
-          break;
+    if (spec.kind === "object") {
+      const sub: Layer[] = [];
+      for (const l of layers) {
+        const f = l.keys.get(key);
+        if (f === undefined || f.value === null || f.value === undefined) continue;
+        const c = { ...ctx, where: l.where };
+        try {
+          if (typeof f.value !== "object" || Array.isArray(f.value)) {
+            throw invalid(prefix + f.name, f.value, "is not an object");
+          }
+          sub.push({
+            keys: resolveKeys(prefix + f.name + ".", spec.properties ?? {}, f.value as never, c),
+            where: l.where,
+          });
+        } catch (err) {
+          if (!ctx.lenient) throw withWhere(err, l.where);
+          ctx.notes.push({ level: "warn", msg: `${errorText(withWhere(err, l.where))} (ignored)` });
         }
       }
+      out[key] = readFields(prefix + key + ".", spec.properties ?? {}, sub, ctx);
+      continue;
     }
-    // JSON null reads as "not set", like a nil pointer in the original.
-    if (value === null) value = undefined;
-    const empty = value === "" || (Array.isArray(value) && value.length === 0);
-    if (value === undefined || (spec.emptyIsDefault && empty)) {
-      value = spec.kind === "object" ? {} : spec.default;
-      // An empty default ("" = feature off) needs no validation.
-      if (value === undefined || value === "") {
-        out[key] = value;
-        continue;
+    let found: { f: Found; where: string } | undefined;
+    for (const l of layers) {
+      const f = l.keys.get(key);
+      if (f !== undefined && !unset(spec, f.value)) {
+        found = { f, where: l.where };
+        break;
       }
     }
-    out[key] = checkValue(prefix + name, spec, value);
+    if (found === undefined) {
+      // An empty default ("" = feature off) needs no validation.
+      if (spec.default === undefined || spec.default === "") {
+        out[key] = spec.default;
+        continue;
+      }
+      found = { f: { name: key, value: spec.default }, where: "" };
+    }
+    try {
+      out[key] = checkValue(prefix + found.f.name, spec, found.f.value, ctx);
+    } catch (err) {
+      if (!ctx.lenient || !(err instanceof CniError)) throw withWhere(err, found.where);
+      ctx.notes.push({ level: "warn", msg: `${errorText(withWhere(err, found.where))} (ignored)` });
+      out[key] = spec.default === undefined || spec.default === ""
+        ? spec.default
+        : checkValue(prefix + key, spec, spec.default, ctx);
+    }
   }
   return out;
 }
@@ -234,7 +431,7 @@ function readFields(
  * @returns the validated configuration
  * @throws CniError code 7 naming the first bad field and its value
  */
-export function parseConfig(raw: unknown): CoordinatorConfig {
+export function parseConfig(raw: unknown, opts: ParseOptions = {}): CoordinatorConfig {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new CniError(ErrorCode.DecodeFailure, "Config is not a JSON object");
   }
@@ -246,7 +443,19 @@ export function parseConfig(raw: unknown): CoordinatorConfig {
   if (!NAME_RE.test(name)) {
     throw invalid("name", name, "must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
   }
-  const f = readFields("", CONFIG_FIELDS, obj);
+  const ctx: ReadContext = { lenient: opts.lenient ?? false, notes: opts.notes ?? [], where: "" };
+  const layers: Layer[] = [{ keys: resolveKeys("", CONFIG_FIELDS, obj, ctx), where: "" }];
+  if (opts.defaults !== undefined) {
+    const where = opts.defaults.path;
+    const c = { ...ctx, where };
+    try {
+      layers.push({ keys: resolveKeys("", CONFIG_FIELDS, opts.defaults.raw, c), where });
+    } catch (err) {
+      if (!ctx.lenient) throw withWhere(err, where);
+      ctx.notes.push({ level: "warn", msg: `${errorText(withWhere(err, where))} (ignored)` });
+    }
+  }
+  const f = readFields("", CONFIG_FIELDS, layers, ctx);
   const detect = f["detectOptions"] as Record<string, number>;
   const log = f["logOptions"] as Record<string, unknown>;
   const mode = f["mode"] === "disabled" ? "disable" : f["mode"] as Mode;

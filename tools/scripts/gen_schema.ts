@@ -29,8 +29,8 @@ const V4 = `${V4_OCTET}(\\.${V4_OCTET}){3}`;
 const V6 = "[0-9a-fA-F:]*:[0-9a-fA-F:]*(:" + V4 + ")?";
 const V4_PREFIX = "(3[0-2]|[12]?[0-9])";
 const V6_PREFIX = "(12[0-8]|1[01][0-9]|[1-9]?[0-9])";
-/** A CIDR, or a bare IP (the plugin reads it as /32 or /128); surrounding spaces are trimmed. */
-const CIDR_OR_IP = `^\\s*(${V4}(/${V4_PREFIX})?|${V6}(/${V6_PREFIX})?)\\s*$`;
+/** A CIDR, never a bare IP (the plugin asks for the /32 or /128 form); spaces are trimmed. */
+const CIDR = `^\\s*(${V4}/${V4_PREFIX}|${V6}/${V6_PREFIX})\\s*$`;
 const IP = `^\\s*(${V4}|${V6})\\s*$`;
 const DURATION = "^(0|((\\d+(\\.\\d*)?|\\.\\d+)(ns|us|µs|μs|ms|s|m|h))+)$";
 /** Two unicast hex bytes: the low bit of the first byte is 0. */
@@ -96,17 +96,24 @@ export function fieldSchema(spec: FieldSpec): Schema {
       break;
     case "cidrList":
       s["type"] = nullable("array");
-      s["items"] = { type: "string", pattern: CIDR_OR_IP };
+      s["items"] = { type: "string", pattern: CIDR };
       break;
     case "policyRoutes":
       s["type"] = nullable("array");
       s["items"] = {
         type: "object",
-        required: ["dst", "gw"],
         properties: {
-          dst: { type: "string", pattern: CIDR_OR_IP, description: "Destination CIDR or IP" },
+          dst: { type: "string", pattern: CIDR, description: "Destination CIDR" },
           gw: { type: "string", pattern: IP, description: "Gateway (same family as dst)" },
         },
+        patternProperties: {
+          [caseless(["dst"])]: { type: "string", pattern: CIDR },
+          [caseless(["gw"])]: { type: "string", pattern: IP },
+        },
+        // Go's decoder matches keys case-insensitively: some spelling of each is required.
+        allOf: ["dst", "gw"].map((k) => ({
+          not: { propertyNames: { not: { pattern: caseless([k]) } } },
+        })),
       };
       break;
     case "macPrefix":
@@ -124,6 +131,7 @@ export function fieldSchema(spec: FieldSpec): Schema {
     case "object":
       s["type"] = nullable("object");
       s["properties"] = propertiesOf(spec.properties ?? {});
+      s["patternProperties"] = caseVariantsOf(spec.properties ?? {});
       break;
   }
   if (spec.default !== undefined) s["default"] = spec.default;
@@ -143,6 +151,20 @@ function propertiesOf(fields: Readonly<Record<string, FieldSpec>>): Schema {
     }
   }
   return props;
+}
+
+/**
+ * Case variants of every key (Go's encoding/json reads "vethMtu" as "vethMTU"):
+ * one case-insensitive pattern per field, with the field's schema. The plugin's
+ * other key rules (a near-miss like "serviceCIRD" is an error, other unknown keys
+ * are ignored with a warning) are beyond JSON Schema; the schema allows them.
+ */
+function caseVariantsOf(fields: Readonly<Record<string, FieldSpec>>): Schema {
+  const out: Schema = {};
+  for (const [key, spec] of Object.entries(fields)) {
+    out[caseless([key, ...(spec.aliases ?? [])])] = fieldSchema(spec);
+  }
+  return out;
 }
 
 /**
@@ -169,6 +191,7 @@ export function generateSchema(): Schema {
       prevResult: { type: "object", description: "Injected by the runtime" },
       ...propertiesOf(CONFIG_FIELDS),
     },
+    patternProperties: caseVariantsOf(CONFIG_FIELDS),
     additionalProperties: true,
   };
 }

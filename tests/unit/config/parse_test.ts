@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig, parseGoDuration } from "../../../mod/config/parse.ts";
+import { type ConfigNote, parseConfig, parseGoDuration } from "../../../mod/config/parse.ts";
 import { CONFIG_FIELDS } from "../../../mod/config/fields.ts";
 import { CniError } from "../../../mod/errors.ts";
 
@@ -58,8 +58,8 @@ Deno.test("parseConfig() reads every field when valid", () => {
     tunePodRoutes: false,
     overlayPodCIDR: ["10.233.64.0/18", " fd00:10:233:64::/64 "],
     serviceCIDR: ["10.233.0.5/18"],
-    hijackCIDR: ["169.254.20.10", "FD00::10"],
-    policyRoutes: [{ dst: "10.1.2.3/16", gw: "10.6.0.1" }, { dst: "fd00:1::1", gw: "fd00::1" }],
+    hijackCIDR: ["169.254.20.10/32", "FD00::10/128"],
+    policyRoutes: [{ dst: "10.1.2.3/16", gw: "10.6.0.1" }, { dst: "fd00:1::1/128", gw: "fd00::1" }],
     hostRuleTable: 1000,
     podRPFilter: 2,
     hostRPFilter: 1,
@@ -183,8 +183,101 @@ Deno.test("parseConfig() refuses a missing name with code 7", () => {
 });
 
 Deno.test("parseConfig() tolerates unknown keys (controllers add their own)", () => {
-  const c = parseConfig({ ...base, capabilities: { ips: true }, args: { cni: {} }, foo: 1 });
+  const notes: ConfigNote[] = [];
+  const c = parseConfig({ ...base, capabilities: { ips: true }, args: { cni: {} }, foo: 1 }, {
+    notes,
+  });
   assert.equal(c.name, "net1");
+  assert.deepEqual(notes.map((n) => [n.level, n.msg]), [["warn", 'Unknown key "foo" ignored']]);
+});
+
+Deno.test("parseConfig() reads keys as Go's encoding/json: case variants, exact match first", () => {
+  const notes: ConfigNote[] = [];
+  const c = parseConfig({
+    ...base,
+    vethMtu: 9000,
+    hijackCidr: ["10.9.0.0/16"],
+    podMacPrefix: "0a:1b",
+    DetectOptions: { RETRIES: 5 },
+    logoptions: { loglevel: "info", MaxSize: 7 },
+    policyRoutes: [{ Dst: "10.1.0.0/16", GW: "10.6.0.1" }],
+    // The exact spelling wins over a case variant, wherever it comes.
+    TXQUEUELEN: 7,
+    txQueueLen: 100,
+  }, { notes });
+  assert.equal(c.vethMTU, 9000);
+  assert.deepEqual(c.hijackCIDR, ["10.9.0.0/16"]);
+  assert.equal(c.podMACPrefix, "0a:1b");
+  assert.equal(c.detectOptions.retries, 5);
+  assert.equal(c.logOptions.logLevel, "info");
+  assert.equal(c.logOptions.logMaxSize, 7);
+  assert.deepEqual(c.policyRoutes, [{ dst: "10.1.0.0/16", gw: "10.6.0.1", family: 4 }]);
+  assert.equal(c.txQueueLen, 100);
+  const infos = notes.filter((n) => n.level === "info").map((n) => n.msg);
+  assert.ok(infos.includes('Key "vethMtu" read as "vethMTU"'), infos.join("\n"));
+  assert.ok(infos.includes('Key "DetectOptions.RETRIES" read as "DetectOptions.retries"'));
+  assert.ok(infos.includes('Key "policyRoutes[0].Dst" read as "policyRoutes[0].dst"'));
+  assert.equal(notes.filter((n) => n.level === "warn").length, 0);
+});
+
+Deno.test("parseConfig() refuses a near-miss key with a suggestion, at every level", () => {
+  bad(
+    { serviceCIRD: ["10.233.0.0/18"] },
+    /^Unknown key "serviceCIRD": did you mean "serviceCIDR"\?$/,
+  );
+  bad({ overlayPodCIDRs: [] }, /Unknown key "overlayPodCIDRs": did you mean "overlayPodCIDR"\?/);
+  bad(
+    { detectOptions: { retires: 3 } },
+    /"detectOptions\.retires": did you mean "detectOptions\.retries"/,
+  );
+  bad({ logOptions: { logLevle: "info" } }, /did you mean "logOptions\.logLevel"/);
+  bad(
+    { policyRoutes: [{ dst: "10.0.0.0/8", gww: "10.6.0.1" }] },
+    /did you mean "policyRoutes\[0\]\.gw"/,
+  );
+  // Standard CNI keys and keys with a "/" are never flagged.
+  const notes: ConfigNote[] = [];
+  parseConfig({
+    ...base,
+    ipam: {},
+    dns: {},
+    args: {},
+    runtimeConfig: {},
+    capabilities: {},
+    prevResult: {},
+    "cni.dev/valid-attachments": [],
+    "cni.dev/nodeNane": 1,
+  }, { notes });
+  assert.deepEqual(notes, []);
+});
+
+Deno.test("parseConfig() takes only CIDRs in CIDR lists: a bare address names the /32 form", () => {
+  bad(
+    { overlayPodCIDR: ["10.233.64.0"] },
+    /"overlayPodCIDR\[0\]": "10.233.64.0" .*"10.233.64.0\/32"/,
+  );
+  bad({ serviceCIDR: ["fd00::1"] }, /"serviceCIDR\[0\]".*"fd00::1\/128"/);
+  bad({ hijackCIDR: ["169.254.20.10"] }, /"hijackCIDR\[0\]".*"169.254.20.10\/32"/);
+  bad({ policyRoutes: [{ dst: "10.1.2.3", gw: "10.6.0.1" }] }, /"policyRoutes\[0\]\.dst".*\/32/);
+});
+
+Deno.test("parseConfig({lenient}) (DEL, GC): bad fields are warnings and take their default", () => {
+  const notes: ConfigNote[] = [];
+  const c = parseConfig({
+    ...base,
+    vethLinkAddress: "169.254.100.1/32",
+    hostRuleTable: 254,
+    serviceCIRD: [],
+    detectOptions: { retires: 1, timeout: "x" },
+    logOptions: "no",
+  }, { lenient: true, notes });
+  assert.equal(c.vethLinkAddress, "");
+  assert.equal(c.hostRuleTable, 500);
+  assert.equal(c.detectOptions.timeoutMs, 100);
+  assert.equal(c.logOptions.logLevel, "debug");
+  assert.equal(notes.filter((n) => n.level === "warn").length, 6, JSON.stringify(notes));
+  // The network name still decides which attachment is meant.
+  assert.throws(() => parseConfig({ cniVersion: "1.0.0" }, { lenient: true }));
 });
 
 Deno.test("parseGoDuration() reads Go duration syntax", () => {
