@@ -18,11 +18,13 @@
  */
 
 import { type CniArgs, parseCniArgs } from "./args.ts";
-import { ifnameProblem, NAME_RE, parseConfig } from "../config/parse.ts";
+import { readDefaults } from "../config/defaults.ts";
+import { type ConfigNote, ifnameProblem, NAME_RE, parseConfig } from "../config/parse.ts";
 import { type CoordinatorConfig } from "../config/types.ts";
 import { CniError, ErrorCode, toCniError } from "../errors.ts";
 import { createLogger, type Logger, nullLogger } from "../log.ts";
 import { validateNetns } from "../kernel/netns.ts";
+import { loadState } from "../kernel/state.ts";
 import { formatResult, parseResult } from "./result.ts";
 import type { CniEnv, Result } from "./types.ts";
 import { ABOUT } from "../version.ts";
@@ -72,6 +74,11 @@ export interface CniIo {
   commands: () => Promise<Commands>;
   /** How CNI_NETNS is checked before ADD/CHECK (default: {@linkcode validateNetns}). */
   checkNetns?: (path: string) => void;
+  /**
+   * Whether an ADD recorded this attachment (default: its state file exists):
+   * a DEL in disable mode still cleans up what an earlier ADD made.
+   */
+  hasRecord?: (network: string, containerId: string, ifname: string) => boolean;
 }
 
 /** What to print and how to exit. */
@@ -235,6 +242,16 @@ function versionOutcome(stdin: Uint8Array): CniOutcome {
   return { stdout: JSON.stringify(body) + "\n", stderr: "", exitCode: 0 };
 }
 
+/** The node defaults file, when there is one (`config/defaults.ts`). */
+function withDefaults(): { defaults?: { path: string; raw: Record<string, unknown> } } {
+  const defaults = readDefaults();
+  return defaults === undefined ? {} : { defaults };
+}
+
+function hasState(network: string, containerId: string, ifname: string): boolean {
+  return loadState(network, containerId, ifname) !== undefined;
+}
+
 function readAttachments(raw: Record<string, unknown>): Attachment[] {
   const list = raw["cni.dev/valid-attachments"] ?? raw["cni.dev/attachments"] ?? [];
   if (!Array.isArray(list)) {
@@ -284,7 +301,13 @@ export async function runCni(io: CniIo): Promise<CniOutcome> {
     const raw = decodeStdin(io.stdin);
     if (typeof raw["cniVersion"] === "string") cniVersion = raw["cniVersion"];
     cniVersion = checkVersion(cmd, raw);
-    const conf = parseConfig(raw);
+    // DEL and GC clean up from what ADD recorded: a bad field is a warning
+    // there, never the answer, and the node defaults file is not read.
+    const cleanup = cmd === "DEL" || cmd === "GC";
+    const notes: ConfigNote[] = [];
+    const conf = cleanup
+      ? parseConfig(raw, { lenient: true, notes })
+      : parseConfig(raw, { notes, ...withDefaults() });
     const cniArgs = parseCniArgs(env.args);
 
     let prevResult: Result | undefined;
@@ -292,8 +315,8 @@ export async function runCni(io: CniIo): Promise<CniOutcome> {
       try {
         prevResult = parseResult(raw["prevResult"], cniVersion);
       } catch (err) {
-        // DEL must clean up whatever the cache holds: a bad prevResult is ignored there.
-        if (cmd !== "DEL") throw err;
+        // DEL and GC must clean up whatever the cache holds: a bad prevResult is ignored there.
+        if (!cleanup) throw err;
       }
     }
     if (cmd === "ADD" && prevResult === undefined) {
@@ -302,7 +325,8 @@ export async function runCni(io: CniIo): Promise<CniOutcome> {
         "Missing prevResult: coordinator must run chained after a main CNI plugin",
       );
     }
-    if (conf.mode === "disable") {
+    const recorded = () => (io.hasRecord ?? hasState)(conf.name, env.containerId, env.ifname);
+    if (conf.mode === "disable" && !(cmd === "DEL" && recorded())) {
       // Nothing is touched; ADD passes the previous result through.
       if (cmd !== "ADD") return { stdout: "", stderr: "", exitCode: 0 };
       const body = formatResult(prevResult!, cniVersion);
@@ -324,6 +348,7 @@ export async function runCni(io: CniIo): Promise<CniOutcome> {
         : { podNamespace: cniArgs.K8S_POD_NAMESPACE }),
     };
     log = createLogger(conf.logOptions, logContext);
+    for (const n of notes) log[n.level](n.msg, n.fields ?? {});
     // Before anything is changed: the netns must exist, be a netns, and not be ours.
     if (cmd === "ADD" || cmd === "CHECK") (io.checkNetns ?? validateNetns)(env.netns);
     const commands = await io.commands();

@@ -167,6 +167,13 @@ async function planAdd(ctx: CmdContext, facts: PodFacts): Promise<AddPlan> {
   if (family !== "v4" && facts.rules6 === undefined) facts.rules6 = await readRules6(netns);
   const nic = planNic(conf, facts, ifname, netns);
   log.debug("Pod facts read", { family, ...nic.decision, current: nic.current });
+  if (conf.serviceCIDR.length === 0) {
+    log.warn(
+      "No serviceCIDR (neither in the CNI config nor in the node defaults file): " +
+        "Services will not be reached through " + MODES[nic.decision.mode].podEnd(conf),
+      { mode: nic.decision.mode },
+    );
+  }
   const ends = nic.create
     ? {
       podVeth: POD_VETH,

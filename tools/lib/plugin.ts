@@ -114,6 +114,7 @@ export const PASS_ENV: readonly string[] = [
   "HOME",
   "COORDINATOR_STATE_DIR",
   "COORDINATOR_LOCK_FILE",
+  "COORDINATOR_DEFAULTS_FILE",
 ];
 
 /**

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type ConfigNote, parseConfig, parseGoDuration } from "../../../mod/config/parse.ts";
 import { CONFIG_FIELDS } from "../../../mod/config/fields.ts";
 import { CniError } from "../../../mod/errors.ts";
+import { INVALID_CASES } from "../../_helpers/config_cases.ts";
 
 const base = { cniVersion: "1.0.0", name: "net1", type: "coordinator" };
 
@@ -297,5 +298,14 @@ Deno.test("CONFIG_FIELDS describes every key with a description", () => {
     for (const [sub, s] of Object.entries(spec.properties ?? {})) {
       assert.ok(s.description.length > 5, `${key}.${sub}`);
     }
+  }
+});
+
+Deno.test("parseConfig() refuses every case of tests/_helpers/config_cases.ts; lenient takes them", () => {
+  for (const c of INVALID_CASES) {
+    bad(c.extra, c.field);
+    const notes: ConfigNote[] = [];
+    parseConfig({ ...base, ...c.extra }, { lenient: true, notes });
+    assert.ok(notes.some((n) => n.level === "warn"), JSON.stringify(c.extra));
   }
 });
