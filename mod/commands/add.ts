@@ -41,7 +41,13 @@ import {
   runBatch,
 } from "../kernel/iproute.ts";
 import { missingRules, readMangle, restore, restoreScript } from "../kernel/iptables.ts";
-import { type AttachmentState, removeState, saveState } from "../kernel/state.ts";
+import {
+  type AttachmentState,
+  type PodRecord,
+  removeState,
+  saveState,
+  STATE_VERSION,
+} from "../kernel/state.ts";
 import { writeSysctls } from "../kernel/sysctl.ts";
 import { familyOf } from "../ip.ts";
 import { type HostCleanup, hostCleanup, podRuleCleanupLines } from "../plan/cleanup.ts";
@@ -54,6 +60,7 @@ import {
 } from "../plan/mode.ts";
 import { addView, nicOf, planNic } from "../plan/view.ts";
 import { MODES } from "../plan/modes.ts";
+import { recordedRoutes } from "../plan/check.ts";
 import { gatewaysOf, planPod } from "../plan/pod.ts";
 import type { PlannedRule } from "../plan/policy.ts";
 import { nodeSysctls, plannedMac, podSysctls, randomMac } from "../plan/tune.ts";
@@ -145,9 +152,9 @@ export async function cmdAdd(ctx: CmdContext): Promise<Result> {
     // 4. Detection and the MAC.
     const mac = await detectAndSetMac(ctx, plan);
     // 5. The pod.
-    await applyPod(ctx, plan, nodeIps, undo);
+    const pod = await applyPod(ctx, plan, nodeIps, undo);
     // 6. The record.
-    saveState(stateOf(ctx, plan, nodeIps, undo.podRules, mac));
+    saveState(stateOf(ctx, plan, nodeIps, undo.podRules, mac, pod));
     undo.state = true;
     // 7. The result.
     return resultOf(prev, ctx.env.ifname, mac);
@@ -301,13 +308,14 @@ async function applyPod(
   plan: AddPlan,
   nodeIps: readonly string[],
   undo: Undo,
-): Promise<void> {
+): Promise<PodRecord> {
   const { conf, log } = ctx;
   const { view } = plan;
   const { netns, ifname, facts, family } = view;
   const podLinks = facts.links.map((l) => l.ifname);
   if (plan.create) podLinks.push(POD_VETH);
-  writeSysctls(podSysctls(conf, family, podLinks), netns);
+  const sysctls = podSysctls(conf, family, podLinks);
+  writeSysctls(sysctls, netns);
 
   const pod = planPod(view, nodeIps, plan.hostMac);
   for (const w of pod.warnings) log.warn(w);
@@ -330,6 +338,13 @@ async function applyPod(
     const last = podRes.outcomes[podRes.outcomes.length - 1];
     await settleAddresses(netns, ifname, (last?.output as IpAddrLink[] | undefined)?.[0]);
   }
+  return {
+    routes: recordedRoutes(pod.lines, v6only ? 6 : 4),
+    sysctls,
+    ...(view.decision.mode === "underlay" ? { vethMTU: conf.vethMTU } : {}),
+    txQueueLen: conf.txQueueLen,
+    macPrefix: conf.podMACPrefix,
+  };
 }
 
 /**
@@ -383,11 +398,12 @@ function stateOf(
   nodeIps: string[],
   podRules: PlannedRule[],
   mac: { mac: string; changed: boolean },
+  pod: PodRecord,
 ): AttachmentState {
   const { view } = plan;
   const { decision } = view;
   return {
-    version: 1,
+    version: STATE_VERSION,
     network: ctx.conf.name,
     containerId: view.containerId,
     ifname: view.ifname,
@@ -405,6 +421,7 @@ function stateOf(
     nodeIPs: nodeIps,
     podRules,
     ...(mac.changed ? { mac: mac.mac } : {}),
+    pod,
   };
 }
 

@@ -10,7 +10,8 @@ import { readHostFacts, readPodFacts } from "../kernel/facts.ts";
 import { readMangle } from "../kernel/iptables.ts";
 import { loadState } from "../kernel/state.ts";
 import { readSysctls } from "../kernel/sysctl.ts";
-import { checkDifferences, mangleFamilies, rpFilterKeys } from "../plan/check.ts";
+import { type IpRoute, runBatch } from "../kernel/iproute.ts";
+import { checkDifferences, mangleFamilies, sysctlKeys } from "../plan/check.ts";
 
 /**
  * CHECK: compare the live pod and node with what ADD made (from its state
@@ -33,12 +34,20 @@ export async function cmdCheck(ctx: CmdContext): Promise<void> {
   ]);
   const mangle = new Map<4 | 6, string[]>();
   for (const f of mangleFamilies(state)) mangle.set(f, await readMangle(f, env.netns));
-  const sysctls = conf.podRPFilter >= 0
-    ? readSysctls(rpFilterKeys(env.ifname), env.netns)
+  const keys = sysctlKeys(state, env.ifname, conf.podRPFilter);
+  const sysctls = keys.length > 0
+    ? readSysctls(keys, env.netns)
     : new Map<string, string | undefined>();
+  const v6 = (state.pod?.routes ?? []).some((r) => r.family === 6);
+  const routes6 = v6
+    ? ((await runBatch([{ args: ["route", "show", "table", "all"], read: true }], {
+      netns: env.netns,
+      family: 6,
+    })).outcomes[0]?.output ?? []) as IpRoute[]
+    : undefined;
   const missing = checkDifferences(
     { state, ifname: env.ifname, txQueueLen: conf.txQueueLen, podRPFilter: conf.podRPFilter },
-    { pod, host, mangle, sysctls },
+    { pod, host, mangle, sysctls, ...(routes6 === undefined ? {} : { routes6 }) },
   );
   if (missing.length > 0) {
     throw new CniError(

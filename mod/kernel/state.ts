@@ -21,9 +21,24 @@ import { CniError, ErrorCode } from "../errors.ts";
 /** Default state root. */
 export const DEFAULT_STATE_DIR = "/run/cni/coordinator";
 
+/** A route ADD added in the pod, as CHECK compares it (`ip -j route` spelling). */
+export interface RecordedRoute {
+  /** "default", a bare address for a host route, else the prefix. */
+  dst: string;
+  via?: string;
+  dev: string;
+  /** "main" or the number. */
+  table: string;
+  family: 4 | 6;
+}
+
+/** The state file version written now; version 1 files (no `pod` record) are still read. */
+export const STATE_VERSION = 2;
+
 /** What one ADD made on the node and in the pod. */
 export interface AttachmentState {
-  version: 1;
+  /** 1: before the pod record; 2: with it. */
+  version: 1 | 2;
   network: string;
   containerId: string;
   ifname: string;
@@ -50,6 +65,27 @@ export interface AttachmentState {
   podRules: { family: 4 | 6; priority: number; src: string; table: number }[];
   /** The NIC's MAC after ADD (podMACPrefix) or undefined. */
   mac?: string;
+  /** Version 2: what ADD set in the pod, item by item, for CHECK. */
+  pod?: PodRecord;
+}
+
+/** What ADD set in the pod besides rules and neighbours (state version 2). */
+export interface PodRecord {
+  /** Every route ADD added (node IPs, Service, overlay pod CIDR, hijack, policy, tables). */
+  routes: RecordedRoute[];
+  /** The pod sysctls ADD wrote (optional ones may be missing). */
+  sysctls: { key: string; value: number; optional?: boolean }[];
+  /** MTU of the pod end of the pair, when ADD created it. */
+  vethMTU?: number;
+  /** txqueuelen ADD set on the NIC (0: left alone). */
+  txQueueLen: number;
+  /** podMACPrefix ("" = none). */
+  macPrefix: string;
+}
+
+function readable(s: unknown): s is AttachmentState {
+  const v = (s as { version?: unknown } | null)?.version;
+  return v === 1 || v === 2;
 }
 
 /**
@@ -108,7 +144,7 @@ export function loadState(
 ): AttachmentState | undefined {
   try {
     const s = JSON.parse(Deno.readTextFileSync(statePath(network, containerId, ifname)));
-    return s && s.version === 1 ? (s as AttachmentState) : undefined;
+    return readable(s) ? s : undefined;
   } catch (err) {
     // A name unsafe for a path (CniError) never had a state file either.
     if (noState(err) || err instanceof CniError) return undefined;
@@ -158,7 +194,7 @@ export function listStates(network: string): AttachmentState[] {
     if (!e.isFile || !e.name.endsWith(".json")) continue;
     try {
       const s = JSON.parse(Deno.readTextFileSync(`${dir}/${e.name}`));
-      if (s && s.version === 1 && s.network === network) out.push(s as AttachmentState);
+      if (readable(s) && s.network === network) out.push(s);
     } catch (err) {
       if (!noState(err)) throw err;
     }

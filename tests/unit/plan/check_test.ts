@@ -11,6 +11,7 @@ import {
   type CheckFacts,
   type CheckWant,
   mangleFamilies,
+  recordedRoutes,
   rpFilterKeys,
 } from "../../../mod/plan/check.ts";
 import { mangleRules } from "../../../mod/plan/underlay.ts";
@@ -172,4 +173,55 @@ Deno.test("mangleFamilies() and rpFilterKeys() name what CHECK reads", () => {
     "net.ipv4.conf.default.rp_filter",
     "net.ipv4.conf.net1.rp_filter",
   ]);
+});
+
+Deno.test("recordedRoutes() records the pod batch's routes as `ip -j route` prints them", () => {
+  const lines = [
+    { args: ["route", "add", "10.0.0.1/32", "dev", "veth0", "scope", "link", "table", "101"] },
+    { args: ["route", "add", "10.233.0.0/18", "via", "10.0.0.1", "dev", "veth0", "src", "x"] },
+    { args: ["route", "replace", "0.0.0.0/0", "via", "10.0.0.1", "dev", "veth0", "table", "100"] },
+    { args: ["route", "add", "fd00::1/128", "dev", "veth0"] },
+    { args: ["route", "del", "default", "dev", "eth0"] },
+    { args: ["rule", "add", "from", "10.0.0.5", "table", "101"] },
+  ];
+  assert.deepEqual(recordedRoutes(lines), [
+    { dst: "10.0.0.1", dev: "veth0", table: "101", family: 4 },
+    { dst: "10.233.0.0/18", via: "10.0.0.1", dev: "veth0", table: "main", family: 4 },
+    { dst: "default", via: "10.0.0.1", dev: "veth0", table: "100", family: 4 },
+    { dst: "fd00::1", dev: "veth0", table: "main", family: 6 },
+  ]);
+});
+
+Deno.test("checkDifferences() compares a version 2 record: routes, sysctls, MTU, prefix", () => {
+  const s = state({
+    version: 2,
+    pod: {
+      routes: [
+        { dst: "10.233.0.0/18", via: "10.0.0.1", dev: "veth0", table: "main", family: 4 },
+        { dst: "fd00:10::/64", via: "fd00::1", dev: "veth0", table: "main", family: 6 },
+      ],
+      sysctls: [
+        { key: "net.ipv4.conf.eth0.rp_filter", value: 0, optional: true },
+        { key: "net.ipv4.conf.net9.rp_filter", value: 0, optional: true },
+      ],
+      vethMTU: 1480,
+      txQueueLen: 0,
+      macPrefix: "0a:1b",
+    },
+  });
+  const f = facts();
+  f.sysctls = new Map([["net.ipv4.conf.eth0.rp_filter", "1"]]);
+  assert.deepEqual(checkDifferences(want(s), f), [
+    `"veth0" MTU 1500 is not 1480`,
+    `"eth0" MAC "02:aa:00:00:00:05" lacks the prefix "0a:1b"`,
+    `pod route "10.233.0.0/18 via 10.0.0.1 dev veth0"`,
+    `pod sysctl "net.ipv4.conf.eth0.rp_filter" is 1, not 0`,
+  ]);
+  // The IPv6 route once IPv6 routes are read; and the neighbour against the peer's MAC.
+  f.routes6 = [];
+  f.host.links[0] = { ...f.host.links[0]!, address: "02:00:00:00:00:77" };
+  const d = checkDifferences(want(s), f);
+  assert.ok(d.includes(`pod route "fd00:10::/64 via fd00::1 dev veth0"`), d.join("\n"));
+  assert.ok(d.includes(`"vethc0ffee" MAC "02:00:00:00:00:77" is not "${HOST_MAC}"`), d.join("\n"));
+  assert.ok(d.some((x) => x.includes("is not the MAC of")), d.join("\n"));
 });
