@@ -242,9 +242,20 @@ function versionOutcome(stdin: Uint8Array): CniOutcome {
   return { stdout: JSON.stringify(body) + "\n", stderr: "", exitCode: 0 };
 }
 
-/** The node defaults file, when there is one (`config/defaults.ts`). */
-function withDefaults(): { defaults?: { path: string; raw: Record<string, unknown> } } {
-  const defaults = readDefaults();
+/**
+ * The node defaults file, when there is one (`config/defaults.ts`). With
+ * `notes` (DEL, GC), an unreadable file is a warning there instead of an error.
+ */
+function withDefaults(
+  notes?: ConfigNote[],
+): { defaults?: { path: string; raw: Record<string, unknown> } } {
+  let defaults;
+  try {
+    defaults = readDefaults();
+  } catch (err) {
+    if (notes === undefined || !(err instanceof CniError)) throw err;
+    notes.push({ level: "warn", msg: `${err.message} (ignored)` });
+  }
   return defaults === undefined ? {} : { defaults };
 }
 
@@ -301,12 +312,13 @@ export async function runCni(io: CniIo): Promise<CniOutcome> {
     const raw = decodeStdin(io.stdin);
     if (typeof raw["cniVersion"] === "string") cniVersion = raw["cniVersion"];
     cniVersion = checkVersion(cmd, raw);
-    // DEL and GC clean up from what ADD recorded: a bad field is a warning
-    // there, never the answer, and the node defaults file is not read.
+    // DEL and GC clean up from what ADD recorded: a bad field (of the entry or
+    // of the node defaults file, read there only for settings like the log) is
+    // a warning, never the answer.
     const cleanup = cmd === "DEL" || cmd === "GC";
     const notes: ConfigNote[] = [];
     const conf = cleanup
-      ? parseConfig(raw, { lenient: true, notes })
+      ? parseConfig(raw, { lenient: true, notes, ...withDefaults(notes) })
       : parseConfig(raw, { notes, ...withDefaults() });
     const cniArgs = parseCniArgs(env.args);
 

@@ -5,8 +5,9 @@
  * string or list in the entry means "take the next layer").
  *
  * Read on every ADD and CHECK (measured: see `tests/unit/config/defaults_test.ts`,
- * well under 1 ms, a missing file one failed `open`). DEL and GC do not read
- * it: they clean up from what ADD recorded.
+ * well under 1 ms, a missing file one failed `open`). DEL and GC read it
+ * leniently (for settings such as the log; an invalid file or field is a
+ * warning): they clean up from what ADD recorded.
  *
  * @example
  * ```ts ignore

@@ -22,6 +22,7 @@ const skip = privilegedSkipReason() ?? refPluginsSkipReason() ?? toolsSkipReason
 const POD_IP = "10.6.212.231";
 const SERVICE_IP = "10.233.0.10";
 const HIJACK_IP = "169.254.20.10";
+const NETWORK = "it-defaults-net";
 
 function randomId(): string {
   const b = crypto.getRandomValues(new Uint8Array(16));
@@ -31,7 +32,7 @@ function randomId(): string {
 function list(): Conflist {
   return {
     cniVersion: "1.0.0",
-    name: `defaults-net-${randomId().slice(0, 6)}`,
+    name: NETWORK,
     plugins: [
       {
         type: "macvlan",
@@ -129,6 +130,9 @@ Deno.test({
       }
     } finally {
       await Deno.remove(file);
+      // The state folder of this network, empty once every DEL ran.
+      await Deno.remove(`/run/cni/coordinator/${NETWORK}`).catch(() => {});
+      await Deno.remove("/var/log/coordinator-it/defaults.log").catch(() => {});
     }
   },
 });

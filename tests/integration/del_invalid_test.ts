@@ -77,6 +77,7 @@ worldTest(
       assert.deepEqual(diffSnapshots(pod0, await readback(pod)), {}, "pod unchanged");
     } finally {
       restoreLog();
+      await Deno.remove("/run/cni/coordinator/it-delbad").catch(() => {}); // empty once all DELs ran
     }
   },
 );
@@ -115,6 +116,7 @@ worldTest(
       }
     } finally {
       restoreLog();
+      await Deno.remove("/run/cni/coordinator/it-delbad").catch(() => {}); // empty once all DELs ran
     }
   },
 );
