@@ -21,8 +21,10 @@
  * environment variable (the path of an unpacked `denort` executable; Deno then
  * never touches the network), or else from its cache
  * `$DENO_DIR/dl/release/v<deno version>/denort-<target>.zip`, and only when
- * neither exists does it download that zip. This script stops before that
- * download when no runtime is at hand, and says how to provide one.
+ * neither exists does it download that zip (which fills the cache). This
+ * script lets it download; only when that download fails (no network, no such
+ * release, a proxy in the way) does it stop with a {@linkcode RuntimeMissingError}
+ * saying how to provide a runtime by hand.
  *
  * Exit codes: 0 success, 1 failure (messages on stderr).
  *
@@ -39,7 +41,8 @@ export const DEFAULT_OUTPUT = "dist/coordinator";
 /** Where a runtime comes from. */
 export type RuntimeSource =
   | { kind: "env"; path: string }
-  | { kind: "cache"; path: string };
+  | { kind: "cache"; path: string }
+  | { kind: "download"; path: string; url: string };
 
 /** Why no runtime could be used. */
 export class RuntimeMissingError extends Error {
@@ -49,6 +52,20 @@ export class RuntimeMissingError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "RuntimeMissingError";
+  }
+}
+
+/** `deno compile` failed for a reason other than a missing runtime. */
+export class CompileError extends Error {
+  /** Exit code of `deno compile`. */
+  readonly code: number;
+  /**
+   * @param code the exit code of `deno compile`
+   */
+  constructor(code: number) {
+    super(`compile: deno compile failed with exit code ${code}`);
+    this.name = "CompileError";
+    this.code = code;
   }
 }
 
@@ -77,6 +94,15 @@ function isFileSync(path: string): boolean {
   }
 }
 
+function isDirSync(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
 /**
  * The cache path Deno looks at before it downloads a runtime.
  *
@@ -90,25 +116,40 @@ export function cachedRuntimePath(denoDir: string, denoVersion: string, target: 
 }
 
 /**
- * The text shown when no runtime is at hand.
+ * Where `deno compile` downloads the runtime from when it is not cached.
+ *
+ * @param denoVersion e.g. "2.9.6"
+ * @param target e.g. "x86_64-unknown-linux-gnu"
+ * @returns the URL
+ */
+export function runtimeDownloadUrl(denoVersion: string, target: string): string {
+  return `https://dl.deno.land/release/v${denoVersion}/denort-${target}.zip`;
+}
+
+/**
+ * The text shown when no runtime is at hand and `deno compile` could not download one.
  *
  * @param opts the resolved inputs
+ * @param cause deno compile's own words for the failed download (one line), if known
  * @returns the message (several lines)
  */
-export function runtimeMissingMessage(opts: ResolveRuntimeOptions): string {
+export function runtimeMissingMessage(opts: ResolveRuntimeOptions, cause?: string): string {
   const zip = cachedRuntimePath(opts.denoDir, opts.denoVersion, opts.target);
   const name = `denort-${opts.target}.zip`;
   return [
-    `Cannot compile: no Deno runtime (denort ${opts.denoVersion}) is at hand and this build does not download one`,
+    `Cannot compile: no Deno runtime (denort ${opts.denoVersion}) is at hand and deno compile could not download one`,
+    ...(cause === undefined || cause === "" ? [] : [`  (${cause})`]),
     "",
     "deno compile embeds the program into denort, the Deno runtime without the CLI tools.",
-    "Provide it in one of two ways, then run `deno task build` again:",
+    `It downloads ${runtimeDownloadUrl(opts.denoVersion, opts.target)}`,
+    "when it is not cached; this machine could not. Provide it in one of two ways, then run",
+    "`deno task build` again:",
     `  1. DENORT_BIN=/path/to/denort deno task build`,
     `     (an unpacked denort ${opts.denoVersion} executable for ${opts.target})`,
     `  2. put ${name} into the Deno cache: ${zip}`,
     "",
     `Both come from the Deno ${opts.denoVersion} release assets (${name}); on a machine with`,
-    "access to them, running `deno compile` once fills the cache, which can then be copied.",
+    "access to them, running `deno task build` once fills the cache, which can then be copied.",
     "No npm package ships denort: the npm package `deno` (and @deno/linux-x64-glibc) carries",
     "only the full deno CLI, which cannot serve as the runtime (the compiled file would",
     "run the CLI, not the plugin).",
@@ -116,11 +157,12 @@ export function runtimeMissingMessage(opts: ResolveRuntimeOptions): string {
 }
 
 /**
- * Find the runtime `deno compile` will use, without any network access.
+ * Find the runtime `deno compile` will use, without any network access:
+ * `DENORT_BIN`, else the Deno cache, else a download by `deno compile` itself.
  *
  * @param opts where to look
  * @returns the source of the runtime
- * @throws RuntimeMissingError when none is at hand (or DENORT_BIN is wrong)
+ * @throws RuntimeMissingError when DENORT_BIN is set but names no file
  */
 export function resolveRuntime(opts: ResolveRuntimeOptions): RuntimeSource {
   const isFile = opts.isFile ?? isFileSync;
@@ -135,7 +177,102 @@ export function resolveRuntime(opts: ResolveRuntimeOptions): RuntimeSource {
   }
   const zip = cachedRuntimePath(opts.denoDir, opts.denoVersion, opts.target);
   if (isFile(zip)) return { kind: "cache", path: zip };
-  throw new RuntimeMissingError(runtimeMissingMessage(opts));
+  return { kind: "download", path: zip, url: runtimeDownloadUrl(opts.denoVersion, opts.target) };
+}
+
+// deno compile 2.9.6, runtime not cached and no network, prints (exit 1):
+//   Download https://dl.deno.land/release/v2.9.6/denort-x86_64-unknown-linux-gnu.zip
+//   error: Writing deno compile executable to temporary file '/x/coordinator.tmp-0123'
+//   Caused by:
+//       0: Setting up base binary.
+//       1: error sending request for url (https://dl.deno.land/release/v2.9.6/denort-...zip): client error (Connect): dns error: ...
+// (or "tcp connect error: Connection refused" behind a dead proxy), and for a
+// release that is not there "Download could not be found, aborting".
+const DOWNLOAD_FAILURE_RES: readonly RegExp[] = [
+  /Setting up base binary/,
+  /Download could not be found/,
+  /error sending request for url \(https:\/\/dl\.deno\.land\//,
+];
+
+// deno prints colours unless NO_COLOR: strip them before matching.
+// deno-lint-ignore no-control-regex
+const ANSI_RE = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Whether a failed `deno compile` failed for want of its runtime (the download
+ * of `denort` did not work), judged by its exit code and stderr.
+ *
+ * @param code exit code of `deno compile`
+ * @param stderr everything it wrote to stderr
+ * @returns the cause to show (deno's innermost reason, or its first error line), or undefined
+ * when the failure is something else
+ */
+export function runtimeDownloadFailure(code: number, stderr: string): string | undefined {
+  if (code === 0) return undefined;
+  const text = stderr.replace(ANSI_RE, "");
+  if (!DOWNLOAD_FAILURE_RES.some((re) => re.test(text))) return undefined;
+  // The "Caused by:" chain ends with the innermost reason ("Name or service not known");
+  // a "Stack backtrace:" list with the same "  0: ..." shape may follow it.
+  const chain = /^Caused by:\n((?:[ \t]+\d+: .*\n?)+)/m.exec(text)?.[1] ?? "";
+  const last = chain.trimEnd().split("\n").at(-1)?.replace(/^\s+\d+: /, "").trim();
+  if (last !== undefined && last !== "") return last;
+  const line = text.split("\n").find((l) => /could not be found|^error:/.test(l));
+  return line?.trim();
+}
+
+/** Runs `deno <args>` with extra environment; resolves to its exit code and stderr. */
+export type CompileRunner = (
+  args: readonly string[],
+  env: Record<string, string>,
+) => Promise<{ code: number; stderr: string }>;
+
+/** Inputs of {@linkcode compileBinary}. */
+export interface CompileBinaryOptions extends ResolveRuntimeOptions {
+  /** Output path. */
+  output: string;
+  /** The program to compile: the plugin's bundle (`tools/lib/bundle.ts`). */
+  input: string;
+  /** Runs deno compile (the real one streams its stderr through). */
+  run: CompileRunner;
+  /** Refuses a DENORT_BIN that is the full deno CLI (throws RuntimeMissingError). */
+  checkDenortBin?: (path: string) => Promise<void>;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Run `deno compile` with the runtime {@linkcode resolveRuntime} finds, letting
+ * Deno download it when it is neither in `DENORT_BIN` nor cached.
+ *
+ * @param opts runtime inputs, output, and the injected runner
+ * @returns where the runtime came from
+ * @throws RuntimeMissingError when DENORT_BIN is wrong, or the runtime had to be
+ * downloaded and the download failed
+ * @throws CompileError when deno compile failed for any other reason (its stderr
+ * has already been shown)
+ */
+export async function compileBinary(opts: CompileBinaryOptions): Promise<RuntimeSource> {
+  const say = opts.log ?? (() => {});
+  const source = resolveRuntime(opts);
+  if (source.kind === "env") await opts.checkDenortBin?.(source.path);
+  say(
+    source.kind === "env"
+      ? `compile: runtime from DENORT_BIN: ${source.path}`
+      : source.kind === "cache"
+      ? `compile: runtime from the Deno cache: ${source.path}`
+      : `compile: runtime not cached (${source.path}): deno compile downloads ${source.url}`,
+  );
+  const args = compileArgs({ output: opts.output, input: opts.input });
+  say(`compile: deno ${args.join(" ")}`);
+  const env: Record<string, string> = {};
+  if (source.kind === "env") env["DENORT_BIN"] = source.path;
+  const { code, stderr } = await opts.run(args, env);
+  if (code === 0) return source;
+  if (source.kind === "download") {
+    const cause = runtimeDownloadFailure(code, stderr);
+    if (cause !== undefined) throw new RuntimeMissingError(runtimeMissingMessage(opts, cause));
+  }
+  throw new CompileError(code);
 }
 
 /** Options of {@linkcode compileArgs}. */
@@ -301,37 +438,52 @@ async function versionStep(check: boolean): Promise<boolean> {
   return true;
 }
 
-async function compileStep(output: string): Promise<boolean> {
-  const denortBin = Deno.env.get("DENORT_BIN");
-  const source = resolveRuntime({
-    denortBin,
-    denoDir: await denoDirOf(),
-    denoVersion: Deno.version.deno,
-    target: Deno.build.target,
-  });
-  if (source.kind === "env") await refuseFullDeno(source.path);
-  log(
-    `compile: runtime from ${
-      source.kind === "env" ? "DENORT_BIN" : "the Deno cache"
-    }: ${source.path}`,
-  );
-  const outDir = output.includes("/") ? output.slice(0, output.lastIndexOf("/")) : ".";
-  await Deno.mkdir(outDir, { recursive: true });
-  const input = ensureBundle(Deno.cwd());
-  log(`bundle: ${input}`);
-  const args = compileArgs({ output, input });
-  log(`compile: deno ${args.join(" ")}`);
-  const env: Record<string, string> = {};
-  if (denortBin !== undefined) env["DENORT_BIN"] = denortBin;
-  const status = await new Deno.Command(Deno.execPath(), {
-    args,
+/** The real {@linkcode CompileRunner}: stdout inherited, stderr shown and kept. */
+const runDeno: CompileRunner = async (args, env) => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...args],
     env,
+    stdin: "null",
     stdout: "inherit",
-    stderr: "inherit",
-  }).output();
-  if (!status.success) {
-    log(`compile: deno compile failed with exit code ${status.code}`);
-    return false;
+    stderr: "piped",
+  }).spawn();
+  const decoder = new TextDecoder();
+  let stderr = "";
+  for await (const chunk of child.stderr) {
+    await Deno.stderr.write(chunk);
+    // Only the end matters for the diagnosis; keep memory bounded.
+    stderr = (stderr + decoder.decode(chunk, { stream: true })).slice(-65536);
+  }
+  const status = await child.status;
+  return { code: status.code, stderr };
+};
+
+async function compileStep(output: string): Promise<boolean> {
+  const outDir = output.includes("/") ? output.slice(0, output.lastIndexOf("/")) : ".";
+  const made = !isDirSync(outDir);
+  if (made) await Deno.mkdir(outDir, { recursive: true });
+  try {
+    const input = ensureBundle(Deno.cwd());
+    log(`bundle: ${input}`);
+    await compileBinary({
+      input,
+      denortBin: Deno.env.get("DENORT_BIN"),
+      denoDir: await denoDirOf(),
+      denoVersion: Deno.version.deno,
+      target: Deno.build.target,
+      output,
+      run: runDeno,
+      checkDenortBin: refuseFullDeno,
+      log,
+    });
+  } catch (err) {
+    // A failed build leaves no empty output directory behind (deno compile removes its temp file).
+    if (made) await Deno.remove(outDir).catch(() => {});
+    if (err instanceof CompileError) {
+      log(err.message);
+      return false;
+    }
+    throw err;
   }
   return await smokeTest(output);
 }
