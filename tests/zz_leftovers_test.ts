@@ -1,126 +1,66 @@
 /**
- * Runs last (see "Order" below) and checks that the suite left the machine as
- * it found it: nothing under the plugin's state directory, the log directories
- * the tests write to, or the CNI config directory that this run created or
- * changed.
+ * Runs last and checks that the suite left the machine as it found it.
  *
- * "Made by this run" is decided without a snapshot taken beforehand: every
- * test file runs in the one `deno test` process, so an entry whose mtime is
- * not older than that process's start was created or changed during the run
- * (creating, removing or renaming something in a directory changes the
- * directory's mtime too). What was there before and was left alone does not
- * count; what the run appended to (an existing log) does.
+ * Every helper that starts the plugin sets up the run's own places
+ * (tools/lib/run_dirs.ts, tests/_helpers/run.ts): a state directory and lock
+ * under `/run/cni/coordinator-run-<tag>`, the tests' logs under
+ * `/var/log/coordinator-run-<tag>`, removed at the end of each test module
+ * unless an ADD was left without its DEL. The run's container IDs start with
+ * the tag. So this check can tell the run's own leftovers from those of other
+ * suites running on the same machine at the same time (other checkouts), and
+ * fails on:
+ *
+ * - state files left in this run's state directory (an ADD without its DEL),
+ *   and this run's places still there after they are removed here;
+ * - anything in the plugin's shared locations ({@linkcode WATCHED}) or in a
+ *   `/var/log/coordinator-test-*` scratch directory of tests/unit/log_test.ts
+ *   that carries the tag: in its name (a state file, a scratch directory), or,
+ *   for a file changed since this process started, in its content (a log line
+ *   of one of the run's containers).
  *
  * Order: `deno test` (2.9.6) sorts the test files it finds by path and runs
- * them one after the other, loading each module just before its tests;
- * `tests/zz_leftovers_test.ts` sorts after `tests/unit/`, `tests/integration/`
- * and `tests/e2e/`, so its module is loaded and its tests run after every
- * other test file. Two limits: the order is what Deno does, not a documented
- * guarantee; and the doc tests of `--doc` (README.md, mod/*.ts) run after all
- * test files, so this file cannot see what they leave (none of them touches
- * these paths today).
- *
- * Known leftovers: the tests in tests/integration/ and the helpers in
- * tests/_helpers/ cause some today; they are listed in {@linkcode KNOWN} with
- * the line that causes each and the change that fixes it, and are reported by
- * an ignored test (so they stay visible) instead of failing the suite. Any
- * other leftover fails. Other suites running on the same machine at the same
- * time (another checkout) show up here as well: CI runs alone.
+ * them one after the other; `tests/zz_leftovers_test.ts` sorts after
+ * `tests/unit/`, `tests/integration/` and `tests/e2e/`. The doc tests of
+ * `--doc` run after all test files (none of them starts the plugin).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
+import { currentRunDirs, filesUnder, removeRunDirs } from "../tools/lib/run_dirs.ts";
 
-/** The paths the suite must leave as it found them (a directory: with everything below). */
+/** The plugin's (and the tests' former) shared locations; a directory with everything below. */
 export const WATCHED: readonly string[] = [
-  "/run/cni/coordinator", // mod/state.ts DEFAULT_STATE_DIR
-  "/run/cni/coordinator.lock", // mod/lock.ts DEFAULT_LOCK_PATH
-  "/var/log/coordinator-it", // tests/integration/_coordinator.ts itConf()
-  "/var/log/spidernet", // the default logOptions.logFile, for configs without logOptions
-  "/etc/cni/net.d/coordinator.d",
+  "/run/cni/coordinator", // mod/kernel/state.ts DEFAULT_STATE_DIR
+  "/run/cni/coordinator.lock", // mod/kernel/lock.ts DEFAULT_LOCK_PATH
+  "/var/log/coordinator-it", // itConf()'s log directory outside a test run
+  "/var/log/spidernet", // the default logOptions.logFile
+  "/etc/cni/net.d/coordinator.d", // the cluster-wide defaults file
 ];
 
-/** Directories whose entries starting with a prefix are watched (tests/unit/log_test.ts). */
-export const WATCHED_PREFIXES: readonly { dir: string; prefix: string }[] = [
-  { dir: "/var/log", prefix: "coordinator-test-" },
-];
+/** Scratch directories of tests/unit/log_test.ts: `/var/log/coordinator-test-<tag>-*`. */
+const SCRATCH_PREFIX = "coordinator-test-";
 
-/** A leftover the suite is known to make, until the file named in `cause` is fixed. */
-export interface Known {
-  /** Matches the leftover's path. */
-  path: RegExp;
-  /** Where it comes from and what fixes it. */
-  cause: string;
-}
-
-/**
- * Leftovers made by files this branch must not edit (tests/_helpers,
- * tests/integration, being restructured elsewhere). Remove an entry when its
- * cause is fixed; the ignored test below lists the ones still seen.
- */
-export const KNOWN: readonly Known[] = [
-  {
-    // it-life, it-par, it-underlay, it-dual, it-dual-net1, it-overlay-net1, detect-net,
-    // macvlan-underlay: DEL removes the state file, never the network's directory.
-    path: /^\/run\/cni\/coordinator(\/[^/]+)?$/,
-    cause: "the plugin's state under the default /run/cni/coordinator/<network>/: " +
-      "tests/integration/_coordinator.ts:119-122 (runCoordinator) and " +
-      "tests/_helpers/refplugins.ts:166-177 (execPlugin, chains) pass COORDINATOR_STATE_DIR " +
-      "only when the test process has it; set it (and COORDINATOR_LOCK_FILE) to a per-run " +
-      "directory under /run/cni and remove that at the end",
-  },
-  {
-    path: /^\/run\/cni\/coordinator\/detect-net\/[0-9a-f]+_eth0\.json$/,
-    cause: "tests/integration/detect_test.ts:626-636 (ADD with detection in a clean world) and " +
-      ":670-684 (ADD with podMACPrefix): a successful ADD and no DEL before the world goes",
-  },
-  {
-    path: /^\/run\/cni\/coordinator\.lock$/,
-    cause: "the host lock (mod/lock.ts) of every ADD/DEL: COORDINATOR_LOCK_FILE unset",
-  },
-  {
-    path: /^\/var\/log\/coordinator-it(\/[^/]+\.log)?$/,
-    cause: "tests/integration/_coordinator.ts:46 itConf() logs to /var/log/coordinator-it/: " +
-      "lifecycle.log (lifecycle_test.ts:22), overlay.log (overlay_test.ts:22), " +
-      "underlay.log (underlay_test.ts:21); log to a per-run dir under /var/log and remove it",
-  },
-  {
-    path: /^\/var\/log\/spidernet(\/coordinator\.log)?$/,
-    cause: "configs without logOptions log to the default /var/log/spidernet/coordinator.log: " +
-      "tests/integration/detect_test.ts:562-573 (network detect-net), " +
-      "tests/integration/chain_test.ts:88-100 (macvlan-underlay), " +
-      "tests/e2e/containerd_test.ts:73-78 (e2e-underlay); give them the per-run logFile",
-  },
-];
-
-// ---------------------------------------------------------------------------
+/** Only this much of a changed file is searched for the tag (logs rotate well below it). */
+const MAX_READ = 16 << 20;
 
 /**
  * When this process started, in ms since the epoch: `/proc/self/stat` field 22
- * (clock ticks after boot) against `/proc/uptime`, both on the boot-time clock.
+ * (clock ticks after boot) against `/proc/uptime`.
  *
  * @returns the start time, or undefined off Linux
  */
 export function processStartMs(): number | undefined {
   try {
     const stat = Deno.readTextFileSync("/proc/self/stat");
-    // Fields after "(comm)" start at field 3; starttime is field 22.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(fields[22 - 3]);
     const uptime = Number(Deno.readTextFileSync("/proc/uptime").split(" ")[0]);
     if (!Number.isFinite(ticks) || !Number.isFinite(uptime)) return undefined;
-    const CLK_TCK = 100; // USER_HZ: 100 on every Linux ABI Deno runs on
-    return Date.now() - (uptime - ticks / CLK_TCK) * 1000;
+    return Date.now() - (uptime - ticks / 100) * 1000; // USER_HZ is 100
   } catch {
     return undefined;
   }
-}
-
-/** One entry under the watched paths. */
-export interface Entry {
-  path: string;
-  mtimeMs: number;
 }
 
 function lstat(path: string): Deno.FileInfo | undefined {
@@ -134,136 +74,140 @@ function lstat(path: string): Deno.FileInfo | undefined {
   }
 }
 
-/**
- * Every entry at and below `path` (not following symlinks).
- *
- * @param path a file or directory
- * @returns the entries; none when it does not exist or cannot be read
- */
-export function walk(path: string): Entry[] {
-  const info = lstat(path);
-  if (info === undefined) return [];
-  const out: Entry[] = [{ path, mtimeMs: info.mtime?.getTime() ?? 0 }];
-  if (!info.isDirectory) return out;
-  let names: string[];
+function carriesTag(path: string, info: Deno.FileInfo, tag: string, sinceMs: number): boolean {
+  if ((path.split("/").pop() ?? "").includes(tag)) return true;
+  if (!info.isFile || (info.mtime?.getTime() ?? 0) < sinceMs) return false;
+  let file: Deno.FsFile;
   try {
-    names = [...Deno.readDirSync(path)].map((e) => e.name);
+    file = Deno.openSync(path, { read: true });
   } catch (err) {
-    if (err instanceof Deno.errors.PermissionDenied) return out; // not root: nothing we made
+    if (err instanceof Deno.errors.NotFound) return false;
     throw err;
   }
-  for (const name of names.sort()) out.push(...walk(`${path}/${name}`));
-  return out;
+  try {
+    const size = Math.min(info.size, MAX_READ);
+    const buf = new Uint8Array(size);
+    if (info.size > size) file.seekSync(info.size - size, Deno.SeekMode.Start);
+    let n = 0;
+    while (n < size) {
+      const got = file.readSync(buf.subarray(n));
+      if (got === null) break;
+      n += got;
+    }
+    return new TextDecoder().decode(buf.subarray(0, n)).includes(tag);
+  } finally {
+    file.close();
+  }
 }
 
 /**
- * The watched entries.
+ * Every entry at and below `paths` that carries `tag` (see the module doc).
  *
- * @returns every entry under {@linkcode WATCHED} and {@linkcode WATCHED_PREFIXES}
+ * @param paths files or directories
+ * @param tag the run tag
+ * @param sinceMs the run's start (files older than it are not read)
+ * @returns the paths, sorted
  */
-export function watchedEntries(): Entry[] {
-  const out: Entry[] = [];
-  for (const p of WATCHED) out.push(...walk(p));
-  for (const { dir, prefix } of WATCHED_PREFIXES) {
+export function tagged(paths: readonly string[], tag: string, sinceMs: number): string[] {
+  const out: string[] = [];
+  const walk = (path: string) => {
+    const info = lstat(path);
+    if (info === undefined) return;
+    if (carriesTag(path, info, tag, sinceMs)) out.push(path);
+    if (!info.isDirectory) return;
+    let names: string[];
     try {
-      for (const e of Deno.readDirSync(dir)) {
-        if (e.name.startsWith(prefix)) out.push(...walk(`${dir}/${e.name}`));
-      }
+      names = [...Deno.readDirSync(path)].map((e) => e.name);
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied)) {
-        throw err;
+      if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotFound) {
+        return; // not root: nothing we made; or gone meanwhile (another run)
       }
+      throw err;
+    }
+    for (const name of names) walk(`${path}/${name}`);
+  };
+  for (const p of paths) walk(p);
+  return out.sort();
+}
+
+/**
+ * The watched paths and the log tests' scratch directories.
+ *
+ * @returns the paths
+ */
+export function watchedPaths(): string[] {
+  const out = [...WATCHED];
+  try {
+    for (const e of Deno.readDirSync("/var/log")) {
+      if (e.name.startsWith(SCRATCH_PREFIX)) out.push(`/var/log/${e.name}`);
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied)) {
+      throw err;
     }
   }
-  return out;
-}
-
-/**
- * Split what the run made or changed into known and unknown leftovers.
- *
- * @param entries the watched entries
- * @param sinceMs the run's start
- * @param known the known leftovers
- * @returns the paths, each list sorted
- */
-export function leftovers(
-  entries: readonly Entry[],
-  sinceMs: number,
-  known: readonly Known[] = KNOWN,
-): { known: string[]; unknown: string[] } {
-  const out = { known: [] as string[], unknown: [] as string[] };
-  for (const e of entries) {
-    if (e.mtimeMs < sinceMs) continue;
-    (known.some((k) => k.path.test(e.path)) ? out.known : out.unknown).push(e.path);
-  }
-  out.known.sort();
-  out.unknown.sort();
   return out;
 }
 
 // ---------------------------------------------------------------------------
 
-const START = processStartMs();
-const found = START === undefined ? undefined : leftovers(watchedEntries(), START);
+const RUN = currentRunDirs();
+const START = processStartMs() ?? 0;
 
 Deno.test({
-  name: START === undefined
-    ? "the suite left nothing behind (ignored: no /proc, cannot tell when the run started)"
-    : "the suite left nothing behind in the state, log and CNI config directories",
-  ignore: START === undefined,
+  name: RUN === undefined
+    ? "the suite left nothing behind (ignored: no test in this run started the plugin)"
+    : "the suite left nothing behind: no state file, its own places removed, nothing of it in " +
+      "the plugin's shared locations",
+  ignore: RUN === undefined,
   fn: () => {
+    const run = RUN!;
+    const state = removeRunDirs(run);
     assert.deepEqual(
-      found?.unknown,
+      state,
       [],
-      "made or changed by this run and left behind (a test that uses the machine's paths " +
-        "instead of a temp dir, or misses a DEL / remove):\n  " + found?.unknown.join("\n  "),
+      `ADDs without their DEL (the run's places are kept for a look, remove ${run.runDir} ` +
+        `and ${run.logDir} afterwards):\n  ${state.join("\n  ")}`,
+    );
+    assert.deepEqual([run.runDir, run.logDir].filter((p) => lstat(p) !== undefined), []);
+    const found = tagged(watchedPaths(), run.tag, START);
+    assert.deepEqual(
+      found,
+      [],
+      `made by this run (tag ${run.tag}) in the machine's own locations (a config without ` +
+        `the run's logFile, a call without the run's state dir, a scratch dir not removed):\n  ` +
+        found.join("\n  "),
     );
   },
 });
 
-Deno.test({
-  // Ignored, with what and why in its name, while known leftovers are seen: visible, not red.
-  name: found === undefined || found.known.length === 0
-    ? "no known leftover is left any more"
-    : `known leftovers still made by the suite (ignored until tests/integration and ` +
-      `tests/_helpers are fixed, see KNOWN in tests/zz_leftovers_test.ts): ${
-        found.known.join(", ")
-      }`,
-  ignore: found === undefined || found.known.length > 0,
-  fn: () => {},
-});
-
-Deno.test("leftovers() counts only what changed since the start, known ones apart", () => {
-  const entries: Entry[] = [
-    { path: "/run/cni/coordinator", mtimeMs: 2000 },
-    { path: "/run/cni/coordinator/net-a", mtimeMs: 500 }, // older than the run: not ours
-    { path: "/run/cni/coordinator/net-b", mtimeMs: 1000 },
-    { path: "/run/cni/coordinator/net-b/cid_eth0.json", mtimeMs: 1500 },
-    { path: "/var/log/coordinator-it/x.log", mtimeMs: 1000 },
-  ];
-  const known: Known[] = [{ path: /^\/run\/cni\/coordinator(\/[^/]+)?$/, cause: "test" }];
-  assert.deepEqual(leftovers(entries, 1000, known), {
-    known: ["/run/cni/coordinator", "/run/cni/coordinator/net-b"],
-    unknown: ["/run/cni/coordinator/net-b/cid_eth0.json", "/var/log/coordinator-it/x.log"],
-  });
-  assert.deepEqual(leftovers(entries, 3000, known), { known: [], unknown: [] });
-});
-
-Deno.test("walk() sees a directory the run made, with its files, and processStartMs() is sane", () => {
-  const start = processStartMs();
-  if (start !== undefined) {
-    assert.ok(start <= Date.now() && start > Date.now() - 24 * 3600 * 1000, String(start));
-  }
+Deno.test("tagged() finds the tag in names and in files changed since the start only", () => {
   const dir = Deno.makeTempDirSync({ prefix: "zz-leftovers-" });
   try {
     Deno.mkdirSync(`${dir}/net`);
-    Deno.writeTextFileSync(`${dir}/net/cid_eth0.json`, "{}");
-    const paths = walk(dir).map((e) => e.path);
-    assert.deepEqual(paths, [dir, `${dir}/net`, `${dir}/net/cid_eth0.json`]);
-    if (start !== undefined) {
-      assert.deepEqual(leftovers(walk(dir), start, []).unknown, paths);
-    }
-    assert.deepEqual(walk(`${dir}/missing`), []);
+    Deno.writeTextFileSync(`${dir}/net/0badc0de77_eth0.json`, "{}");
+    Deno.writeTextFileSync(`${dir}/net/other_eth0.json`, "{}");
+    Deno.writeTextFileSync(`${dir}/a.log`, "x\ncontainerID=0badc0de77 y\n");
+    Deno.writeTextFileSync(`${dir}/b.log`, "nothing of ours\n");
+    Deno.writeTextFileSync(`${dir}/old.log`, "containerID=0badc0de77\n");
+    Deno.utimeSync(`${dir}/old.log`, 1, 1);
+    assert.deepEqual(tagged([dir, `${dir}/missing`], "0badc0de", Date.now() - 60_000), [
+      `${dir}/a.log`,
+      `${dir}/net/0badc0de77_eth0.json`,
+    ]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("filesUnder() lists state files, not the per-network directories", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "zz-leftovers-" });
+  try {
+    Deno.mkdirSync(`${dir}/net-a`);
+    Deno.mkdirSync(`${dir}/net-b`);
+    Deno.writeTextFileSync(`${dir}/net-b/cid_eth0.json`, "{}");
+    assert.deepEqual(filesUnder(dir), [`${dir}/net-b/cid_eth0.json`]);
+    assert.deepEqual(filesUnder(`${dir}/missing`), []);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

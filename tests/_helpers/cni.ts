@@ -10,9 +10,13 @@
  * runs the same `runCni()` through tools/measure/_driver.ts, which also
  * reports the number of child processes on stderr ("spawns=N").
  *
+ * Importing it sets up the run's own state directory, lock and log directory
+ * (./run.ts), which every plugin call inherits.
+ *
  * @module
  */
 
+import "./run.ts";
 import {
   type CniCallEnv,
   driverArgv,

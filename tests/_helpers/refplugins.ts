@@ -34,6 +34,7 @@
  * @module
  */
 
+import "./run.ts";
 import { compareVersions } from "../../mod/cni/dispatch.ts";
 import { errorMessage } from "../../mod/errors.ts";
 import { cniVars, pluginArgv, runProcess } from "./cni.ts";

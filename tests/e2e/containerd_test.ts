@@ -28,6 +28,7 @@ import {
   refPluginsSkipReason,
 } from "../_helpers/refplugins.ts";
 import { createWorld, WORLD, type World } from "../_helpers/world.ts";
+import { runLogFile } from "../_helpers/run.ts";
 import {
   type Container,
   type Containerd,
@@ -77,6 +78,7 @@ const COORDINATOR: Json = {
   serviceCIDR: ["10.233.0.0/18"],
   overlayPodCIDR: ["10.233.64.0/18"],
   hijackCIDR: [`${HIJACK_IP}/32`],
+  logOptions: { logLevel: "debug", logFile: runLogFile("e2e") },
 };
 
 function conflist(version: string, ipamDir: string, coordinator: boolean): Conflist {

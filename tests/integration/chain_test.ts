@@ -36,6 +36,7 @@ import {
   type RuntimeConf,
 } from "../_helpers/refplugins.ts";
 import { createWorld, WORLD, type World } from "../_helpers/world.ts";
+import { runLogFile } from "../_helpers/run.ts";
 
 const POD_IP = "10.6.212.241";
 const SERVICE_IP = "10.233.0.10";
@@ -97,6 +98,7 @@ function coordinatorConf(extra: Json = {}): Json {
     tunePodRoutes: true,
     hostRuleTable: 500,
     podRPFilter: 0,
+    logOptions: { logLevel: "debug", logFile: runLogFile("chain") },
     ...extra,
   };
 }

@@ -27,6 +27,7 @@ import type { ArpFrame, Frame, NdpFrame } from "../../mod/codec/mod.ts";
 import { CniError, ErrorCode } from "../../mod/errors.ts";
 import { addMacvlanNic, createWorld, WORLD } from "../_helpers/world.ts";
 import { containerId, runCoordinator } from "../_helpers/cni.ts";
+import { runLogFile } from "../_helpers/run.ts";
 
 const skip = privilegedSkipReason();
 const ignore = skip !== undefined;
@@ -568,6 +569,7 @@ function coordinatorConf(prevResult: unknown, extra: Record<string, unknown>) {
     type: "coordinator",
     mode: "underlay",
     detectOptions: { retries: 3, interval: "10ms", timeout: "100ms" },
+    logOptions: { logLevel: "debug", logFile: runLogFile("detect") },
     prevResult,
     ...extra,
   };
@@ -591,20 +593,23 @@ async function podWithNic(world: World2) {
   return { pod, prevResult };
 }
 
-/** ADD of the pod's eth0 (a new container ID) with `extra` in the config. */
-function addWith(
+/** ADD (or, given the ADD's container ID, DEL) of the pod's eth0 with `extra` in the config. */
+async function addWith(
   world: World2,
   pod: TestNetns,
   prevResult: unknown,
   extra: Record<string, unknown>,
+  del?: string,
 ) {
-  return runCoordinator(world.node, {
-    command: "ADD",
+  const id = del ?? containerId();
+  const r = await runCoordinator(world.node, {
+    command: del === undefined ? "ADD" : "DEL",
     conf: coordinatorConf(prevResult, extra),
-    containerId: containerId(),
+    containerId: id,
     netns: pod.path,
     ifname: "eth0",
   });
+  return { ...r, id };
 }
 
 /** An end-to-end test in a fresh world, removed afterwards. */
@@ -629,11 +634,11 @@ e2eTest(
   "[1.0.0] ADD with detectIPConflict and detectGateway passes in a clean world",
   async (world) => {
     const { pod, prevResult } = await podWithNic(world);
-    const r = await addWith(world, pod, prevResult, {
-      detectIPConflict: true,
-      detectGateway: true,
-    });
+    const extra = { detectIPConflict: true, detectGateway: true };
+    const r = await addWith(world, pod, prevResult, extra);
     assert.equal(r.code, 0, `ADD failed: ${r.stdout} ${r.stderr}`);
+    const d = await addWith(world, pod, prevResult, extra, r.id);
+    assert.equal(d.code, 0, `DEL failed: ${d.stdout} ${d.stderr}`);
   },
 );
 
@@ -683,4 +688,6 @@ e2eTest("[1.0.0] ADD with podMACPrefix announces the new MAC to the gateway", as
   const neigh = await world.gw.ip(["neigh", "show", "dev", "eth0"]);
   assert.match(neigh, /10\.6\.212\.241 lladdr 0a:1b:0a:06:d4:f1/);
   assert.match(neigh, /fd00:6::f1 lladdr 0a:1b:0a:06:d4:f1/);
+  const d = await addWith(world, pod, prevResult, { podMACPrefix: "0a:1b" }, r.id);
+  assert.equal(d.code, 0, `DEL failed: ${d.stdout} ${d.stderr}`);
 });

@@ -34,6 +34,7 @@ import {
 } from "../_helpers/refplugins.ts";
 import { containerId } from "../_helpers/cni.ts";
 import { WORLD } from "../_helpers/world.ts";
+import { runLogFile } from "../_helpers/run.ts";
 
 const skip = privilegedSkipReason() ?? refPluginsSkipReason() ??
   toolsSkipReason("iptables-restore", "ip6tables-restore", "iptables-save", "ip6tables-save");
@@ -81,7 +82,7 @@ const COORDINATOR: Json = {
   overlayPodCIDR: [...KUBE.overlayPodCIDR],
   tunePodRoutes: true,
   hostRuleTable: 500,
-  logOptions: { logLevel: "debug", logFile: "/var/log/coordinator-it/service.log" },
+  logOptions: { logLevel: "debug", logFile: runLogFile("service") },
 };
 
 function chainOf(name: string, main: Json, withCoordinator: boolean): Conflist {

@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { useRunDirs } from "../../tools/lib/run_dirs.ts";
 import type { LogOptions } from "../../mod/log.ts";
 import { CniError } from "../../mod/errors.ts";
 import {
@@ -29,11 +30,14 @@ const CTX: LogContext = {
   network: "macvlan-conf",
 };
 
+/** Scratch log directories carry the test run's tag (tools/lib/run_dirs.ts), for tests/zz_leftovers_test.ts. */
+const LOG_PREFIX = `coordinator-test-${useRunDirs().tag}-`;
+
 const STAMP = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}$/;
 
 function varLogWritable(): boolean {
   try {
-    const dir = Deno.makeTempDirSync({ dir: "/var/log", prefix: "coordinator-test-" });
+    const dir = Deno.makeTempDirSync({ dir: "/var/log", prefix: LOG_PREFIX });
     Deno.removeSync(dir, { recursive: true });
     return true;
   } catch {
@@ -49,7 +53,7 @@ function varLogTest(name: string, fn: (dir: string) => void): void {
     name: NO_VAR_LOG ? `${name} (ignored: /var/log is not writable)` : name,
     ignore: NO_VAR_LOG,
     fn() {
-      const dir = Deno.makeTempDirSync({ dir: "/var/log", prefix: "coordinator-test-" });
+      const dir = Deno.makeTempDirSync({ dir: "/var/log", prefix: LOG_PREFIX });
       try {
         fn(dir);
       } finally {

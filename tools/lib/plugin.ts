@@ -29,6 +29,7 @@ import { permissionFlags, runFlags } from "../../mod/permissions.ts";
 import { inNetns } from "../../mod/kernel/netns.ts";
 import { ensureBundle } from "./bundle.ts";
 import { whichTool } from "./netns.ts";
+import { currentRunDirs } from "./run_dirs.ts";
 
 /** Absolute path of main.ts. */
 export const MAIN_TS: string = new URL("../../main.ts", import.meta.url).pathname;
@@ -268,15 +269,17 @@ export function runPlugin(call: PluginCall): Promise<ProcessRun> {
 }
 
 /**
- * A random 64-hex-digit container ID, like the ones runtimes use.
+ * A random 64-hex-digit container ID, like the ones runtimes use; in a test run
+ * (./run_dirs.ts) it starts with the run's tag.
  *
  * @returns the ID
  */
 export function containerId(): string {
-  return Array.from(
+  const tag = currentRunDirs()?.tag ?? "";
+  return tag + Array.from(
     crypto.getRandomValues(new Uint8Array(32)),
     (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
+  ).join("").slice(tag.length);
 }
 
 /** Directories searched for the reference plugins, first match wins. */

@@ -32,6 +32,7 @@
 import type { Result } from "../../mod/cni/types.ts";
 import { errorMessage } from "../../mod/errors.ts";
 import { addVethPair, createNetns, exec, type TestNetns } from "./netns.ts";
+import { runLogFile } from "./run_dirs.ts";
 
 /** Fixed addresses of every world (those of docs/network.md's worked examples). */
 export const WORLD = {
@@ -182,8 +183,8 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
 
 /**
  * The coordinator config the integration tests and tools/measure/ start from: cniVersion 1.0.0,
- * mode auto, the world's service and pod CIDRs, the log in
- * `/var/log/coordinator-it/<log>.log`.
+ * mode auto, the world's service and pod CIDRs, the log in `<log>.log` of the test run's log
+ * directory ({@linkcode runLogFile}).
  *
  * @param name the network name
  * @param log the log file's base name
@@ -205,7 +206,7 @@ export function itConf(
     ...(opts.hijackCIDR === undefined ? {} : { hijackCIDR: opts.hijackCIDR }),
     logOptions: {
       logLevel: opts.logLevel ?? "debug",
-      logFile: `/var/log/coordinator-it/${log}.log`,
+      logFile: runLogFile(log),
     },
   };
 }
