@@ -35,9 +35,10 @@
  */
 
 import "./run.ts";
+import { install } from "../../tools/install.ts";
 import { compareVersions } from "../../mod/cni/dispatch.ts";
 import { errorMessage } from "../../mod/errors.ts";
-import { cniVars, pluginArgv, runProcess } from "./cni.ts";
+import { cniVars, runProcess } from "./cni.ts";
 import type { TestNetns } from "./netns.ts";
 
 /** Where Debian's `containernetworking-plugins` puts the reference plugins. */
@@ -404,18 +405,22 @@ export async function makePluginDir(opts: PluginDirOptions = {}): Promise<Plugin
   }
   let callLog: string | undefined;
   if (opts.coordinator ?? true) {
-    const cmd = pluginArgv().map(shellQuote).join(" ");
-    let script: string;
+    // What `deno task install --dir` installs (tools/install.ts): COORDINATOR_BIN's binary, or
+    // else the launcher of the bundle; so the install path is what the chains test.
+    const bin = Deno.env.get("COORDINATOR_BIN");
+    const installed = install(
+      bin ? { dir: path, launcher: false, binary: bin } : { dir: path, launcher: true, binary: "" },
+    );
     if (opts.logCalls) {
+      const real = `${path}/coordinator.installed`;
+      await Deno.rename(installed, real);
       callLog = `${path}/coordinator.calls`;
       await Deno.writeTextFile(callLog, "");
-      script = `#!/bin/sh\n${cmd} "$@"\nrc=$?\n` +
+      const script = `#!/bin/sh\n${shellQuote(real)} "$@"\nrc=$?\n` +
         `printf '%s %s %s netns=%s rc=%s\\n' "$CNI_COMMAND" "$CNI_CONTAINERID" "$CNI_IFNAME" ` +
         `"$CNI_NETNS" "$rc" >> ${shellQuote(callLog)}\nexit $rc\n`;
-    } else {
-      script = `#!/bin/sh\nexec ${cmd} "$@"\n`;
+      await Deno.writeTextFile(installed, script, { mode: 0o755 });
     }
-    await Deno.writeTextFile(`${path}/coordinator`, script, { mode: 0o755 });
   }
   const dir: PluginDir = {
     path,
