@@ -15,14 +15,18 @@
  * 2. runs the main CNI as a runtime would: the reference `macvlan` plugin with
  *    `static` IPAM (from /usr/lib/cni or /opt/cni/bin), and shows that the
  *    node cannot reach its own macvlan pod;
- * 3. runs the coordinator ADD (env + stdin, `deno run <permissionFlags()>
- *    main.ts`, or `COORDINATOR_BIN`), then CHECK of the whole chain;
+ * 3. runs the coordinator ADD (env + stdin) as installed by
+ *    `deno task install --launcher --dir <the demo's temp plugin dir>`
+ *    (tools/install.ts: the bundle and its launcher with the binary's flags;
+ *    with `COORDINATOR_BIN` set, `install --binary` of that binary instead),
+ *    so the demo tests the install path; then CHECK of the whole chain;
  * 4. prints the pod's and the node's rules, routes and neighbours;
  * 5. proves connectivity: pod -> Service address, pod -> node, node -> pod,
  *    gateway -> pod (ping from iputils-ping);
  * 6. DEL in reverse order (coordinator, then macvlan), and compares both
  *    netns with their state before the main CNI ran;
- * 7. removes every namespace and its log directory, also on failure or Ctrl-C.
+ * 7. removes every namespace, its plugin directory and its log directory,
+ *    also on failure or Ctrl-C.
  *
  * `deno task demo --dual-stack` gives the pod an IPv6 address as well
  * (fd00:6::f1/64, Service fd00:10:233::10) and proves both families.
@@ -36,12 +40,8 @@ import { errorMessage } from "../mod/errors.ts";
 import { createWorld, WORLD, type World } from "./lib/world.ts";
 import { diffSnapshots, readback, type Snapshot, type TestNetns } from "./lib/netns.ts";
 import { type InvocationResult, invoke, macvlanConf } from "./lib/invoke.ts";
-import {
-  containerId as randomContainerId,
-  pluginArgv,
-  REF_PLUGIN_DIRS,
-  refPluginDir,
-} from "./lib/plugin.ts";
+import { containerId as randomContainerId, REF_PLUGIN_DIRS, refPluginDir } from "./lib/plugin.ts";
+import { install } from "./install.ts";
 
 const CNI_VERSION = "1.0.0";
 const NET_NAME = "demo-underlay";
@@ -194,7 +194,19 @@ function stateFiles(containerId: string): string[] {
   return found;
 }
 
-async function runDemo(world: World, logDir: string): Promise<void> {
+/**
+ * Install the coordinator into the demo's plugin directory as `deno task install` does:
+ * `--launcher` (bundle + launcher), or `--binary $COORDINATOR_BIN` when that is set.
+ *
+ * @param dir the demo's temp plugin directory
+ * @returns the installed `coordinator`
+ */
+function installPlugin(dir: string): string {
+  const bin = Deno.env.get("COORDINATOR_BIN");
+  return install(bin ? { dir, launcher: false, binary: bin } : { dir, launcher: true, binary: "" });
+}
+
+async function runDemo(world: World, logDir: string, pluginDir: string): Promise<void> {
   const six = DUAL ? 6 : undefined;
   const { node, gw } = world;
   heading("1. World (network namespaces; the machine's own network is not touched)");
@@ -214,7 +226,13 @@ async function runDemo(world: World, logDir: string): Promise<void> {
     );
   }
   say(`   pod ${pod.name}: empty (lo only)`);
-  say(`   coordinator runs as: ${pluginArgv().join(" ")}`);
+  const coordinatorBin = installPlugin(pluginDir);
+  const how = Deno.env.get("COORDINATOR_BIN")
+    ? `--binary ${Deno.env.get("COORDINATOR_BIN")}`
+    : "--launcher";
+  say(`   coordinator: ${coordinatorBin}, from \`deno task install ${how} --dir ${pluginDir}\``);
+  // The plugin runs as the installed file, as a runtime runs it from its CNI bin directory.
+  const coordinatorArgv = [coordinatorBin];
   const containerId = randomContainerId();
   const hostVeth = `veth${containerId.slice(0, 11)}`;
   const nodeBefore = await readback(node);
@@ -261,6 +279,8 @@ async function runDemo(world: World, logDir: string): Promise<void> {
   const add = await invoke({
     ...common,
     plugin: "coordinator",
+    argv: coordinatorArgv,
+    cniPath: pluginDir,
     command: "ADD",
     conf: { ...coord, prevResult },
   });
@@ -332,6 +352,8 @@ async function runDemo(world: World, logDir: string): Promise<void> {
   const check = await invoke({
     ...common,
     plugin: "coordinator",
+    argv: coordinatorArgv,
+    cniPath: pluginDir,
     command: "CHECK",
     conf: { ...coord, prevResult: result },
   });
@@ -342,6 +364,8 @@ async function runDemo(world: World, logDir: string): Promise<void> {
   const del = await invoke({
     ...common,
     plugin: "coordinator",
+    argv: coordinatorArgv,
+    cniPath: pluginDir,
     command: "DEL",
     conf: { ...coord, prevResult: result },
   });
@@ -355,7 +379,14 @@ async function runDemo(world: World, logDir: string): Promise<void> {
   });
   showPlugin("macvlan DEL", mvDel);
   record("macvlan DEL", mvDel.code === 0);
-  const del2 = await invoke({ ...common, plugin: "coordinator", command: "DEL", conf: coord });
+  const del2 = await invoke({
+    ...common,
+    plugin: "coordinator",
+    argv: coordinatorArgv,
+    cniPath: pluginDir,
+    command: "DEL",
+    conf: coord,
+  });
   showPlugin("coordinator DEL again (no prevResult)", del2);
   record("second coordinator DEL succeeds", del2.code === 0);
 
@@ -420,10 +451,12 @@ async function main(): Promise<number> {
     return 1;
   }
   const logDir = `/var/log/coordinator-demo-${randomContainerId().slice(0, 8)}`;
+  const pluginDir = await Deno.makeTempDir({ prefix: "coordinator-demo-bin-" });
   let world: World | undefined;
   const cleanup = async () => {
     await world?.destroy().catch((err) => say(`cleanup: ${err}`));
     await Deno.remove(logDir, { recursive: true }).catch(() => {});
+    await Deno.remove(pluginDir, { recursive: true }).catch(() => {});
   };
   const onSignal = () => {
     say("\ninterrupted: removing the demo's namespaces");
@@ -433,7 +466,7 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
     world = await createWorld({ ipv6: DUAL });
-    await runDemo(world, logDir);
+    await runDemo(world, logDir, pluginDir);
   } catch (err) {
     record("demo ran to the end", false, errorMessage(err));
   } finally {

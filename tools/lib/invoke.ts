@@ -24,8 +24,10 @@ import {
 export interface Invocation {
   /** "coordinator" or a reference plugin type ("macvlan", ...). */
   plugin: string;
-  /** The argv to run instead of the plugin's (e.g. bench/_process_floor.ts); CNI_PATH /opt/cni/bin. */
+  /** The argv to run instead of the plugin's (e.g. bench/_process_floor.ts, an installed plugin). */
   argv?: readonly string[];
+  /** CNI_PATH with `argv` (default /opt/cni/bin). */
+  cniPath?: string;
   command: "ADD" | "DEL" | "CHECK" | "VERSION" | "STATUS" | "GC";
   /** The plugin's config object (with cniVersion, name, prevResult as needed). */
   conf: Record<string, unknown>;
@@ -45,7 +47,7 @@ export interface Invocation {
 export type InvocationResult = ProcessRun;
 
 function argvAndPath(inv: Invocation): { argv: readonly string[]; path: string } {
-  if (inv.argv !== undefined) return { argv: inv.argv, path: "/opt/cni/bin" };
+  if (inv.argv !== undefined) return { argv: inv.argv, path: inv.cniPath ?? "/opt/cni/bin" };
   if (inv.plugin === "coordinator") {
     return { argv: pluginArgv(), path: refPluginDir("macvlan") ?? "/opt/cni/bin" };
   }
