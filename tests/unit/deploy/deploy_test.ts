@@ -5,7 +5,10 @@
  * NetworkAttachmentDefinitions (a CRD, so no schema there) by their shape, their
  * embedded CNI config, its coordinator entry against
  * `schema/coordinator.schema.json`, and its IPAM's addresses, gateway and routes
- * against each other. Mutated copies show that each check can fail.
+ * against each other; the node-defaults ConfigMap's `defaults.json` as a JSON
+ * object of coordinator fields (the schema's properties, less the network's
+ * own `cniVersion`, `name`, `type`, `prevResult`) with valid values, and the
+ * DaemonSet's mount of it. Mutated copies show that each check can fail.
  *
  * kubernetes-models' validators check types, enums, formats and required fields
  * but, like the OpenAPI schemas they come from, not unknown fields (a typo such
@@ -233,6 +236,102 @@ export function cniConfigProblems(conf: unknown): string[] {
 
 // ------------------------------------------------------------- manifest checks
 
+/** The ConfigMap that carries the node defaults (configmap-defaults.yaml). */
+const DEFAULTS_CONFIGMAP = "coordinator-defaults";
+/** Schema properties that belong to the network or the runtime, never to the defaults file. */
+const NOT_DEFAULTS = new Set(["cniVersion", "name", "type", "prevResult"]);
+
+/**
+ * Problems of a node-defaults file's text: a JSON object whose keys are coordinator fields
+ * and whose values pass the schema.
+ *
+ * @param text the file's content
+ * @returns the problems found
+ */
+export function defaultsProblems(text: unknown): string[] {
+  if (typeof text !== "string") return ["defaults.json is missing"];
+  let defaults: unknown;
+  try {
+    defaults = JSON.parse(text);
+  } catch (err) {
+    return [`defaults.json is not JSON: ${(err as Error).message}`];
+  }
+  if (!isObj(defaults)) return ["defaults.json is not a JSON object"];
+  const fields = coordinatorSchema["properties"] as Obj;
+  const problems: string[] = [];
+  for (const key of Object.keys(defaults)) {
+    if (!(key in fields) || NOT_DEFAULTS.has(key)) {
+      problems.push(`defaults.json: "${key}" is not a coordinator field`);
+    }
+  }
+  const entry = { ...defaults, cniVersion: "1.0.0", name: "defaults", type: "coordinator" };
+  if (!validateCoordinator(entry)) {
+    const errs = (validateCoordinator.errors ?? []).map((e) =>
+      `${e.instancePath || "/"} ${e.message ?? ""}`
+    );
+    problems.push(`defaults.json fails the schema: ${errs.join("; ")}`);
+  }
+  return problems;
+}
+
+function configMapProblems(obj: Obj): string[] {
+  const problems = modelProblems(() => new ConfigMap(obj as never).validate());
+  if (get(obj, "metadata", "name") === DEFAULTS_CONFIGMAP) {
+    problems.push(...defaultsProblems(get(obj, "data", "defaults.json")));
+  }
+  return problems;
+}
+
+/**
+ * The DaemonSet's init container gets the defaults ConfigMap's defaults.json at DEFAULTS_SRC and
+ * the node's /etc/cni/net.d/coordinator.d at DEFAULTS_DIR.
+ *
+ * @param obj the DaemonSet
+ * @returns the problems found
+ */
+function defaultsMountProblems(obj: Obj): string[] {
+  const spec = get(obj, "spec", "template", "spec");
+  const volumes = (get(spec, "volumes") ?? []) as unknown[];
+  const init = get(spec, "initContainers", 0);
+  const env = new Map(
+    ((get(init, "env") ?? []) as unknown[]).map((e) => [get(e, "name"), get(e, "value")]),
+  );
+  const mountOf = (volume: unknown) =>
+    ((get(init, "volumeMounts") ?? []) as unknown[]).find((m) =>
+      get(m, "name") === get(volume, "name")
+    );
+  const problems: string[] = [];
+  const cm = volumes.find((v) => get(v, "configMap", "name") === DEFAULTS_CONFIGMAP);
+  const cmMount = mountOf(cm);
+  if (cm === undefined || cmMount === undefined) {
+    problems.push(`the init container does not mount the ConfigMap ${DEFAULTS_CONFIGMAP}`);
+  } else {
+    const items = (get(cm, "configMap", "items") ?? []) as unknown[];
+    const item = items.find((i) => get(i, "key") === "defaults.json");
+    const path = items.length === 0 ? "defaults.json" : get(item, "path");
+    if (typeof path !== "string") {
+      problems.push(`the ConfigMap volume does not project defaults.json`);
+    } else if (env.get("DEFAULTS_SRC") !== `${String(get(cmMount, "mountPath"))}/${path}`) {
+      problems.push(
+        `DEFAULTS_SRC ${String(env.get("DEFAULTS_SRC"))} is not the mounted ` +
+          `${String(get(cmMount, "mountPath"))}/${path}`,
+      );
+    }
+  }
+  const host = volumes.find((v) => get(v, "hostPath", "path") === "/etc/cni/net.d/coordinator.d");
+  const hostMount = mountOf(host);
+  if (host === undefined || hostMount === undefined) {
+    problems.push("the init container does not mount the node's /etc/cni/net.d/coordinator.d");
+  } else if (env.get("DEFAULTS_DIR") !== get(hostMount, "mountPath")) {
+    problems.push(
+      `DEFAULTS_DIR ${String(env.get("DEFAULTS_DIR"))} is not the mounted ${
+        String(get(hostMount, "mountPath"))
+      }`,
+    );
+  }
+  return problems;
+}
+
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -309,6 +408,7 @@ function daemonSetProblems(obj: Obj): string[] {
     problems.push("spec.template.spec.containers is empty");
   }
   problems.push(...podSpecProblems(get(obj, "spec", "template", "spec"), "template"));
+  problems.push(...defaultsMountProblems(obj));
   return problems;
 }
 
@@ -351,7 +451,7 @@ export function manifestProblems(obj: Obj, nads: ReadonlySet<string> = new Set()
     case "v1/Pod":
       return podProblems(obj, nads);
     case "v1/ConfigMap":
-      return modelProblems(() => new ConfigMap(obj as never).validate());
+      return configMapProblems(obj);
     case "k8s.cni.cncf.io/v1/NetworkAttachmentDefinition":
       return nadProblems(obj);
     default:
@@ -388,6 +488,7 @@ Deno.test("deploy/ has the DaemonSet, both NADs and a Pod for each", () => {
   for (
     const k of [
       "daemonset.yaml:DaemonSet",
+      "configmap-defaults.yaml:ConfigMap",
       "nad-underlay.yaml:NetworkAttachmentDefinition",
       "nad-underlay.yaml:Pod",
       "nad-overlay.yaml:NetworkAttachmentDefinition",
@@ -494,6 +595,79 @@ Deno.test("a broken DaemonSet is caught", () => {
   ];
   assert.deepEqual(manifestProblems(ds), []);
   for (const [what, edit, re] of cases) {
+    const broken = clone(ds);
+    edit(broken);
+    const problems = manifestProblems(broken);
+    assert.ok(problems.some((p) => re.test(p)), `${what}: ${problems.join(" | ") || "accepted"}`);
+  }
+});
+
+Deno.test("deploy/configmap-defaults.yaml: defaults.json is a JSON object of coordinator fields", () => {
+  const cm = find("configmap-defaults.yaml", "ConfigMap");
+  assert.equal(get(cm, "metadata", "name"), DEFAULTS_CONFIGMAP);
+  assert.equal(
+    get(cm, "metadata", "namespace"),
+    get(find("daemonset.yaml", "DaemonSet"), "metadata", "namespace"),
+  );
+  const text = get(cm, "data", "defaults.json");
+  assert.deepEqual(defaultsProblems(text), []);
+  const defaults = JSON.parse(String(text)) as Obj;
+  const fields = Object.keys(coordinatorSchema["properties"] as Obj);
+  for (const key of Object.keys(defaults)) assert.ok(fields.includes(key), key);
+  // The cluster values every NAD used to repeat.
+  for (const key of ["serviceCIDR", "overlayPodCIDR", "hijackCIDR"]) {
+    assert.ok(Array.isArray(defaults[key]), `defaults.json sets ${key}`);
+  }
+});
+
+Deno.test("a broken defaults ConfigMap or its mount is caught", () => {
+  const cm = find("configmap-defaults.yaml", "ConfigMap");
+  const withDefaults = (text: unknown): Obj => {
+    const o = clone(cm);
+    (o["data"] as Obj)["defaults.json"] = text;
+    return o;
+  };
+  const cases: [string, Obj, RegExp][] = [
+    ["not JSON", withDefaults("{ serviceCIDR: "), /defaults\.json is not JSON/],
+    ["a list", withDefaults('["10.233.0.0/18"]'), /not a JSON object/],
+    [
+      "unknown key",
+      withDefaults('{"serviceCidr": ["10.233.0.0/18"]}'),
+      /"serviceCidr" is not a coordinator field/,
+    ],
+    ["the network's name", withDefaults('{"name": "x"}'), /"name" is not a coordinator field/],
+    [
+      "bad value",
+      withDefaults('{"serviceCIDR": ["10.233.0.0/33"]}'),
+      /fails the schema: \/serviceCIDR/,
+    ],
+    ["key missing", withDefaults(undefined), /defaults\.json is missing/],
+    ["data as a number", withDefaults(42), /must be string/],
+  ];
+  for (const [what, broken, re] of cases) {
+    const problems = manifestProblems(broken);
+    assert.ok(problems.some((p) => re.test(p)), `${what}: ${problems.join(" | ") || "accepted"}`);
+  }
+  const ds = find("daemonset.yaml", "DaemonSet");
+  const dsCases: [string, (o: Obj) => void, RegExp][] = [
+    ["no ConfigMap volume", (o) => {
+      const vols = get(o, "spec", "template", "spec", "volumes") as Obj[];
+      (get(o, "spec", "template", "spec") as Obj)["volumes"] = vols.filter((v) =>
+        !("configMap" in v)
+      );
+    }, /does not mount the ConfigMap coordinator-defaults/],
+    ["DEFAULTS_SRC elsewhere", (o) => {
+      const env = get(o, "spec", "template", "spec", "initContainers", 0, "env") as Obj[];
+      env.find((e) => e["name"] === "DEFAULTS_SRC")!["value"] = "/etc/defaults.json";
+    }, /DEFAULTS_SRC \/etc\/defaults\.json is not the mounted \/defaults\/defaults\.json/],
+    ["no node directory", (o) => {
+      const vols = get(o, "spec", "template", "spec", "volumes") as Obj[];
+      (get(o, "spec", "template", "spec") as Obj)["volumes"] = vols.filter((v) =>
+        get(v, "hostPath", "path") !== "/etc/cni/net.d/coordinator.d"
+      );
+    }, /does not mount the node's \/etc\/cni\/net\.d\/coordinator\.d/],
+  ];
+  for (const [what, edit, re] of dsCases) {
     const broken = clone(ds);
     edit(broken);
     const problems = manifestProblems(broken);
