@@ -48,8 +48,22 @@ export const WORLD = {
   serviceIf: "kube-ipvs0",
 } as const;
 
+/** The node's uplink and IPv4 network of a world (default: those of {@linkcode WORLD}). */
+export interface WorldNet4 {
+  /** The node's uplink (the macvlan master). */
+  uplink: string;
+  /** The node's address on it. */
+  nodeIp4: string;
+  /** The gateway's address (the node's default route). */
+  gateway4: string;
+  /** The prefix length of the on-link subnet. */
+  prefix4: number;
+}
+
 /** A built world; dispose it to remove every namespace it made. */
 export interface World extends AsyncDisposable {
+  /** The uplink and IPv4 network this world was built with. */
+  readonly net4: WorldNet4;
   /** The switch netns holding bridge `br0`. */
   readonly sw: TestNetns;
   /** The node netns (the plugins' "host" netns). */
@@ -80,6 +94,8 @@ export interface World extends AsyncDisposable {
 export interface WorldOptions {
   /** Set up the IPv6 addresses and default route too (default true). */
   ipv6?: boolean;
+  /** Another uplink name and IPv4 network (e.g. to fit a documented example). */
+  net4?: WorldNet4;
 }
 
 async function destroyAll(list: TestNetns[]): Promise<void> {
@@ -104,6 +120,12 @@ async function destroyAll(list: TestNetns[]): Promise<void> {
  */
 export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   const ipv6 = opts.ipv6 ?? true;
+  const net4: WorldNet4 = opts.net4 ?? {
+    uplink: WORLD.uplink,
+    nodeIp4: WORLD.nodeIp4,
+    gateway4: WORLD.gateway4,
+    prefix4: WORLD.prefix4,
+  };
   const made: TestNetns[] = [];
   const pods: TestNetns[] = [];
   let serviceIfReady = false;
@@ -117,7 +139,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
 
     await sw.ip(["link", "add", "br0", "type", "bridge"]);
     await sw.ip(["link", "set", "br0", "up"]);
-    await addVethPair(sw, "p-node", node, WORLD.uplink);
+    await addVethPair(sw, "p-node", node, net4.uplink);
     await addVethPair(sw, "p-gw", gw, "eth0");
     await sw.ip(["link", "set", "p-node", "master", "br0"]);
     await sw.ip(["link", "set", "p-gw", "master", "br0"]);
@@ -127,15 +149,15 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     node.setSysctl("net.ipv4.ip_forward", 1);
     node.setSysctl("net.ipv4.conf.all.arp_notify", 1);
     const nodeBatch = [
-      `addr add ${WORLD.nodeIp4}/${WORLD.prefix4} dev ${WORLD.uplink}`,
-      `route add default via ${WORLD.gateway4} dev ${WORLD.uplink}`,
+      `addr add ${net4.nodeIp4}/${net4.prefix4} dev ${net4.uplink}`,
+      `route add default via ${net4.gateway4} dev ${net4.uplink}`,
     ];
-    const gwBatch = [`addr add ${WORLD.gateway4}/${WORLD.prefix4} dev eth0`];
+    const gwBatch = [`addr add ${net4.gateway4}/${net4.prefix4} dev eth0`];
     if (ipv6) {
       node.setSysctl("net.ipv6.conf.all.forwarding", 1);
       nodeBatch.push(
-        `addr add ${WORLD.nodeIp6}/${WORLD.prefix6} dev ${WORLD.uplink} nodad`,
-        `route add default via ${WORLD.gateway6} dev ${WORLD.uplink}`,
+        `addr add ${WORLD.nodeIp6}/${WORLD.prefix6} dev ${net4.uplink} nodad`,
+        `route add default via ${WORLD.gateway6} dev ${net4.uplink}`,
       );
       gwBatch.push(`addr add ${WORLD.gateway6}/${WORLD.prefix6} dev eth0 nodad`);
     }
@@ -143,6 +165,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     await exec(["ip", "-n", gw.name, "-batch", "-"], { stdin: gwBatch.join("\n") + "\n" });
 
     const world: World = {
+      net4,
       sw,
       node,
       gw,
