@@ -127,6 +127,33 @@ async function world4(w: World): Promise<void> {
   await w.addServiceAddress("169.254.20.10/32");
 }
 
+/** The ADDs each world made, DELed in reverse by {@linkcode delAll}. */
+const added = new WeakMap<World, {
+  node0: Awaited<ReturnType<typeof readback>>;
+  adds: { conf: Record<string, unknown>; prev: Result; call: Parameters<typeof cni>[3] }[];
+}>();
+
+/** DEL every ADD of the world, last first; the node ends as before the first ADD. */
+async function delAll(w: World): Promise<void> {
+  const record = added.get(w);
+  if (record === undefined) return;
+  for (const a of [...record.adds].reverse()) {
+    const del = await cni(w.node, "DEL", a.conf, a.call, a.prev);
+    assert.equal(del.code, 0, del.stdout + del.stderr);
+  }
+  assert.deepEqual(
+    nodeState(await readback(w.node)),
+    nodeState(record.node0),
+    "the node after DEL",
+  );
+}
+
+/** The node state DEL must restore (the shared rule of table 500 may stay, as DEL allows). */
+function nodeState(r: Awaited<ReturnType<typeof readback>>) {
+  const shared = (l: string) => !/^1000:\s+from all lookup 500\b/.test(l);
+  return { ...r, rules4: r.rules4.filter(shared), rules6: r.rules6.filter(shared) };
+}
+
 /** explain, ADD, compare pod and node. */
 async function explainThenAdd(
   w: World,
@@ -147,6 +174,9 @@ async function explainThenAdd(
   const pod0 = await readback(pod);
   const add = await cni(w.node, "ADD", conf, call, prev);
   assert.equal(add.code, 0, add.stdout + add.stderr);
+  const record = added.get(w) ?? { node0, adds: [] };
+  record.adds.push({ conf, prev, call });
+  added.set(w, record);
   const hv = `veth${call.containerId.slice(0, 11)}`;
   const links = await w.node.ip(["link", "show"]);
   const macs: Record<string, string> = {};
@@ -183,6 +213,7 @@ worldTest(skip, "explain = ADD: underlay single NIC (underlay example 1)", async
   assert.ok(
     ex.items.some((i) => i.text === "10.233.0.0/18 via 10.6.212.101 dev veth0 src 10.6.212.241"),
   );
+  await delAll(w);
 });
 
 worldTest(
@@ -225,6 +256,7 @@ worldTest(
     assert.equal(ex1.firstInvoke, false);
     assert.equal(ex1.table, 101);
     assert.ok(ex1.why.some((s) => s.includes('"veth0" is in the pod')));
+    await delAll(w);
   },
 );
 
@@ -275,4 +307,5 @@ worldTest(skip, "explain = ADD: overlay eth0 (ptp veth) + macvlan net1", async (
   assert.equal(ex.mode, "overlay");
   assert.ok(ex.why.some((s) => s.includes("overlay")));
   assert.deepEqual(ex.undecided, [], "the pair's node end is found on the node");
+  await delAll(w);
 });
