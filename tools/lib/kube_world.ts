@@ -208,6 +208,13 @@ export interface KubeWorld extends AsyncDisposable {
   serve(ns: TestNetns, name: string, port?: number): Promise<TcpServer>;
   /** One TCP exchange (HTTP GET) from `from` to `ip:port` within the timeout. */
   exchange(from: TestNetns, ip: string, port: number, opts?: ExchangeOptions): Promise<Exchange>;
+  /**
+   * Make `ns` talk to `gateway` once (one TCP SYN, which the gateway refuses)
+   * so that its neighbour entry is resolved, as it is in a pod that uses the
+   * gateway; returns `ip neigh show <gateway> dev <dev>` (REACHABLE for the
+   * next 15-45 s).
+   */
+  resolveNeighbour(ns: TestNetns, gateway: string, dev: string): Promise<string>;
   /** How many packets from `src` (TCP source port 8080) the node has forwarded. */
   forwardedFrom(src: string): Promise<number>;
   /** Stop every server, remove every netns (idempotent). */
@@ -498,6 +505,11 @@ export async function createKubeWorld(opts: KubeWorldOptions = {}): Promise<Kube
         return s;
       },
       exchange: (from, ip, port, o) => tcpExchange(from, ip, port, o),
+      resolveNeighbour: async (ns, gateway, dev) => {
+        // Port 9 (discard) has no listener anywhere in the world: a RST answers.
+        await tcpExchange(ns, gateway, 9, { timeoutMs: 1000 });
+        return (await ns.ip(["neigh", "show", gateway, "dev", dev])).trim();
+      },
       forwardedFrom: async (src) => {
         const v6 = src.includes(":");
         const save = await node.exec([
