@@ -282,31 +282,30 @@ function readFields(
       out[key] = readFields(prefix + key + ".", spec.properties ?? {}, sub, ctx);
       continue;
     }
-    let found: { f: Found; where: string } | undefined;
+    // The layers in precedence order (the entry, then the node defaults file),
+    // then the built-in default. Strictly, the first set value must be valid;
+    // leniently (DEL, GC), an invalid one is noted and the next one is taken.
+    const candidates: { f: Found; where: string }[] = [];
     for (const l of layers) {
       const f = l.keys.get(key);
-      if (f !== undefined && !unset(spec, f.value)) {
-        found = { f, where: l.where };
+      if (f !== undefined && !unset(spec, f.value)) candidates.push({ f, where: l.where });
+    }
+    let done = false;
+    for (const c of candidates) {
+      try {
+        out[key] = checkValue(prefix + c.f.name, spec, c.f.value, ctx);
+        done = true;
         break;
+      } catch (err) {
+        if (!ctx.lenient || !(err instanceof CniError)) throw withWhere(err, c.where);
+        ctx.notes.push({ level: "warn", msg: `${errorText(withWhere(err, c.where))} (ignored)` });
       }
     }
-    if (found === undefined) {
-      // An empty default ("" = feature off) needs no validation.
-      if (spec.default === undefined || spec.default === "") {
-        out[key] = spec.default;
-        continue;
-      }
-      found = { f: { name: key, value: spec.default }, where: "" };
-    }
-    try {
-      out[key] = checkValue(prefix + found.f.name, spec, found.f.value, ctx);
-    } catch (err) {
-      if (!ctx.lenient || !(err instanceof CniError)) throw withWhere(err, found.where);
-      ctx.notes.push({ level: "warn", msg: `${errorText(withWhere(err, found.where))} (ignored)` });
-      out[key] = spec.default === undefined || spec.default === ""
-        ? spec.default
-        : checkValue(prefix + key, spec, spec.default, ctx);
-    }
+    if (done) continue;
+    // An empty default ("" = feature off) needs no validation.
+    out[key] = spec.default === undefined || spec.default === ""
+      ? spec.default
+      : checkValue(prefix + key, spec, spec.default, ctx);
   }
   return out;
 }

@@ -14,6 +14,8 @@ import {
 } from "../_helpers/netns.ts";
 import { cni, containerId } from "../_helpers/cni.ts";
 import { INVALID_CASES } from "../_helpers/config_cases.ts";
+import { runLogFile } from "../_helpers/run.ts";
+import { DEFAULTS_FILE_ENV } from "../../mod/config/defaults.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("iptables-restore");
 
@@ -26,24 +28,22 @@ function withCase(extra: Record<string, unknown>): Record<string, unknown> {
   return { ...CONF, ...extra, logOptions: { ...CONF.logOptions, ...lo } };
 }
 
-/** A DEL whose logFile is invalid logs to the default file: remove it if the test made it. */
-function defaultLogGuard(): () => void {
-  const path = "/var/log/spidernet/coordinator.log";
-  let existed = true;
-  try {
-    Deno.statSync(path);
-  } catch {
-    existed = false;
-  }
+/**
+ * A DEL whose logOptions are invalid ignores them and logs where the node
+ * defaults file says: point COORDINATOR_DEFAULTS_FILE at a file of this run
+ * whose logFile is in the run's log directory, so that nothing reaches the
+ * default log file on the machine. Returns the restore.
+ */
+function runDefaultsFile(): () => void {
+  const dir = Deno.makeTempDirSync({ prefix: "coordinator-delbad-" });
+  const path = `${dir}/defaults.json`;
+  Deno.writeTextFileSync(path, JSON.stringify({ logOptions: { logFile: runLogFile("delbad") } }));
+  const before = Deno.env.get(DEFAULTS_FILE_ENV);
+  Deno.env.set(DEFAULTS_FILE_ENV, path);
   return () => {
-    if (existed) return;
-    for (const p of [path, "/var/log/spidernet"]) {
-      try {
-        Deno.removeSync(p);
-      } catch {
-        // not made, or not empty (someone else's): leave it
-      }
-    }
+    if (before === undefined) Deno.env.delete(DEFAULTS_FILE_ENV);
+    else Deno.env.set(DEFAULTS_FILE_ENV, before);
+    Deno.removeSync(dir, { recursive: true });
   };
 }
 
@@ -51,7 +51,7 @@ worldTest(
   skip,
   "ADD with every invalid-value case fails with 7 and changes nothing; DEL of it succeeds",
   async (w) => {
-    const restoreLog = defaultLogGuard();
+    const restoreLog = runDefaultsFile();
     try {
       const pod = await w.addPod();
       const prev = await addMacvlanNic(w.node, pod, {
@@ -86,7 +86,7 @@ worldTest(
   skip,
   "DEL of a pod made with a valid config cleans the node after the config became invalid",
   async (w) => {
-    const restoreLog = defaultLogGuard();
+    const restoreLog = runDefaultsFile();
     try {
       const node0 = await readback(w.node);
       const broken = [
