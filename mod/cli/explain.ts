@@ -15,6 +15,7 @@
 import { parseArgs } from "node:util";
 import type { Result } from "../cni/types.ts";
 import { parseResult } from "../cni/result.ts";
+import { defaultsPath, type NodeDefaults, readDefaults } from "../config/defaults.ts";
 import { parseConfig } from "../config/parse.ts";
 import type { CoordinatorConfig } from "../config/types.ts";
 import { CniError, ErrorCode, errorMessage } from "../errors.ts";
@@ -42,12 +43,14 @@ const HELP = `Usage: coordinator explain [--ifname eth0] [--netns PATH] [--json]
   --node-iface N   take the node IPs from this node link only
   --container-id   CNI_CONTAINERID (names the node veth)
   --veth0          without --netns: assume veth0 is in the pod (the first NIC runs underlay)
+  --defaults FILE  the node defaults file (default: the one ADD reads, /etc/cni/net.d/coordinator.d/defaults.json)
 `;
 
 /** The config entry and prevResult of stdin (an entry, or a conflist and a result file). */
 export function confOfStdin(
   raw: unknown,
   prevFile: unknown,
+  defaults?: NodeDefaults,
 ): { conf: CoordinatorConfig; prev: Result } {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new CniError(ErrorCode.DecodeFailure, "stdin is not a JSON object");
@@ -61,7 +64,8 @@ export function confOfStdin(
     }
     entry = { cniVersion: entry["cniVersion"], name: entry["name"], ...mine };
   }
-  const conf = parseConfig(entry);
+  // The node defaults file as ADD reads it: the entry, then the file, then built-in.
+  const conf = parseConfig(entry, defaults === undefined ? {} : { defaults });
   const rawPrev = prevFile ?? entry["prevResult"];
   if (rawPrev === undefined || rawPrev === null) {
     throw new CniError(
@@ -93,6 +97,7 @@ async function explain(io: CliIo): Promise<{ ex: Explanation; node: NodeFacts }>
       "node-iface": { type: "string" },
       "container-id": { type: "string" },
       veth0: { type: "boolean" },
+      defaults: { type: "string" },
     },
   });
   const ifname = values.ifname ?? "eth0";
@@ -100,7 +105,8 @@ async function explain(io: CliIo): Promise<{ ex: Explanation; node: NodeFacts }>
     ? undefined
     : JSON.parse(Deno.readTextFileSync(values["prev-result"]));
   const stdin = new TextDecoder().decode(await io.stdin());
-  const { conf, prev } = confOfStdin(JSON.parse(stdin), prevFile);
+  const defaults = readDefaults(values.defaults ?? defaultsPath());
+  const { conf, prev } = confOfStdin(JSON.parse(stdin), prevFile, defaults);
   const netns = values.netns;
   let facts: PodFacts;
   if (netns !== undefined) {

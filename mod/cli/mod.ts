@@ -27,7 +27,10 @@ export const SUBCOMMANDS: Readonly<
     summary: "check this node for what breaks underlay pods (read-only)",
     load: async () => (await import("./doctor.ts")).DOCTOR,
   },
-  // defaults: { summary: "check a node defaults file", load: async () => (await import("./defaults.ts")).DEFAULTS },
+  defaults: {
+    summary: "validate a node defaults file and print the merged configuration",
+    load: async () => (await import("./defaults.ts")).DEFAULTS,
+  },
 };
 
 /** The text of `coordinator --help`. */

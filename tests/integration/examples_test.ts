@@ -352,10 +352,6 @@ function hasRoute(routes: string[], prefix: string, what: string): void {
   );
 }
 
-/** Whether mod/config reads the node defaults file (issue 16, another change). */
-const DEFAULTS_READ = (await Deno.readTextFile(new URL("mod/config/parse.ts", root)))
-  .includes("COORDINATOR_DEFAULTS_FILE");
-
 /** The overlay pod's first NIC, standing in for the cluster CNI (not part of any example). */
 const PTP_ETH0: Conflist = {
   cniVersion: "1.0.0",
@@ -406,17 +402,14 @@ async function runExample(ex: Example): Promise<void> {
 
     const routes = (await readback(pod)).routes4.map(norm);
     const cidrs = hijacked(list, ex.defaults);
-    const fromDefaults = ex.defaults !== undefined;
-    if (!fromDefaults || DEFAULTS_READ) {
-      for (const c of cidrs) {
-        const prefix = c.includes("/") ? c : `${c}/32`;
-        const dst = prefix.endsWith("/32") ? prefix.slice(0, -3) : prefix;
-        hasRoute(
-          routes,
-          ex.overlay ? `${dst} via 10.233.100.1 dev eth0` : `${dst} via ${net4.nodeIp4} dev veth0`,
-          ex.source,
-        );
-      }
+    for (const c of cidrs) {
+      const prefix = c.includes("/") ? c : `${c}/32`;
+      const dst = prefix.endsWith("/32") ? prefix.slice(0, -3) : prefix;
+      hasRoute(
+        routes,
+        ex.overlay ? `${dst} via 10.233.100.1 dev eth0` : `${dst} via ${net4.nodeIp4} dev veth0`,
+        ex.source,
+      );
     }
     if (pool.routes.some((r) => r.dst === "0.0.0.0/0")) {
       // A single-NIC pod keeps its IPAM default route; on an overlay pod it moves to table 101.
@@ -502,12 +495,4 @@ for (const ex of examples) {
     sanitizeOps: false,
     fn: () => runExample(ex),
   });
-  if (ex.defaults !== undefined && !DEFAULTS_READ) {
-    Deno.test({
-      name: `examples: ${ex.source}: the node defaults' CIDRs are routed (ignored: mod/config ` +
-        "does not read COORDINATOR_DEFAULTS_FILE yet; the chain above runs without them)",
-      ignore: true,
-      fn: () => {},
-    });
-  }
 }

@@ -90,3 +90,42 @@ Deno.test("explain: a later NIC without --netns is overlay unless --veth0", asyn
   assert.equal(under.mode, "underlay");
   assert.equal(under.firstInvoke, false);
 });
+
+Deno.test("defaults --check: a valid file prints the merged config, an invalid one names file and field", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "coordinator-defaults-cli-" });
+  try {
+    const good = `${dir}/defaults.json`;
+    await Deno.writeTextFile(
+      good,
+      JSON.stringify({ serviceCIDR: ["10.233.0.0/18"], hijackCidr: ["169.254.0.0/16"] }),
+    );
+    const ok = await cli(["defaults", "--check", good]);
+    assert.equal(ok.code, 0, ok.err);
+    const merged = JSON.parse(ok.out) as { serviceCIDR: string[]; hijackCIDR: string[] };
+    assert.deepEqual(merged.serviceCIDR, ["10.233.0.0/18"]);
+    assert.deepEqual(merged.hijackCIDR, ["169.254.0.0/16"]);
+    assert.match(ok.err, /hijackCidr/, "the case variant is noted");
+
+    const entry = `${dir}/entry.json`;
+    await Deno.writeTextFile(
+      entry,
+      JSON.stringify({ type: "coordinator", serviceCIDR: ["10.96.0.0/12"] }),
+    );
+    const over = await cli(["defaults", "--check", good, "--entry", entry]);
+    assert.equal(over.code, 0, over.err);
+    assert.deepEqual((JSON.parse(over.out) as { serviceCIDR: string[] }).serviceCIDR, [
+      "10.96.0.0/12",
+    ]);
+
+    const bad = `${dir}/bad.json`;
+    await Deno.writeTextFile(bad, JSON.stringify({ serviceCIDR: ["10.233.0.1"] }));
+    const no = await cli(["defaults", "--check", bad]);
+    assert.equal(no.code, 1);
+    assert.equal(no.out, "");
+    assert.match(no.err, new RegExp(`${bad.replaceAll(".", "\\.")}.*serviceCIDR`));
+
+    assert.equal((await cli(["defaults"])).code, 2, "--check is required");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
