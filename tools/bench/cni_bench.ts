@@ -7,17 +7,26 @@
  * ```sh
  * deno task bench                # 20 pods per pass
  * deno task bench --pods 50
+ * deno task bench --burst 32     # also 32 ADDs at once, then 32 DELs at once
  * COORDINATOR_BIN=dist/coordinator deno task bench   # the compiled binary
  * ```
  *
- * For each pass (detection off, detection on) it creates N pods in a netns
+ * First the floors: an empty Deno program (tools/bench/_empty.ts) and the
+ * coordinator's VERSION, each started N times with the plugin's own flags.
+ * Then for each pass (detection off, detection on) it creates N pods in a netns
  * world (tools/lib/world.ts); for each pod it times macvlan ADD (static
  * IPAM) and then coordinator ADD, one after the other; then coordinator DEL and
- * macvlan DEL for every pod. In the detection-off pass, bench/_process_floor.ts
+ * macvlan DEL for every pod. In the detection-off pass, tools/bench/_process_floor.ts
  * (Deno starting the children of an ADD in the same rounds, with no plugin
- * logic) runs in each pod just before our ADD. Every call is a fresh process started in the node
+ * logic) runs in each pod just before our ADD; in the detection-on pass each
+ * pod is first ADDed and DELed without detection, so that the cost of detection
+ * is measured on the same pod. Every call is a fresh process started in the node
  * netns with env + stdin, as a runtime does (tools/lib/invoke.ts); the first pod
- * of a pass is a warm-up and is reported apart.
+ * of a pass is a warm-up and is reported apart. With `--burst N`, N more pods
+ * get their macvlan NIC one by one, then N coordinator ADDs start at once, and
+ * once all have ended N DELs start at once: the walls of both bursts, and the
+ * CPU time (user + sys, of the plugin process and the children it waited for,
+ * from `/usr/bin/time`) per ADD and per DEL.
  *
  * Then, on a few more pods and untimed: child processes per ADD (`strace -f -e
  * trace=execve`, successful execs only, the plugin's own exec not counted) and
@@ -43,9 +52,14 @@ import { errorMessage } from "../../mod/errors.ts";
 
 const encoder = new TextEncoder();
 
-/** The argv of bench/_process_floor.ts: `deno run` with the plugin's own flags. */
+/** The argv of tools/bench/_process_floor.ts: `deno run` with the plugin's own flags. */
 function processFloorArgv(): string[] {
   return denoRunArgv(new URL("./_process_floor.ts", import.meta.url).pathname);
+}
+
+/** The argv of tools/bench/_empty.ts: `deno run` with the plugin's own flags. */
+function emptyArgv(): string[] {
+  return denoRunArgv(new URL("./_empty.ts", import.meta.url).pathname);
 }
 
 function say(text = ""): void {
@@ -100,8 +114,10 @@ interface PassResult {
   ourDel: Stats;
   macvlanAdd: Stats;
   macvlanDel: Stats;
-  /** bench/_process_floor.ts next to each ADD (detection-off pass only). */
+  /** tools/bench/_process_floor.ts next to each ADD (detection-off pass only). */
   processFloor?: Stats;
+  /** Detection-on pass: each pod's ADD minus its own ADD without detection. */
+  detectionCost?: Stats;
   firstOurAddMs: number;
   failures: string[];
 }
@@ -109,16 +125,19 @@ interface PassResult {
 interface Options {
   pods: number;
   probePods: number;
+  /** Pods of the burst pass (0: none). */
+  burst: number;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const opts: Options = { pods: 20, probePods: 3 };
+  const opts: Options = { pods: 20, probePods: 3, burst: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = Number(argv[i + 1]);
     if (a === "--pods" && Number.isInteger(v) && v > 0) (opts.pods = v, i++);
     else if (a === "--probe-pods" && Number.isInteger(v) && v > 0) (opts.probePods = v, i++);
-    else throw new Error(`Unknown argument "${a}": use --pods N, --probe-pods N`);
+    else if (a === "--burst" && Number.isInteger(v) && v > 0 && v <= 200) (opts.burst = v, i++);
+    else throw new Error(`Unknown argument "${a}": use --pods N, --probe-pods N, --burst N`);
   }
   return opts;
 }
@@ -155,7 +174,9 @@ async function addPod(
   logFile: string,
   wrapper?: { coordinator?: string[]; macvlan?: string[] },
   floor = false,
-): Promise<{ pod: PodRun; mvMs: number; ourMs: number; floorMs?: number; error?: string }> {
+): Promise<
+  { pod: PodRun; mvMs: number; ourMs: number; floorMs?: number; plainMs?: number; error?: string }
+> {
   const ns = await world.addPod("b");
   const containerId = randomContainerId();
   const mv = macvlanConf({
@@ -192,6 +213,21 @@ async function addPod(
     if (f.code !== 0) return { pod, mvMs: m.ms, ourMs: NaN, error: short(`floor: ${f.stderr}`) };
     floorMs = f.ms;
   }
+  // With detection, the same pod is first ADDed (and DELed) without it: the
+  // difference of the two ADDs is what detection costs.
+  let plainMs: number | undefined;
+  if (detection && wrapper === undefined) {
+    const plainConf = { ...coordinatorConf(false, logFile), prevResult: m.json };
+    const p = await invoke({ ...common, plugin: "coordinator", command: "ADD", conf: plainConf });
+    if (p.code !== 0) {
+      return { pod, mvMs: m.ms, ourMs: NaN, error: short(`plain ADD: ${p.stdout}`) };
+    }
+    const d = await invoke({ ...common, plugin: "coordinator", command: "DEL", conf: plainConf });
+    if (d.code !== 0) {
+      return { pod, mvMs: m.ms, ourMs: NaN, error: short(`plain DEL: ${d.stdout}`) };
+    }
+    plainMs = p.ms;
+  }
   const c = await invoke({
     ...common,
     plugin: "coordinator",
@@ -203,7 +239,13 @@ async function addPod(
     return { pod, mvMs: m.ms, ourMs: c.ms, error: short(`coordinator ADD: ${c.stdout}`) };
   }
   pod.result = c.json;
-  return { pod, mvMs: m.ms, ourMs: c.ms, ...(floorMs === undefined ? {} : { floorMs }) };
+  return {
+    pod,
+    mvMs: m.ms,
+    ourMs: c.ms,
+    ...(floorMs === undefined ? {} : { floorMs }),
+    ...(plainMs === undefined ? {} : { plainMs }),
+  };
 }
 
 /** One line, at most 300 characters: failures go into the table and the JSON line. */
@@ -263,6 +305,7 @@ async function timedPass(
   const mvAdd: number[] = [];
   const mvDel: number[] = [];
   const floor: number[] = [];
+  const detectionCost: number[] = [];
   const failures: string[] = [];
   const pods: PodRun[] = [];
   let firstOurAddMs = NaN;
@@ -279,6 +322,7 @@ async function timedPass(
       ourAdd.push(r.ourMs);
       mvAdd.push(r.mvMs);
       if (r.floorMs !== undefined) floor.push(r.floorMs);
+      if (r.plainMs !== undefined) detectionCost.push(r.ourMs - r.plainMs);
     }
   }
   for (const [i, pod] of pods.entries()) {
@@ -293,30 +337,125 @@ async function timedPass(
     macvlanAdd: stats(mvAdd),
     macvlanDel: stats(mvDel),
     ...(floor.length > 0 ? { processFloor: stats(floor) } : {}),
+    ...(detectionCost.length > 0 ? { detectionCost: stats(detectionCost) } : {}),
     firstOurAddMs,
     failures,
   };
 }
 
 /**
- * The floor under every call: a VERSION call starts the runtime, loads main.ts
- * and answers without touching the network.
+ * The floors under every call, interleaved call by call: an empty Deno
+ * program with the plugin's flags, and the coordinator's VERSION (the runtime,
+ * the plugin's module and the answer, without touching the network).
  */
-async function versionPass(world: World, n: number): Promise<Stats> {
-  const times: number[] = [];
+async function floorPass(world: World, n: number): Promise<{ empty: Stats; version: Stats }> {
+  const empty: number[] = [];
+  const version: number[] = [];
+  const call = {
+    command: "VERSION" as const,
+    conf: { cniVersion: CNI_VERSION },
+    containerId: "",
+    netns: "",
+    ifname: "",
+    hostNetns: world.node,
+  };
   for (let i = 0; i <= n; i++) {
-    const r = await invoke({
-      plugin: "coordinator",
-      command: "VERSION",
-      conf: { cniVersion: CNI_VERSION },
-      containerId: "",
-      netns: "",
-      ifname: "",
+    const e = await invoke({ ...call, plugin: "empty", argv: emptyArgv() });
+    const v = await invoke({ ...call, plugin: "coordinator" });
+    if (i === 0) continue; // warm-up
+    if (e.code === 0) empty.push(e.ms);
+    if (v.code === 0) version.push(v.ms);
+  }
+  return { empty: stats(empty), version: stats(version) };
+}
+
+/** The bursts: N ADDs at once, then N DELs at once. */
+interface BurstResult {
+  pods: number;
+  addWallMs: number;
+  delWallMs: number;
+  /** CPU ms (user + sys) per call, from /usr/bin/time (undefined without it). */
+  addCpu: Stats | undefined;
+  delCpu: Stats | undefined;
+  failures: string[];
+}
+
+async function burstPass(
+  world: World,
+  n: number,
+  logFile: string,
+  tmp: string,
+): Promise<BurstResult> {
+  const failures: string[] = [];
+  const time = refTool("time");
+  const pods: PodRun[] = [];
+  for (let i = 0; i < n; i++) {
+    const ns = await world.addPod("u");
+    const containerId = randomContainerId();
+    const mv = macvlanConf({
+      name: NET,
+      cniVersion: CNI_VERSION,
+      master: WORLD.uplink,
+      addresses: [{ address: `10.6.120.${10 + i}/${WORLD.prefix4}`, gateway: WORLD.gateway4 }],
+    });
+    const m = await invoke({
+      plugin: "macvlan",
+      command: "ADD",
+      conf: mv,
+      containerId,
+      netns: ns.path,
+      ifname: "eth0",
       hostNetns: world.node,
     });
-    if (r.code === 0 && i > 0) times.push(r.ms);
+    if (m.code !== 0) failures.push(short(`burst macvlan ADD: ${m.stdout}`));
+    else pods.push({ containerId, netns: ns.path, mv, result: m.json });
   }
-  return stats(times);
+  const burst = async (command: "ADD" | "DEL") => {
+    const t0 = performance.now();
+    const runs = await Promise.all(pods.map(async (pod, i) => {
+      const out = `${tmp}/burst-${command}-${i}`;
+      const r = await invoke({
+        plugin: "coordinator",
+        command,
+        conf: { ...coordinatorConf(false, logFile), prevResult: pod.result },
+        containerId: pod.containerId,
+        netns: pod.netns,
+        ifname: "eth0",
+        hostNetns: world.node,
+        ...(time === undefined ? {} : { wrapper: [time, "-f", "%U %S", "-o", out] }),
+      });
+      if (r.code !== 0) failures.push(short(`burst coordinator ${command}: ${r.stdout}`));
+      else if (command === "ADD") pod.result = r.json;
+      if (time === undefined) return undefined;
+      const [user, sys] = (await Deno.readTextFile(out)).trim().split("\n").at(-1)!.split(" ");
+      return (Number(user) + Number(sys)) * 1000;
+    }));
+    const wall = performance.now() - t0;
+    const cpu = runs.filter((c): c is number => c !== undefined && Number.isFinite(c));
+    return { wall, cpu: cpu.length > 0 ? stats(cpu) : undefined };
+  };
+  const add = await burst("ADD");
+  const del = await burst("DEL");
+  for (const pod of pods) {
+    const m = await invoke({
+      plugin: "macvlan",
+      command: "DEL",
+      conf: { ...pod.mv, prevResult: pod.result },
+      containerId: pod.containerId,
+      netns: pod.netns,
+      ifname: "eth0",
+      hostNetns: world.node,
+    });
+    if (m.code !== 0) failures.push(short(`burst macvlan DEL: ${m.stdout}`));
+  }
+  return {
+    pods: pods.length,
+    addWallMs: add.wall,
+    delWallMs: del.wall,
+    addCpu: add.cpu,
+    delCpu: del.cpu,
+    failures,
+  };
 }
 
 interface ProbeResult {
@@ -534,7 +673,8 @@ async function main(): Promise<number> {
   const passes: PassResult[] = [];
   const probes: ProbeResult[] = [];
   let codec: CodecBench[] | undefined;
-  let versionFloor: Stats | undefined;
+  let floors: { empty: Stats; version: Stats } | undefined;
+  let burst: BurstResult | undefined;
   try {
     world = await createWorld({ ipv6: false });
     await world.addServiceAddress("10.233.0.10/32");
@@ -543,11 +683,15 @@ async function main(): Promise<number> {
         pluginArgv().slice(0, 2).join(" ")
       } ...; pods per pass: ${opts.pods} (+1 warm-up)`,
     );
-    versionFloor = await versionPass(world, opts.pods);
+    floors = await floorPass(world, opts.pods);
     for (const [k, detection] of [false, true].entries()) {
       say(`pass: detection ${detection ? "on" : "off"} ...`);
       passes.push(await timedPass(world, opts, detection, 100 + k, logFile));
       probes.push(await probePass(world, opts, detection, 110 + k, logFile, tmp));
+    }
+    if (opts.burst > 0) {
+      say(`burst: ${opts.burst} ADDs at once, then ${opts.burst} DELs at once ...`);
+      burst = await burstPass(world, opts.burst, logFile, tmp);
     }
     codec = await codecBench();
   } finally {
@@ -564,12 +708,17 @@ async function main(): Promise<number> {
   say();
   say("| detection | call | n | median ms | p95 ms | min ms | max ms |");
   say("|---|---|---|---|---|---|---|");
-  if (versionFloor !== undefined) {
-    const v = versionFloor;
-    say(
-      `| - | coordinator VERSION (process start floor) | ${v.n} | ${ms(v.median)} | ` +
-        `${ms(v.p95)} | ${ms(v.min)} | ${ms(v.max)} |`,
-    );
+  if (floors !== undefined) {
+    for (
+      const [label, v] of [
+        ["empty Deno program, same flags (runtime floor)", floors.empty],
+        ["coordinator VERSION", floors.version],
+      ] as const
+    ) {
+      say(
+        `| - | ${label} | ${v.n} | ${ms(v.median)} | ${ms(v.p95)} | ${ms(v.min)} | ${ms(v.max)} |`,
+      );
+    }
   }
   for (const p of passes) {
     const d = p.detection ? "on" : "off";
@@ -592,6 +741,13 @@ async function main(): Promise<number> {
       say(
         `| ${d} | process floor of ADD (Deno + its 4 children, no plugin logic) | ${f.n} | ` +
           `${ms(f.median)} | ${ms(f.p95)} | ${ms(f.min)} | ${ms(f.max)} |`,
+      );
+    }
+    const c = p.detectionCost;
+    if (c !== undefined) {
+      say(
+        `| ${d} | detection's cost (same pod: ADD with - ADD without) | ${c.n} | ` +
+          `${ms(c.median)} | ${ms(c.p95)} | ${ms(c.min)} | ${ms(c.max)} |`,
       );
     }
     say(`| ${d} | coordinator ADD, first call (warm-up) | 1 | ${ms(p.firstOurAddMs)} | | | |`);
@@ -621,23 +777,71 @@ async function main(): Promise<number> {
       say(`| ${c.name} | ${c.avgNs.toFixed(0)} ns | ${c.opsPerSec.toFixed(0)} |`);
     }
   }
+  if (burst !== undefined) {
+    const cpu = (c: Stats | undefined) => (c === undefined ? "-" : `${ms(c.median)} ms`);
+    say();
+    say("| burst | pods | wall ms | CPU per call (median, user + sys) |");
+    say("|---|---|---|---|");
+    say(`| ADD at once | ${burst.pods} | ${ms(burst.addWallMs)} | ${cpu(burst.addCpu)} |`);
+    say(`| DEL at once | ${burst.pods} | ${ms(burst.delWallMs)} | ${cpu(burst.delCpu)} |`);
+  }
   const off = passes[0]!;
-  const budgets = {
-    addWithin4xMacvlan: off.ourAdd.median <= 4 * off.macvlanAdd.median,
+  const on = passes[1];
+  const empty = floors?.empty.median ?? NaN;
+  // Detection window with the default detectOptions: (retries - 1) * interval + timeout.
+  const window = (3 - 1) * 10 + 100;
+  const targets = {
+    versionToEmpty: (floors?.version.median ?? NaN) / empty,
+    versionMet: (floors?.version.median ?? NaN) <= 1.1 * empty,
+    addLimitMs: empty + 2.5 * off.macvlanAdd.median,
+    addMet: off.ourAdd.median <= empty + 2.5 * off.macvlanAdd.median,
+    addAboveEmptyToMacvlan: (off.ourAdd.median - empty) / off.macvlanAdd.median,
+    delLimitMs: empty + 1.0 * off.macvlanDel.median,
+    delMet: off.ourDel.median <= empty + 1.0 * off.macvlanDel.median,
+    delAboveEmptyToMacvlan: (off.ourDel.median - empty) / off.macvlanDel.median,
+    burstDelToAdd: burst === undefined ? null : burst.delWallMs / burst.addWallMs,
+    burstMet: burst === undefined ? null : burst.delWallMs <= 0.6 * burst.addWallMs,
+    detectionCostMs: on?.detectionCost?.median ?? null,
+    detectionLimitMs: window + 10,
+    detectionMet: on?.detectionCost === undefined ? null : on.detectionCost.median <= window + 10,
     addRatioToMacvlan: off.ourAdd.median / off.macvlanAdd.median,
-    delNotAboveAdd: off.ourDel.median <= off.ourAdd.median,
     floorRatioToMacvlan: (off.processFloor?.median ?? NaN) / off.macvlanAdd.median,
   };
+  const met = (v: boolean | null) => (v === null ? "not run" : v ? "met" : "NOT met");
   say();
   say(
-    `budget (detection off): coordinator ADD median / macvlan ADD median = ` +
-      `${budgets.addRatioToMacvlan.toFixed(2)} (budget <= 4): ${
-        budgets.addWithin4xMacvlan ? "met" : "NOT met"
-      }; ` +
-      `DEL median <= ADD median: ${budgets.delNotAboveAdd ? "met" : "NOT met"}; ` +
-      `process floor / macvlan ADD = ${budgets.floorRatioToMacvlan.toFixed(2)}`,
+    `target VERSION <= 1.1 x empty Deno: ${targets.versionToEmpty.toFixed(2)} x: ` +
+      met(targets.versionMet),
   );
-  const failures = [...passes.flatMap((p) => p.failures), ...probes.flatMap((p) => p.failures)];
+  say(
+    `target ADD <= empty + 2.5 x macvlan ADD = ${ms(targets.addLimitMs)} ms: ` +
+      `${ms(off.ourAdd.median)} ms (${targets.addAboveEmptyToMacvlan.toFixed(2)} x macvlan ` +
+      `above the empty start): ${met(targets.addMet)}`,
+  );
+  say(
+    `target DEL <= empty + 1.0 x macvlan DEL = ${ms(targets.delLimitMs)} ms: ` +
+      `${ms(off.ourDel.median)} ms (${targets.delAboveEmptyToMacvlan.toFixed(2)} x macvlan ` +
+      `above the empty start): ${met(targets.delMet)}`,
+  );
+  say(
+    `target burst DEL wall <= 0.6 x burst ADD wall: ${
+      targets.burstDelToAdd === null ? "-" : targets.burstDelToAdd.toFixed(2)
+    }: ${met(targets.burstMet)}`,
+  );
+  say(
+    `target detection cost <= window + 10 = ${targets.detectionLimitMs} ms: ` +
+      `${targets.detectionCostMs === null ? "-" : ms(targets.detectionCostMs)} ms: ` +
+      met(targets.detectionMet),
+  );
+  say(
+    `process floor of ADD / macvlan ADD = ${targets.floorRatioToMacvlan.toFixed(2)}; ` +
+      `ADD / macvlan ADD = ${targets.addRatioToMacvlan.toFixed(2)}`,
+  );
+  const failures = [
+    ...passes.flatMap((p) => p.failures),
+    ...probes.flatMap((p) => p.failures),
+    ...(burst?.failures ?? []),
+  ];
   for (const f of failures.slice(0, 10)) say(`failure: ${f.slice(0, 400)}`);
   if (failures.length > 10) say(`... ${failures.length - 10} more failures`);
   say(
@@ -645,11 +849,12 @@ async function main(): Promise<number> {
       JSON.stringify({
         machine: info,
         pods: opts.pods,
-        versionFloor: versionFloor ?? null,
+        floors: floors ?? null,
+        burst: burst ?? null,
         passes,
         probes,
         codec: codec ?? null,
-        budgets,
+        targets,
         failures: failures.length,
       }),
   );
