@@ -9,7 +9,7 @@
  * @module
  */
 
-import { MAX_STDIN_BYTES, runCni } from "./mod/cni/dispatch.ts";
+import { MAX_STDIN_BYTES, versionAnswer } from "./mod/cni/versions.ts";
 import { errorMessage } from "./mod/errors.ts";
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
@@ -50,10 +50,13 @@ async function main(): Promise<number> {
       err: (t) => writeAll(Deno.stderr, t),
     });
   }
-  // Every command but VERSION needs the network logic: start loading it now,
-  // so that module loading overlaps with reading stdin.
-  const commands = command === "VERSION" ? undefined : import("./mod/commands/mod.ts");
-  commands?.catch(() => {}); // a load error surfaces where it is awaited
+  // VERSION is answered before the rest of the plugin is loaded (containerd and
+  // CRI-O ask it often); every other command needs the skeleton and the network
+  // logic: their loading starts now, so that it overlaps with reading stdin.
+  const loads = command === "VERSION"
+    ? undefined
+    : [import("./mod/cni/dispatch.ts"), import("./mod/commands/mod.ts")] as const;
+  for (const p of loads ?? []) p.catch(() => {}); // a load error surfaces where it is awaited
   let stdin: Uint8Array;
   try {
     stdin = await readStdin(MAX_STDIN_BYTES);
@@ -65,11 +68,13 @@ async function main(): Promise<number> {
     );
     return 1;
   }
-  const out = await runCni({
-    env: Deno.env.toObject(),
-    stdin,
-    commands: () => commands ?? import("./mod/commands/mod.ts"),
-  });
+  if (loads === undefined) {
+    writeAll(Deno.stdout, versionAnswer(stdin));
+    return 0;
+  }
+  const [dispatch, commands] = loads;
+  const { runCni } = await dispatch;
+  const out = await runCni({ env: Deno.env.toObject(), stdin, commands: () => commands });
   if (out.stdout !== "") writeAll(Deno.stdout, out.stdout);
   if (out.stderr !== "") writeAll(Deno.stderr, out.stderr);
   return out.exitCode;

@@ -27,13 +27,15 @@ import { validateNetns } from "../kernel/netns.ts";
 import { loadState } from "../kernel/state.ts";
 import { formatResult, parseResult } from "./result.ts";
 import type { CniEnv, Result } from "./types.ts";
-import { ABOUT } from "../version.ts";
+import {
+  aboutText,
+  compareVersions,
+  MAX_STDIN_BYTES,
+  SUPPORTED_VERSIONS,
+  versionAnswer,
+} from "./versions.ts";
 
-/** Spec versions we accept and advertise (chaining exists from 0.3.0 on). */
-export const SUPPORTED_VERSIONS: readonly string[] = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
-
-/** Largest stdin config accepted. */
-export const MAX_STDIN_BYTES = 1 << 20;
+export { aboutText, compareVersions, MAX_STDIN_BYTES, SUPPORTED_VERSIONS };
 
 /** What a command implementation receives. */
 export interface CmdContext {
@@ -97,23 +99,6 @@ const MIN_VERSION: Partial<Record<Command, string>> = {
   GC: "1.1.0",
   STATUS: "1.1.0",
 };
-
-/**
- * Compare two CNI spec versions numerically (major.minor.patch).
- *
- * @param a version
- * @param b version
- * @returns negative, 0 or positive
- */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
 
 function envOf(env: CniIo["env"]): CniEnv {
   return {
@@ -227,21 +212,6 @@ function checkVersion(cmd: Command, raw: Record<string, unknown>): string {
   return v;
 }
 
-function versionOutcome(stdin: Uint8Array): CniOutcome {
-  let version = "1.1.0";
-  try {
-    const raw = JSON.parse(new TextDecoder().decode(stdin)) as { cniVersion?: unknown };
-    if (typeof raw.cniVersion === "string" && SUPPORTED_VERSIONS.includes(raw.cniVersion)) {
-      version = raw.cniVersion;
-    }
-  } catch (err) {
-    // VERSION ignores a missing or unreadable stdin, as skel does.
-    if (!(err instanceof SyntaxError)) throw err;
-  }
-  const body = { cniVersion: version, supportedVersions: SUPPORTED_VERSIONS };
-  return { stdout: JSON.stringify(body) + "\n", stderr: "", exitCode: 0 };
-}
-
 /**
  * The node defaults file, when there is one (`config/defaults.ts`). With
  * `notes` (DEL, GC), an unreadable file is a warning there instead of an error.
@@ -283,11 +253,6 @@ function readAttachments(raw: Record<string, unknown>): Attachment[] {
   });
 }
 
-/** The text printed when a person runs the binary without CNI_COMMAND. */
-export function aboutText(): string {
-  return `${ABOUT}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(", ")}\n`;
-}
-
 /**
  * Run one CNI command.
  *
@@ -307,7 +272,7 @@ export async function runCni(io: CniIo): Promise<CniOutcome> {
       );
     }
     const cmd = env.command as Command;
-    if (cmd === "VERSION") return versionOutcome(io.stdin);
+    if (cmd === "VERSION") return { stdout: versionAnswer(io.stdin), stderr: "", exitCode: 0 };
     checkEnv(cmd, io, env);
     const raw = decodeStdin(io.stdin);
     if (typeof raw["cniVersion"] === "string") cniVersion = raw["cniVersion"];
