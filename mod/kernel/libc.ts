@@ -7,9 +7,11 @@
  * @module
  */
 
-// Binding a symbol costs ~0.15 ms of start-up (Deno builds a trampoline for
-// each), so the symbols are split: every ADD needs the core set (netns, sysctl);
-// only detection and the MAC announce need the socket set.
+// Binding a symbol costs start-up time (Deno builds a trampoline for each;
+// binding all eight core symbols took ~3 ms of an ADD in CPU profiles), so each
+// symbol is bound on its first use: a DEL binds open, read and close, an ADD
+// adds setns, readlink and write, and errno and strerror come only with an
+// error.
 const CORE = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   // sysctl.ts: /proc/sys writes need --allow-all through Deno's fs APIs.
@@ -42,27 +44,50 @@ export type Libc = Deno.DynamicLibrary<typeof CORE>["symbols"];
 /** The typed socket symbols (AF_PACKET helper only). */
 export type SocketLibc = Deno.DynamicLibrary<typeof SOCKET>["symbols"];
 
-let core: Deno.DynamicLibrary<typeof CORE> | undefined;
-let sockets: Deno.DynamicLibrary<typeof SOCKET> | undefined;
+/**
+ * A symbol table whose entries are bound on first use, each by its own
+ * `Deno.dlopen` of libc (already mapped into the process, so that is cheap).
+ */
+function lazySymbols<T extends Deno.ForeignLibraryInterface>(
+  defs: T,
+): Deno.DynamicLibrary<T>["symbols"] {
+  const table: Record<string, unknown> = {};
+  for (const name of Object.keys(defs)) {
+    Object.defineProperty(table, name, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const one = { [name]: defs[name]! } as Deno.ForeignLibraryInterface;
+        const value = Deno.dlopen("libc.so.6", one).symbols[name];
+        Object.defineProperty(table, name, { value, enumerable: true });
+        return value;
+      },
+    });
+  }
+  return table as Deno.DynamicLibrary<T>["symbols"];
+}
+
+let core: Libc | undefined;
+let sockets: SocketLibc | undefined;
 
 /**
- * Open libc once and return its core symbols.
+ * libc's core symbols, each bound on first use.
  *
  * @returns the symbol table
  */
 export function libc(): Libc {
-  core ??= Deno.dlopen("libc.so.6", CORE);
-  return core.symbols;
+  core ??= lazySymbols(CORE);
+  return core;
 }
 
 /**
- * Open libc's socket symbols once (a second handle on the same library).
+ * libc's socket symbols (the AF_PACKET helper), each bound on first use.
  *
  * @returns the symbol table
  */
 export function socketLibc(): SocketLibc {
-  sockets ??= Deno.dlopen("libc.so.6", SOCKET);
-  return sockets.symbols;
+  sockets ??= lazySymbols(SOCKET);
+  return sockets;
 }
 
 /**
