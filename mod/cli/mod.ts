@@ -11,7 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { aboutText } from "../cni/dispatch.ts";
+import { aboutText } from "../cni/versions.ts";
 import { errorMessage } from "../errors.ts";
 import type { CliIo, Subcommand } from "./_io.ts";
 
