@@ -11,7 +11,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { checkDefaultsFile } from "../config/defaults.ts";
 import { CniError, errorMessage } from "../errors.ts";
 import type { CliIo, Subcommand } from "./_io.ts";
@@ -29,6 +28,7 @@ export const DEFAULTS: Subcommand = {
     let file: string;
     let entry: Record<string, unknown> | undefined;
     try {
+      const { parseArgs } = await import("node:util");
       const { values } = parseArgs({
         args: io.args,
         options: {

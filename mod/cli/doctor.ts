@@ -6,7 +6,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { errorMessage } from "../errors.ts";
 import { runDoctor } from "../doctor/gather.ts";
 import type { Finding } from "../doctor/checks.ts";
@@ -34,6 +33,7 @@ export const DOCTOR: Subcommand = {
   summary: "check this node for what breaks underlay pods (read-only)",
   async run(io: CliIo): Promise<number> {
     try {
+      const { parseArgs } = await import("node:util");
       const { values } = parseArgs({
         args: io.args,
         options: {

@@ -12,7 +12,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import type { Result } from "../cni/types.ts";
 import { parseResult } from "../cni/result.ts";
 import { defaultsPath, type NodeDefaults, readDefaults } from "../config/defaults.ts";
@@ -86,6 +85,7 @@ interface NodeFacts {
 }
 
 async function explain(io: CliIo): Promise<{ ex: Explanation; node: NodeFacts }> {
+  const { parseArgs } = await import("node:util");
   const { values } = parseArgs({
     args: io.args,
     options: {

@@ -10,7 +10,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { aboutText } from "../cni/versions.ts";
 import { errorMessage } from "../errors.ts";
 import type { CliIo, Subcommand } from "./_io.ts";
@@ -63,6 +62,7 @@ export async function runCli(io: CliIo): Promise<number> {
   if (sub !== undefined) return await (await sub.load()).run({ ...io, args: rest });
   let values: { help?: boolean; version?: boolean };
   try {
+    const { parseArgs } = await import("node:util");
     ({ values } = parseArgs({
       args: io.args,
       options: {
