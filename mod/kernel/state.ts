@@ -123,10 +123,21 @@ export function statePath(network: string, containerId: string, ifname: string):
  */
 export function saveState(s: AttachmentState): void {
   const path = statePath(s.network, s.containerId, s.ifname);
-  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+  const dir = path.slice(0, path.lastIndexOf("/"));
   const tmp = `${path}.tmp${Deno.pid}`;
-  Deno.writeTextFileSync(tmp, JSON.stringify(s) + "\n", { mode: 0o600 });
-  Deno.renameSync(tmp, path);
+  const text = JSON.stringify(s) + "\n";
+  for (let attempt = 0;; attempt++) {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      Deno.writeTextFileSync(tmp, text, { mode: 0o600 });
+      Deno.renameSync(tmp, path);
+      return;
+    } catch (err) {
+      // The last DEL of the network may have removed its emptied folder in
+      // between (removeState): make it again, once.
+      if (!(err instanceof Deno.errors.NotFound) || attempt > 0) throw err;
+    }
+  }
 }
 
 /**
@@ -167,11 +178,23 @@ function noState(err: unknown): boolean {
  * @param ifname CNI_IFNAME
  */
 export function removeState(network: string, containerId: string, ifname: string): void {
+  const path = statePath(network, containerId, ifname);
   try {
-    Deno.removeSync(statePath(network, containerId, ifname));
+    Deno.removeSync(path);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
+  // The network's folder goes with its last attachment, so that the node ends
+  // as it was; a folder that still holds another attachment stays.
+  try {
+    Deno.removeSync(path.slice(0, path.lastIndexOf("/")));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound) && !isNotEmpty(err)) throw err;
+  }
+}
+
+function isNotEmpty(err: unknown): boolean {
+  return err instanceof Error && "code" in err && err.code === "ENOTEMPTY";
 }
 
 /**

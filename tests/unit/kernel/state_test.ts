@@ -120,3 +120,22 @@ Deno.test("listedLinks() sees this netns's lo and not a name that cannot exist",
   assert.equal(listed.has("lo"), true);
   assert.equal(listed.has("no-such-link!"), false);
 });
+
+Deno.test("removeState() removes the network's folder with its last attachment, and saveState() makes it again", () => {
+  const dir = Deno.makeTempDirSync();
+  Deno.env.set("COORDINATOR_STATE_DIR", dir);
+  try {
+    saveState(sample("eth0"));
+    saveState(sample("net1"));
+    removeState("net-a", "c0ffee", "net1");
+    assert.ok(Deno.statSync(`${dir}/net-a`).isDirectory, "eth0's state keeps the folder");
+    removeState("net-a", "c0ffee", "eth0");
+    assert.throws(() => Deno.statSync(`${dir}/net-a`), Deno.errors.NotFound);
+    removeState("net-a", "c0ffee", "eth0");
+    saveState(sample("eth0"));
+    assert.deepEqual(loadState("net-a", "c0ffee", "eth0"), sample("eth0"));
+  } finally {
+    Deno.env.delete("COORDINATOR_STATE_DIR");
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
