@@ -340,6 +340,7 @@ async function applyPod(
   }
   return {
     routes: recordedRoutes(pod.lines, v6only ? 6 : 4),
+    removed: recordedRoutes(pod.lines, v6only ? 6 : 4, ["del"]),
     sysctls,
     ...(view.decision.mode === "underlay" ? { vethMTU: conf.vethMTU } : {}),
     txQueueLen: conf.txQueueLen,

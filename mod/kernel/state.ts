@@ -73,6 +73,8 @@ export interface AttachmentState {
 export interface PodRecord {
   /** Every route ADD added (node IPs, Service, overlay pod CIDR, hijack, policy, tables). */
   routes: RecordedRoute[];
+  /** Main-table routes ADD removed (route tuning moved them to the NIC's table). */
+  removed?: RecordedRoute[];
   /** The pod sysctls ADD wrote (optional ones may be missing). */
   sysctls: { key: string; value: number; optional?: boolean }[];
   /** MTU of the pod end of the pair, when ADD created it. */

@@ -87,20 +87,23 @@ export function rpFilterKeys(ifname: string): string[] {
 }
 
 /**
- * The routes a pod batch adds, in the spelling `ip -j route show` prints them
- * ("default", host routes without /32 or /128), for the state's pod record.
+ * The routes a pod batch adds (or, with `verbs` ["del"], removes), in the
+ * spelling `ip -j route show` prints them ("default", host routes without /32
+ * or /128), for the state's pod record.
  *
  * @param lines the pod's `ip -batch` lines
  * @param batchFamily the family the batch runs in (6: `ip -6 -batch`), for "default"
+ * @param verbs the `ip route` verbs to take
  * @returns the routes, in batch order
  */
 export function recordedRoutes(
   lines: readonly BatchLine[],
   batchFamily: 4 | 6 = 4,
+  verbs: readonly string[] = ["add", "replace"],
 ): RecordedRoute[] {
   const out: RecordedRoute[] = [];
   for (const { args } of lines) {
-    if (args[0] !== "route" || (args[1] !== "add" && args[1] !== "replace")) continue;
+    if (args[0] !== "route" || !verbs.includes(args[1] ?? "")) continue;
     const at = (word: string) => {
       const i = args.indexOf(word, 3);
       return i < 0 ? undefined : args[i + 1];
@@ -262,6 +265,13 @@ export function checkDifferences(want: CheckWant, got: CheckFacts): string[] {
     const routes = r.family === 4 ? pod.routes : got.routes6;
     if (routes === undefined) continue; // that family was not read
     if (!routes.some((x) => routeMatches(x, r))) missing.push(`pod route "${routeText(r)}"`);
+  }
+  for (const r of record?.removed ?? []) {
+    const routes = r.family === 4 ? pod.routes : got.routes6;
+    if (routes === undefined) continue;
+    if (routes.some((x) => routeMatches(x, r))) {
+      missing.push(`pod route "${routeText(r)}" is back (ADD moved it out of the main table)`);
+    }
   }
   for (const r of state.podRules) {
     const rules = r.family === 4 ? pod.rules4 : pod.rules6 ?? [];

@@ -169,3 +169,47 @@ worldTest(skip, "CHECK names each item ADD made once it is broken; DEL still cle
   }
   await Deno.remove("/run/cni/coordinator/it-checkitems").catch(() => {}); // empty once all DELs ran
 });
+
+worldTest(
+  skip,
+  "CHECK of a later NIC names its default route once it is back in the main table; DEL still cleans",
+  async (w) => {
+    const node0 = await readback(w.node);
+    await w.gw.ip(["addr", "add", "10.7.0.1/16", "dev", "eth0"]);
+    const pod = await w.addPod();
+    const prev = await addMacvlanNic(w.node, pod, {
+      ifname: "eth0",
+      addrs: [`${ADDR}/16`],
+      gateways: ["10.6.0.1"],
+    });
+    const cid = containerId();
+    const eth0 = { containerId: cid, netns: pod.path, ifname: "eth0" };
+    const add0 = await cni(w.node, "ADD", CONF, eth0, prev);
+    assert.equal(add0.code, 0, add0.stdout + add0.stderr);
+    // net1's own default route: ADD moves it into net1's table (the default stays on eth0).
+    const prev1 = await addMacvlanNic(w.node, pod, {
+      ifname: "net1",
+      addrs: ["10.7.212.5/16"],
+      gateways: ["10.7.0.1"],
+    });
+    const net1 = { containerId: cid, netns: pod.path, ifname: "net1" };
+    const conf1 = { ...CONF, name: "it-checkitems-net1", podMACPrefix: "" };
+    const add1 = await cni(w.node, "ADD", conf1, net1, prev1);
+    assert.equal(add1.code, 0, add1.stdout + add1.stderr);
+    const ok = await cni(w.node, "CHECK", conf1, net1, add1.json);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    await pod.ip(["route", "append", "default", "via", "10.7.0.1", "dev", "net1"]);
+    const check = await cni(w.node, "CHECK", conf1, net1, add1.json);
+    const err = check.json as { code: number; msg: string };
+    assert.equal(err.code, 104, check.stdout);
+    assert.match(err.msg, /pod route "default via 10\.7\.0\.1 dev net1" is back/);
+    for (const [conf, call, res] of [[conf1, net1, add1], [CONF, eth0, add0]] as const) {
+      const del = await cni(w.node, "DEL", conf, call, res.json);
+      assert.equal(del.code, 0, del.stdout + del.stderr);
+    }
+    const d = diffSnapshots(node0, await readback(w.node));
+    if (d.rules4 && d.rules4.removed.length === 0) delete d.rules4;
+    delete d.sysctls;
+    assert.deepEqual(d, {}, "node clean after DEL");
+  },
+);
