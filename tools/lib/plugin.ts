@@ -270,16 +270,19 @@ export function runPlugin(call: PluginCall): Promise<ProcessRun> {
 
 /**
  * A random 64-hex-digit container ID, like the ones runtimes use; in a test run
- * (./run_dirs.ts) it starts with the run's tag.
+ * (./run_dirs.ts) it ends with the run's tag. The end, not the start: the host
+ * veth is named after the first 11 digits, which must stay random (with the
+ * tag in front only 3 random digits were left, and pods of one run collided).
  *
  * @returns the ID
  */
 export function containerId(): string {
   const tag = currentRunDirs()?.tag ?? "";
-  return tag + Array.from(
+  const random = Array.from(
     crypto.getRandomValues(new Uint8Array(32)),
     (b) => b.toString(16).padStart(2, "0"),
-  ).join("").slice(tag.length);
+  ).join("");
+  return random.slice(0, 64 - tag.length) + tag;
 }
 
 /** Directories searched for the reference plugins, first match wins. */

@@ -12,7 +12,7 @@
  * in one process): the first {@linkcode useRunDirs} sets them, later modules
  * and every child (the plugin, the reference plugins, containerd and the
  * plugins it starts) inherit them. Container IDs made by `containerId()`
- * (./plugin.ts) start with the tag, so state files and log lines of the run
+ * (./plugin.ts) end with the tag, so state files and log lines of the run
  * carry it.
  *
  * @module
