@@ -8,17 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { addMacvlanNic, itConf, type World, worldTest } from "../_helpers/world.ts";
-import {
-  addVethPair,
-  diffSnapshots,
-  macOf,
-  privilegedSkipReason,
-  readback,
-  type Snapshot,
-  type TestNetns,
-  toolsSkipReason,
-} from "../_helpers/netns.ts";
+import { addMacvlanNic, addPtpEth0, itConf, type World, worldTest } from "../_helpers/world.ts";
+import { diffSnapshots, macOf, privilegedSkipReason, readback, type Snapshot, type TestNetns, toolsSkipReason } from "../_helpers/netns.ts";
 import { cni, containerId, pluginArgv, runProcess } from "../_helpers/cni.ts";
 import type { Result } from "../../mod/cni/types.ts";
 import type { Explanation } from "../../mod/plan/explain.ts";
@@ -263,37 +254,7 @@ worldTest(
 worldTest(skip, "explain = ADD: overlay eth0 (ptp veth) + macvlan net1", async (w) => {
   await world4(w);
   const pod = await w.addPod();
-  const ptp = `vethp${Math.floor(Math.random() * 1e6)}`;
-  await addVethPair(w.node, ptp, pod, "eth0", {
-    up: "a",
-    beforeUp: () => w.node.ip(["addr", "add", "10.233.100.1/32", "dev", ptp]),
-  });
-  await w.node.ip(["route", "add", "10.233.100.2/32", "dev", ptp, "scope", "host"]);
-  await pod.ip(["addr", "add", "10.233.100.2/24", "dev", "eth0", "noprefixroute"]);
-  await pod.ip(["link", "set", "eth0", "up"]);
-  await pod.ip([
-    "route",
-    "add",
-    "10.233.100.1",
-    "dev",
-    "eth0",
-    "scope",
-    "link",
-    "src",
-    "10.233.100.2",
-  ]);
-  await pod.ip([
-    "route",
-    "add",
-    "10.233.100.0/24",
-    "via",
-    "10.233.100.1",
-    "dev",
-    "eth0",
-    "src",
-    "10.233.100.2",
-  ]);
-  await pod.ip(["route", "add", "default", "via", "10.233.100.1", "dev", "eth0"]);
+  await addPtpEth0(w, pod, `vethp${Math.floor(Math.random() * 1e6)}`);
   const prev = await addMacvlanNic(w.node, pod, {
     ifname: "net1",
     addrs: ["10.6.212.241/16"],

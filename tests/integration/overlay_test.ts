@@ -4,17 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { addMacvlanNic, itConf, type World, worldTest } from "../_helpers/world.ts";
-import {
-  addVethPair,
-  diffSnapshots,
-  macOf,
-  ping,
-  privilegedSkipReason,
-  readback,
-  type TestNetns,
-  toolsSkipReason,
-} from "../_helpers/netns.ts";
+import { addMacvlanNic, addPtpEth0, itConf, worldTest } from "../_helpers/world.ts";
+import { addVethPair, diffSnapshots, macOf, ping, privilegedSkipReason, readback, toolsSkipReason } from "../_helpers/netns.ts";
 import { cni, containerId } from "../_helpers/cni.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("ping");
@@ -23,40 +14,6 @@ const CONF = itConf("it-overlay-net1", "overlay", { hijackCIDR: ["169.254.20.10/
 
 function sorted(xs: string[] | undefined): string[] {
   return [...(xs ?? [])].sort();
-}
-
-/** eth0 as the ptp plugin makes it: a veth whose node end holds 10.233.100.1/32. */
-async function addPtpEth0(w: World, pod: TestNetns, hostEnd: string): Promise<void> {
-  await addVethPair(w.node, hostEnd, pod, "eth0", {
-    up: "a",
-    beforeUp: () => w.node.ip(["addr", "add", "10.233.100.1/32", "dev", hostEnd]),
-  });
-  await w.node.ip(["route", "add", "10.233.100.2/32", "dev", hostEnd, "scope", "host"]);
-  await pod.ip(["addr", "add", "10.233.100.2/24", "dev", "eth0", "noprefixroute"]);
-  await pod.ip(["link", "set", "eth0", "up"]);
-  await pod.ip([
-    "route",
-    "add",
-    "10.233.100.1",
-    "dev",
-    "eth0",
-    "scope",
-    "link",
-    "src",
-    "10.233.100.2",
-  ]);
-  await pod.ip([
-    "route",
-    "add",
-    "10.233.100.0/24",
-    "via",
-    "10.233.100.1",
-    "dev",
-    "eth0",
-    "src",
-    "10.233.100.2",
-  ]);
-  await pod.ip(["route", "add", "default", "via", "10.233.100.1", "dev", "eth0"]);
 }
 
 worldTest(

@@ -290,3 +290,44 @@ export async function addMacvlanNic(
     routes: opts.gateways.map((g) => ({ dst: g.includes(":") ? "::/0" : "0.0.0.0/0", gw: g })),
   };
 }
+
+/**
+ * eth0 as the ptp plugin makes it (an overlay CNI's NIC): a veth whose node end
+ * holds 10.233.100.1/32, the pod 10.233.100.2/24 with its default via it.
+ *
+ * @param w the world
+ * @param pod the pod
+ * @param hostEnd the node end's name
+ */
+export async function addPtpEth0(w: World, pod: TestNetns, hostEnd: string): Promise<void> {
+  await addVethPair(w.node, hostEnd, pod, "eth0", {
+    up: "a",
+    beforeUp: () => w.node.ip(["addr", "add", "10.233.100.1/32", "dev", hostEnd]),
+  });
+  await w.node.ip(["route", "add", "10.233.100.2/32", "dev", hostEnd, "scope", "host"]);
+  await pod.ip(["addr", "add", "10.233.100.2/24", "dev", "eth0", "noprefixroute"]);
+  await pod.ip(["link", "set", "eth0", "up"]);
+  await pod.ip([
+    "route",
+    "add",
+    "10.233.100.1",
+    "dev",
+    "eth0",
+    "scope",
+    "link",
+    "src",
+    "10.233.100.2",
+  ]);
+  await pod.ip([
+    "route",
+    "add",
+    "10.233.100.0/24",
+    "via",
+    "10.233.100.1",
+    "dev",
+    "eth0",
+    "src",
+    "10.233.100.2",
+  ]);
+  await pod.ip(["route", "add", "default", "via", "10.233.100.1", "dev", "eth0"]);
+}
