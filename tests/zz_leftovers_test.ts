@@ -178,6 +178,18 @@ Deno.test({
         `the run's logFile, a call without the run's state dir, a scratch dir not removed):\n  ` +
         found.join("\n  "),
     );
+    // What carries no tag: a location itself (a folder, the lock) born during the run.
+    const born = WATCHED.filter((p) => {
+      const t = lstat(p)?.birthtime?.getTime();
+      return t !== undefined && t >= START;
+    });
+    assert.deepEqual(
+      born,
+      [],
+      `created while this run went on (a call without the run's state dir or lock, a config ` +
+        `without the run's logFile; or another suite on this machine at the same time):\n  ` +
+        born.join("\n  "),
+    );
   },
 });
 

@@ -17,17 +17,14 @@ import {
   runChain,
 } from "../_helpers/refplugins.ts";
 import { createWorld, WORLD } from "../_helpers/world.ts";
+import { containerId } from "../_helpers/cni.ts";
+import { runLogFile } from "../_helpers/run.ts";
 
 const skip = privilegedSkipReason() ?? refPluginsSkipReason() ?? toolsSkipReason("iptables");
 const POD_IP = "10.6.212.231";
 const SERVICE_IP = "10.233.0.10";
 const HIJACK_IP = "169.254.20.10";
 const NETWORK = "it-defaults-net";
-
-function randomId(): string {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
 
 function list(): Conflist {
   return {
@@ -68,12 +65,12 @@ Deno.test({
           serviceCIDR: ["10.233.0.0/18"],
           overlayPodCIDR: ["10.233.64.0/18"],
           hijackCIDR: [`${HIJACK_IP}/32`],
-          logOptions: { logFile: "/var/log/coordinator-it/defaults.log" },
+          logOptions: { logFile: runLogFile("defaults") },
         }),
       );
       const node0 = await readback(world.node);
       const rt = {
-        containerId: randomId(),
+        containerId: containerId(),
         netns: pod.path,
         ifname: "eth0",
         cniPath: [dir.path],
@@ -98,8 +95,15 @@ Deno.test({
       }
 
       // An invalid file: ADD fails with 7 naming the file and the field; DEL goes on.
-      await Deno.writeTextFile(file, JSON.stringify({ serviceCIDR: ["10.233.0.0"] }));
-      const bad = runChain(list(), { ...rt, containerId: randomId() });
+      // (its logOptions stay valid: DEL reads the file leniently and logs where it says)
+      await Deno.writeTextFile(
+        file,
+        JSON.stringify({
+          serviceCIDR: ["10.233.0.0"],
+          logOptions: { logFile: runLogFile("defaults") },
+        }),
+      );
+      const bad = runChain(list(), { ...rt, containerId: containerId() });
       await assert.rejects(bad.add(), (err: unknown) => {
         assert.ok(err instanceof PluginError, String(err));
         assert.equal(err.plugin, "coordinator");
@@ -111,9 +115,9 @@ Deno.test({
       await bad.del();
 
       // No serviceCIDR anywhere (no file): ADD goes on and warns once.
-      const log = `/var/log/coordinator-it/defaults-nosvc-${randomId().slice(0, 8)}.log`;
+      const log = runLogFile(`defaults-nosvc-${containerId().slice(0, 8)}`);
       await Deno.writeTextFile(file, JSON.stringify({ logOptions: { logFile: log } }));
-      const bare = runChain(list(), { ...rt, containerId: randomId() });
+      const bare = runChain(list(), { ...rt, containerId: containerId() });
       try {
         await bare.add();
         const warns = (await Deno.readTextFile(log)).split("\n").filter((l) =>
@@ -130,9 +134,6 @@ Deno.test({
       }
     } finally {
       await Deno.remove(file);
-      // The state folder of this network, empty once every DEL ran.
-      await Deno.remove(`/run/cni/coordinator/${NETWORK}`).catch(() => {});
-      await Deno.remove("/var/log/coordinator-it/defaults.log").catch(() => {});
     }
   },
 });

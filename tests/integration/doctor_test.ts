@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { itConf, WORLD, type World, worldTest } from "../_helpers/world.ts";
 import { privilegedSkipReason } from "../_helpers/netns.ts";
 import { driverArgv, pluginArgv, runProcess } from "../_helpers/cni.ts";
+import { RUN } from "../_helpers/run.ts";
 import type { Finding } from "../../mod/doctor/checks.ts";
 
 const skip = privilegedSkipReason();
@@ -35,6 +36,8 @@ async function doctor(w: World, p: Planted): Promise<{ code: number; findings: F
     {
       PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
       COORDINATOR_STATE_DIR: p.stateDir,
+      // The readiness checks take the host lock: this run's, not the machine's.
+      COORDINATOR_LOCK_FILE: `${p.stateDir}/coordinator.lock`,
     },
     "",
     { netns: w.node },
@@ -134,12 +137,15 @@ worldTest(skip, "doctor: NetworkManager and .link files under --root", async (w)
 });
 
 worldTest(skip, "STATUS starts at most one child process", async (w) => {
+  // STATUS makes the state directory and takes the lock: this run's places.
   const run = await runProcess(
     driverArgv(),
     {
       PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
       CNI_COMMAND: "STATUS",
       CNI_PATH: "/opt/cni/bin",
+      COORDINATOR_STATE_DIR: RUN.stateDir,
+      COORDINATOR_LOCK_FILE: RUN.lockFile,
     },
     JSON.stringify(itConf("it-status", "status")).replace('"1.0.0"', '"1.1.0"'),
     { netns: w.node },

@@ -9,7 +9,15 @@
 
 import assert from "node:assert/strict";
 import { addMacvlanNic, addPtpEth0, itConf, type World, worldTest } from "../_helpers/world.ts";
-import { diffSnapshots, macOf, privilegedSkipReason, readback, type Snapshot, type TestNetns, toolsSkipReason } from "../_helpers/netns.ts";
+import {
+  diffSnapshots,
+  macOf,
+  privilegedSkipReason,
+  readback,
+  type Snapshot,
+  type TestNetns,
+  toolsSkipReason,
+} from "../_helpers/netns.ts";
 import { cni, containerId, pluginArgv, runProcess } from "../_helpers/cni.ts";
 import type { Result } from "../../mod/cni/types.ts";
 import type { Explanation } from "../../mod/plan/explain.ts";

@@ -5,7 +5,15 @@
 
 import assert from "node:assert/strict";
 import { addMacvlanNic, addPtpEth0, itConf, worldTest } from "../_helpers/world.ts";
-import { addVethPair, diffSnapshots, macOf, ping, privilegedSkipReason, readback, toolsSkipReason } from "../_helpers/netns.ts";
+import {
+  addVethPair,
+  diffSnapshots,
+  macOf,
+  ping,
+  privilegedSkipReason,
+  readback,
+  toolsSkipReason,
+} from "../_helpers/netns.ts";
 import { cni, containerId } from "../_helpers/cni.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("ping");
