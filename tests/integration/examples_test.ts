@@ -1,4 +1,6 @@
 /**
+ * One file: reading the examples, fitting a world to them and running their chains are one pipeline.
+ *
  * Every documented example runs: the README's conflist and its coordinator snippets,
  * `deploy/*.conflist`, the config inside `deploy/nad-*.yaml`, and the examples of
  * docs/operators.md (its json blocks, and the NAD + ConfigMap of "Set serviceCIDR once"). Each is

@@ -1,4 +1,6 @@
 /**
+ * One file: every case runs in the same kube-proxy world, with and without the coordinator.
+ *
  * What the plugin exists for: Service, NodePort and node traffic of underlay
  * and multi-NIC pods through a node that behaves like a kube-proxy (iptables
  * mode) + Calico node (tools/lib/kube_world.ts). Every case is a real TCP

@@ -1,4 +1,6 @@
 /**
+ * One file: the kube-proxy node, its backend and client, the pods and the TCP exchanges share one world's addresses and life cycle.
+ *
  * A Kubernetes node as kube-proxy (iptables mode) and Calico leave it, built of
  * throwaway network namespaces on top of {@linkcode createWorld}:
  *

@@ -1,4 +1,6 @@
 /**
+ * One file: every manifest of deploy/ is read and checked against the same schemas and its broken copies.
+ *
  * The Kubernetes manifests under `deploy/` are valid objects: the built-in kinds
  * (DaemonSet, Pod, ConfigMap) against the Kubernetes API schemas of the npm
  * package `kubernetes-models` (offline, ajv-compiled), the Multus
