@@ -38,7 +38,7 @@
 
 import { errorMessage } from "../mod/errors.ts";
 import { createWorld, WORLD, type World } from "./lib/world.ts";
-import { diffSnapshots, readback, type Snapshot, type TestNetns } from "./lib/netns.ts";
+import { diffSnapshots, readback, type Snapshot, type TestNetns, whichTool } from "./lib/netns.ts";
 import { type InvocationResult, invoke, macvlanConf } from "./lib/invoke.ts";
 import { containerId as randomContainerId, REF_PLUGIN_DIRS, refPluginDir } from "./lib/plugin.ts";
 import { install } from "./install.ts";
@@ -81,7 +81,7 @@ function missingPrerequisites(): string[] {
     );
   }
   for (const tool of ["ip", "ping", "iptables"]) {
-    if (!onPath(tool)) {
+    if (whichTool(tool) === undefined) {
       missing.push(`${tool} on PATH (Debian: apt-get install iproute2 iputils-ping iptables)`);
     }
   }
@@ -94,17 +94,6 @@ function missingPrerequisites(): string[] {
     }
   }
   return missing;
-}
-
-function onPath(name: string): boolean {
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return true;
-    } catch {
-      // next directory
-    }
-  }
-  return false;
 }
 
 interface Check {

@@ -20,6 +20,7 @@
 
 import { parseArgs } from "node:util";
 import { permissionFlags, runFlags } from "../mod/permissions.ts";
+import { errorMessage } from "../mod/errors.ts";
 import { ensureBundle, REPO_ROOT } from "./lib/bundle.ts";
 
 /** The default CNI bin directory. */
@@ -147,7 +148,7 @@ if (import.meta.main) {
     console.log(`install: ${path} (${opts.launcher ? "launcher of the bundle" : "binary"})`);
   } catch (err) {
     // deno-lint-ignore no-console
-    console.error(err instanceof Error ? err.message : String(err));
+    console.error(errorMessage(err));
     Deno.exit(1);
   }
 }

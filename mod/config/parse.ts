@@ -17,7 +17,7 @@
  * @module
  */
 
-import { CniError, ErrorCode } from "../errors.ts";
+import { CniError, ErrorCode, errorMessage } from "../errors.ts";
 import { type Cidr, formatCidr, formatIp, maskCidr, parseCidr, parseIp } from "../ip.ts";
 import { type LogLevel, validateLogPath } from "../log.ts";
 import { CONFIG_FIELDS, type FieldSpec } from "./fields.ts";
@@ -243,10 +243,6 @@ function unset(spec: FieldSpec, value: unknown): boolean {
   return value === "" && spec.emptyIsDefault === true;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 function withWhere(err: unknown, where: string): unknown {
   if (where === "" || !(err instanceof CniError)) return err;
   return new CniError(err.code, `${where}: ${err.message}`, { details: err.details ?? "" });
@@ -276,7 +272,10 @@ function readFields(
           });
         } catch (err) {
           if (!ctx.lenient) throw withWhere(err, l.where);
-          ctx.notes.push({ level: "warn", msg: `${errorText(withWhere(err, l.where))} (ignored)` });
+          ctx.notes.push({
+            level: "warn",
+            msg: `${errorMessage(withWhere(err, l.where))} (ignored)`,
+          });
         }
       }
       out[key] = readFields(prefix + key + ".", spec.properties ?? {}, sub, ctx);
@@ -298,7 +297,10 @@ function readFields(
         break;
       } catch (err) {
         if (!ctx.lenient || !(err instanceof CniError)) throw withWhere(err, c.where);
-        ctx.notes.push({ level: "warn", msg: `${errorText(withWhere(err, c.where))} (ignored)` });
+        ctx.notes.push({
+          level: "warn",
+          msg: `${errorMessage(withWhere(err, c.where))} (ignored)`,
+        });
       }
     }
     if (done) continue;
@@ -341,7 +343,7 @@ export function parseConfig(raw: unknown, opts: ParseOptions = {}): CoordinatorC
       layers.push(layer);
     } catch (err) {
       if (!ctx.lenient) throw withWhere(err, where);
-      ctx.notes.push({ level: "warn", msg: `${errorText(withWhere(err, where))} (ignored)` });
+      ctx.notes.push({ level: "warn", msg: `${errorMessage(withWhere(err, where))} (ignored)` });
     }
   }
   const f = readFields("", CONFIG_FIELDS, layers, ctx);

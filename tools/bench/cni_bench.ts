@@ -49,6 +49,7 @@ import {
 } from "../lib/plugin.ts";
 import { median } from "../lib/stats.ts";
 import { errorMessage } from "../../mod/errors.ts";
+import { whichTool } from "../lib/netns.ts";
 
 const encoder = new TextEncoder();
 
@@ -387,7 +388,7 @@ async function burstPass(
   tmp: string,
 ): Promise<BurstResult> {
   const failures: string[] = [];
-  const time = refTool("time");
+  const time = whichTool("time");
   const pods: PodRun[] = [];
   for (let i = 0; i < n; i++) {
     const ns = await world.addPod("u");
@@ -485,8 +486,8 @@ async function probePass(
   let byName: Record<string, number> = {};
   const delChildren: number[] = [];
   let delByName: Record<string, number> = {};
-  const hasStrace = refTool("strace");
-  const hasTime = refTool("time");
+  const hasStrace = whichTool("strace");
+  const hasTime = whichTool("time");
   const addPeak: number[] = [];
   const delPeak: number[] = [];
   const mvPeak: number[] = [];
@@ -558,17 +559,6 @@ function childExecs(log: string): { total: number; byName: Record<string, number
   if (counted.byName[own] !== undefined) counted.byName[own]--;
   if (counted.byName[own] === 0) delete counted.byName[own];
   return { total: Math.max(0, counted.total - 1), byName: counted.byName };
-}
-
-function refTool(name: string): string | undefined {
-  for (const dir of ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]) {
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
 }
 
 interface CodecBench {

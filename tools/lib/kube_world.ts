@@ -40,6 +40,7 @@
  */
 
 import { addVethPair, createNetns, type TestNetns } from "./netns.ts";
+import { errorMessage } from "../../mod/errors.ts";
 import { createWorld, WORLD, type World } from "./world.ts";
 
 /** The fixed addresses and ports of every kube world. */
@@ -357,9 +358,7 @@ async function startServer(ns: TestNetns, name: string, port: number): Promise<T
     await stop();
     const stderr = await new Response(child.stderr).text().catch(() => "");
     throw new Error(
-      `Cannot start the test server "${name}" in ${ns.name}: ${
-        err instanceof Error ? err.message : String(err)
-      } ${stderr.trim()}`,
+      `Cannot start the test server "${name}" in ${ns.name}: ${errorMessage(err)} ${stderr.trim()}`,
     );
   } finally {
     clearTimeout(timer);
