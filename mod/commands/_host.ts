@@ -30,6 +30,7 @@ import {
   sharedRuleLine,
 } from "../plan/cleanup.ts";
 import { hostVethName, linkAddrs, POD_VETH } from "../plan/mode.ts";
+import { MODES } from "../plan/modes.ts";
 
 /**
  * Whether the netns path can be entered (empty, missing or not a netns: no).
@@ -78,16 +79,15 @@ export async function hostCleanupFor(
     const facts = await readPodFacts(env.netns);
     const ips = linkAddrs(facts.addrs, env.ifname);
     if (ips.length === 0) return nothing;
-    const veth0 = linkByName(facts.links, POD_VETH);
-    const podSide = veth0 ?? linkByName(facts.links, conf.podDefaultCniNic);
-    if (podSide?.link_index === undefined) return nothing;
+    // The pair's two ends as ADD finds them: veth0 in the pod means underlay.
+    const rules = MODES[linkByName(facts.links, POD_VETH) !== undefined ? "underlay" : "overlay"];
+    const podEnd = linkByName(facts.links, rules.podEnd(conf));
+    if (podEnd?.link_index === undefined) return nothing;
     const read = await runBatch([{ args: ["link", "show"], read: true }]);
-    const peer = ((read.outcomes[0]?.output ?? []) as IpLink[]).find((l) =>
-      l.ifindex === podSide.link_index
-    );
-    if (peer === undefined || (veth0 !== undefined && peer.ifname !== hostVeth)) return nothing;
+    const nodeEnd = rules.nodeEnd(podEnd, (read.outcomes[0]?.output ?? []) as IpLink[], hostVeth);
+    if (nodeEnd === undefined) return nothing;
     return hostCleanup({
-      hostVeth: peer.ifname,
+      hostVeth: nodeEnd.ifname,
       deleteVeth: false,
       podIps: ips,
       hostRuleTable: table,

@@ -15,6 +15,7 @@ import {
   toolsSkipReason,
 } from "../_helpers/netns.ts";
 import { cni, containerId } from "../_helpers/cni.ts";
+import { statePath } from "../../mod/kernel/state.ts";
 
 const skip = privilegedSkipReason() ?? toolsSkipReason("ping");
 
@@ -204,4 +205,30 @@ worldTest(
     }
   },
   { ipv6: false },
+);
+
+worldTest(
+  skip,
+  "overlay net1: DEL without the state file finds the node end as eth0's peer and cleans table 500",
+  async (w) => {
+    const pod = await w.addPod();
+    const ptp = `vethp${Math.floor(Math.random() * 1e6)}`;
+    await addPtpEth0(w, pod, ptp);
+    const prev = await addMacvlanNic(w.node, pod, {
+      ifname: "net1",
+      addrs: ["10.6.212.242/16"],
+      gateways: ["10.6.0.1"],
+    });
+    const node0 = await readback(w.node);
+    const call = { containerId: containerId(), netns: pod.path, ifname: "net1" };
+    const add = await cni(w.node, "ADD", CONF, call, prev);
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    // The record is lost (a wiped /run): DEL reads the pod and the node instead.
+    await Deno.remove(statePath(CONF.name, call.containerId, call.ifname));
+    const del = await cni(w.node, "DEL", CONF, call, add.json);
+    assert.equal(del.code, 0, del.stdout + del.stderr);
+    const d = diffSnapshots(node0, await readback(w.node));
+    if (d.rules4 && d.rules4.removed.length === 0) delete d.rules4;
+    assert.deepEqual(d, {}, "node clean after a DEL without state");
+  },
 );
