@@ -289,14 +289,80 @@ function iptablesLines(s: string): string[] {
 }
 
 /**
- * Read back the whole network state of a netns (or of the test process's
- * own netns when `ns` is undefined - only for read-only use).
+ * Parse the answer of an `ip -j` command. `ip -j` prints at least `[]`, so an
+ * empty answer is an answer that was lost, never an empty state: it is an
+ * error, as is text that is not JSON (both with the raw answer).
+ *
+ * @param answer stdout of `ip -j ...`
+ * @param what the command, for the message
+ * @returns the parsed JSON
+ */
+export function parseIpJson<T>(answer: string, what: string): T {
+  if (answer.trim() === "") {
+    throw new Error(`"${what}" exited 0 and printed nothing (ip -j prints at least "[]")`);
+  }
+  try {
+    return JSON.parse(answer) as T;
+  } catch (err) {
+    throw new Error(`"${what}" printed no JSON: ${JSON.stringify(answer.slice(0, 2000))}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Anything that runs `ip` in a netns: a {@linkcode TestNetns} or a {@linkcode netnsAt} view. */
+export interface IpRunner {
+  /** `/var/run/netns/<name>` or `/proc/<pid>/ns/net`. */
+  readonly path: string;
+  /** Run `ip <args>` inside the netns and return stdout. */
+  ip(args: readonly string[], opts?: ExecOptions): Promise<string>;
+}
+
+/**
+ * `ip -j <args>` inside a netns, parsed; an empty answer is an error
+ * ({@linkcode parseIpJson}).
+ *
+ * @param ns where to run it
+ * @param args the arguments after `-j`
+ * @returns the parsed JSON
+ */
+export async function ipJson<T>(ns: IpRunner, args: readonly string[]): Promise<T> {
+  return parseIpJson<T>(await ns.ip(["-j", ...args]), `ip -j ${args.join(" ")} in ${ns.path}`);
+}
+
+/** A netns known only by its path (a container's `/proc/<pid>/ns/net`), entered with nsenter. */
+export interface NetnsView extends IpRunner {
+  /** Run `argv` inside the netns (`nsenter --net=<path>`). */
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+}
+
+/**
+ * Commands in the netns at `path` through `nsenter --net=<path>` (iproute2's
+ * `ip -n` only resolves names under /var/run/netns). Reads there see the
+ * kernel's state directly, with nothing between the kernel and the answer
+ * but a pipe.
+ *
+ * @param path a netns path, e.g. `/proc/<pid>/ns/net`
+ * @returns the view
+ */
+export function netnsAt(path: string): NetnsView {
+  const run = (argv: readonly string[], opts?: ExecOptions) =>
+    exec(["nsenter", `--net=${path}`, ...argv], opts);
+  return {
+    path,
+    exec: run,
+    ip: async (args, opts) => (await run(["ip", ...args], opts)).stdout,
+  };
+}
+
+/**
+ * Read back the whole network state of a netns.
  *
  * @param ns the netns
  * @returns sorted sections
  */
 export async function readback(ns: TestNetns): Promise<Snapshot> {
-  const ipj = async (args: string[]) => JSON.parse((await ns.ip(["-j", ...args])) || "[]");
+  const ipj = (args: string[]) => ipJson(ns, args);
   const [linksJ, addrsJ, r4, r6, ru4, ru6, n4, n6, ipt, ip6t] = await Promise.all([
     ipj(["-d", "link", "show"]) as Promise<IpLink[]>,
     ipj(["addr", "show"]) as Promise<IpAddrLink[]>,
@@ -429,14 +495,17 @@ export function hasTool(name: string): boolean {
 }
 
 /**
- * Whether one ping from `ns` to `dst` is answered within 2 s.
+ * Whether `dst` answers a ping from `ns` within 5 s. ping sends one echo
+ * request a second until one is answered (`-c 1 -w 5`), so a first request
+ * lost while a link just set up still settles (its qdisc is attached by the
+ * kernel's link watch, later on a busy machine) does not count as no path.
  *
  * @param ns where to ping from
  * @param dst the address
  * @returns true on a reply
  */
 export async function ping(ns: TestNetns, dst: string): Promise<boolean> {
-  return (await ns.exec(["ping", "-c1", "-W2", dst], { allowFail: true })).code === 0;
+  return (await ns.exec(["ping", "-c", "1", "-w", "5", dst], { allowFail: true })).code === 0;
 }
 
 /**
@@ -446,6 +515,8 @@ export async function ping(ns: TestNetns, dst: string): Promise<boolean> {
  * @param ifname its name
  * @returns the address
  */
-export async function macOf(ns: TestNetns, ifname: string): Promise<string> {
-  return JSON.parse(await ns.ip(["-j", "link", "show", ifname]))[0].address;
+export async function macOf(ns: IpRunner, ifname: string): Promise<string> {
+  const [link] = await ipJson<IpLink[]>(ns, ["link", "show", ifname]);
+  if (link?.address === undefined) throw new Error(`No MAC address of "${ifname}" in ${ns.path}`);
+  return link.address;
 }

@@ -31,7 +31,7 @@
 
 import type { Result } from "../../mod/cni/types.ts";
 import { errorMessage } from "../../mod/errors.ts";
-import { addVethPair, createNetns, exec, type TestNetns } from "./netns.ts";
+import { addVethPair, createNetns, exec, macOf, type TestNetns } from "./netns.ts";
 import { runLogFile } from "./run_dirs.ts";
 
 /** Fixed addresses of every world (those of docs/network.md's worked examples). */
@@ -279,10 +279,10 @@ export async function addMacvlanNic(
       opts.ifname,
     ]);
   }
-  const link = JSON.parse(await pod.ip(["-j", "link", "show", opts.ifname]))[0];
+  const mac = await macOf(pod, opts.ifname);
   return {
     cniVersion: "1.0.0",
-    interfaces: [{ name: opts.ifname, mac: link.address, sandbox: pod.path }],
+    interfaces: [{ name: opts.ifname, mac, sandbox: pod.path }],
     ips: opts.addrs.map((a) => {
       const gateway = opts.gateways.find((g) => g.includes(":") === a.includes(":"));
       return { address: a, interface: 0, ...(gateway === undefined ? {} : { gateway }) };
