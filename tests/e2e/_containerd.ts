@@ -30,7 +30,8 @@
  */
 
 import type { Conflist } from "../_helpers/refplugins.ts";
-import { hasTool, type TestNetns } from "../_helpers/netns.ts";
+import { hasTool, netnsAt, type NetnsView, type TestNetns } from "../_helpers/netns.ts";
+import { pollUntil, within } from "../../tools/lib/poll.ts";
 import { IMAGE_REF } from "./_image.ts";
 
 /** What a finished command left. */
@@ -58,9 +59,8 @@ function spawn(argv: readonly string[], env?: Record<string, string>): Deno.Chil
   }).spawn();
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+/** How long containerd may take to answer, and a container to start or stop, on a busy machine. */
+const START_TIMEOUT_MS = 60_000;
 
 /**
  * Why the containerd tests cannot run here, or undefined when they can.
@@ -101,7 +101,17 @@ export interface Container {
   readonly pid: number;
   /** `/proc/<pid>/ns/net`. */
   readonly netnsPath: string;
-  /** Run a command inside the container (`ctr task exec`). */
+  /**
+   * The container's netns entered from the host (`nsenter --net=<netnsPath>`):
+   * where its network state is read when going through the runtime is not
+   * the point, as nothing but a pipe is between the kernel and the answer.
+   */
+  readonly netns: NetnsView;
+  /**
+   * Run a command inside the container (`ctr task exec`). Its output passes
+   * through FIFOs that ctr may close before they are drained: ctr returns on
+   * the exit status, and on a busy machine an answer can arrive empty.
+   */
   exec(argv: readonly string[]): Promise<CmdResult>;
   /**
    * SIGKILL the task and wait until `ctr run --rm` has run CNI DEL and
@@ -195,19 +205,30 @@ function configToml(dir: string): string {
   ].join("\n");
 }
 
-async function readUntil(stream: ReadableStream<Uint8Array>, marker: string): Promise<string> {
+/** Read `stream` until `marker` or its end, within `timeoutMs`; returns what was read. */
+async function readUntil(
+  stream: ReadableStream<Uint8Array>,
+  marker: string,
+  timeoutMs: number,
+): Promise<string> {
   const reader = stream.getReader();
   let text = "";
-  try {
+  const read = async () => {
     while (!text.includes(marker)) {
       const { value, done } = await reader.read();
       if (done) break;
       text += dec.decode(value);
     }
+    return text;
+  };
+  try {
+    return await within(`"${marker}" from the mount namespace holder`, read(), {
+      timeoutMs,
+      lastSeen: () => JSON.stringify(text),
+    });
   } finally {
     reader.releaseLock();
   }
-  return text;
 }
 
 function mntNs(pid: number): string | undefined {
@@ -341,8 +362,12 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
-    const said = await readUntil(holder.stdout, "ready");
-    if (!said.includes("ready")) throw new Error("The mount namespace holder did not start");
+    const said = await readUntil(holder.stdout, "ready", START_TIMEOUT_MS);
+    if (!said.includes("ready")) {
+      throw new Error(
+        `The mount namespace holder ended before it was ready: ${JSON.stringify(said)}`,
+      );
+    }
     holderMnt = mntNs(holder.pid);
     if (holderMnt === undefined || holderMnt === mntNs(Deno.pid)) {
       throw new Error("The holder has no private mount namespace");
@@ -363,14 +388,23 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
       stdout: "null",
       stderr: "null",
     }).spawn();
-    let up = false;
-    for (let i = 0; i < 200 && !up; i++) {
-      await sleep(50);
-      up = (await ctr(["version"])).code === 0;
-    }
-    if (!up) {
+    const started = daemon;
+    let ended: Deno.CommandStatus | undefined;
+    started.status.then((st) => ended = st);
+    try {
+      await pollUntil("containerd to answer `ctr version`", async () => {
+        if (ended !== undefined) throw new Error(`containerd exited (code ${ended.code})`);
+        return await ctr(["version"]);
+      }, {
+        until: (r) => r.code === 0,
+        timeoutMs: START_TIMEOUT_MS,
+        show: (r) => `exit ${r.code}, stderr ${JSON.stringify(r.stderr.trim())}`,
+      });
+    } catch (err) {
       const log = await Deno.readTextFile(`${dir}/containerd.log`).catch(() => "");
-      throw new Error(`containerd did not come up: ${log.slice(-2000)}`);
+      throw new Error(`containerd did not come up: ${err}\ncontainerd.log: ${log.slice(-2000)}`, {
+        cause: err,
+      });
     }
   } catch (err) {
     await destroy().catch(() => {});
@@ -398,30 +432,50 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
       containers.set(id, entry);
       let exited: CmdResult | undefined;
       const output = collect(child).then((r) => exited = r);
-      let pid = 0;
-      for (let i = 0; i < 600 && pid === 0 && exited === undefined; i++) {
-        await sleep(50);
+      // The task is listed RUNNING once ctr has run CNI ADD and started it; an
+      // answer without the task (even an empty one) only means "not yet".
+      const running = async (): Promise<{ pid: number; ls: string }> => {
+        if (exited !== undefined) {
+          throw new Error(`ctr run ${id} exited (${exited.code}): ${exited.stderr.trim()}`);
+        }
         const ls = await ctr(["task", "ls"]);
         for (const line of ls.stdout.split("\n")) {
           const [task, p, status] = line.trim().split(/\s+/);
-          if (task === id && status === "RUNNING") pid = Number(p);
+          if (task === id && status === "RUNNING") return { pid: Number(p), ls: ls.stdout };
         }
-      }
-      if (pid === 0) {
+        return { pid: 0, ls: `exit ${ls.code}, stdout ${JSON.stringify(ls.stdout)}` };
+      };
+      let pid: number;
+      try {
+        ({ pid } = await pollUntil(`task ${id} to be RUNNING in \`ctr task ls\``, running, {
+          until: (r) => r.pid > 0,
+          timeoutMs: START_TIMEOUT_MS,
+          show: (r) => r.ls,
+        }));
+      } catch (err) {
         await ctr(["task", "kill", "-s", "SIGKILL", id]);
-        const r = await output;
-        entry.stopped = true;
-        throw new Error(`Container ${id} did not start (ctr exit ${r.code}): ${r.stderr.trim()}`);
+        const r = await within(`ctr run ${id} to exit`, output, { timeoutMs: START_TIMEOUT_MS })
+          .catch(() => undefined);
+        entry.stopped = r !== undefined;
+        throw new Error(
+          `Container ${id} did not start: ${err}` +
+            (r === undefined ? "" : ` (ctr exit ${r.code}: ${r.stderr.trim()})`),
+          { cause: err },
+        );
       }
+      const netnsPath = `/proc/${pid}/ns/net`;
       return {
         id,
         cniContainerId: `${namespace}-${id}`,
         pid,
-        netnsPath: `/proc/${pid}/ns/net`,
+        netnsPath,
+        netns: netnsAt(netnsPath),
         exec: (cmd) => ctr(["task", "exec", "--exec-id", `x${++execSeq}`, id, ...cmd]),
         stop: async () => {
           await ctr(["task", "kill", "-s", "SIGKILL", id]);
-          const r = await output;
+          const r = await within(`ctr run ${id} to exit after SIGKILL`, output, {
+            timeoutMs: START_TIMEOUT_MS,
+          });
           entry.stopped = true;
           return r;
         },
