@@ -21,7 +21,7 @@
 import assert from "node:assert/strict";
 import type { IpLink, IpRoute, IpRouteGet, IpRule } from "../../mod/kernel/iproute.ts";
 import { retryNonEmpty } from "../../tools/lib/poll.ts";
-import { ipJson, readback, type Snapshot, type TestNetns } from "../_helpers/netns.ts";
+import { ipJson, pinNetns, readback, type Snapshot, type TestNetns } from "../_helpers/netns.ts";
 import {
   type Conflist,
   type Json,
@@ -389,32 +389,20 @@ Deno.test({
     // Keep the container's netns alive past the task (as a leaked bind mount
     // or a lingering process would): the kernel then does not remove the veth
     // pair, so only the plugin's DEL can.
-    const pin = new Deno.Command("nsenter", {
-      args: [`--net=${c.netnsPath}`, "sleep", "3600"],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    try {
-      const stopped = await c.stop();
-      assert.equal(stopped.code, 137, stopped.stderr);
-      assert.deepEqual(callsFor(s.dir, c).at(-1), `DEL ${c.cniContainerId} eth0 netns= rc=0`);
-      const links = await ipJson<IpLink[]>(s.world.node, ["link", "show"]);
-      assert.ok(
-        !links.some((l) => l.ifname === hostVeth),
-        `host veth ${hostVeth} left on the node`,
-      );
-      assertNodeClean(
-        s.nodeBefore,
-        await readback(s.world.node),
-        "after DEL with the netns pinned",
-      );
-    } finally {
-      try {
-        pin.kill("SIGKILL");
-      } catch { /* already gone */ }
-      await pin.status;
-    }
+    await using _pin = await pinNetns(c.netnsPath);
+    const stopped = await c.stop();
+    assert.equal(stopped.code, 137, stopped.stderr);
+    assert.deepEqual(callsFor(s.dir, c).at(-1), `DEL ${c.cniContainerId} eth0 netns= rc=0`);
+    const links = await ipJson<IpLink[]>(s.world.node, ["link", "show"]);
+    assert.ok(
+      !links.some((l) => l.ifname === hostVeth),
+      `host veth ${hostVeth} left on the node`,
+    );
+    assertNodeClean(
+      s.nodeBefore,
+      await readback(s.world.node),
+      "after DEL with the netns pinned",
+    );
   },
 });
 

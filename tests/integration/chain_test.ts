@@ -15,7 +15,11 @@
  */
 
 import assert from "node:assert/strict";
+import type { IpLink } from "../../mod/kernel/iproute.ts";
 import {
+  ipJson,
+  macOf,
+  pinNetns,
   privilegedSkipReason,
   readback,
   type Snapshot,
@@ -44,7 +48,8 @@ const HIJACK_IP = "169.254.20.10";
 const POD_IP6 = "fd00:6::f1";
 const SERVICE_IP6 = "fd00:10:233::10";
 
-const skip = privilegedSkipReason() ?? refPluginsSkipReason() ?? toolsSkipReason("iptables");
+const skip = privilegedSkipReason() ?? refPluginsSkipReason() ??
+  toolsSkipReason("iptables", "ping", "nsenter");
 const macvlanVersions = skip === undefined
   ? await pluginVersions(`${REF_PLUGIN_DIR}/macvlan`) ?? []
   : [];
@@ -126,14 +131,6 @@ function eth0Rt(
     cniPath: [dir.path],
     hostNetns: world.node,
   };
-}
-
-async function linkMac(ns: TestNetns, ifname: string): Promise<string> {
-  const [link] = JSON.parse(await ns.ip(["-j", "link", "show", "dev", ifname])) as {
-    address: string;
-  }[];
-  assert.ok(link, `no link ${ifname} in ${ns.name}`);
-  return link.address;
 }
 
 async function ping(from: TestNetns, dst: string, what: string): Promise<void> {
@@ -245,7 +242,7 @@ chainTest(
       }, eth0Rt(world, pod, dir));
       const result = await chain.add();
       assertResultShape(result, version, `${POD_IP}/16`);
-      assert.equal(resultInterface(result, "eth0")?.mac, await linkMac(pod, "eth0"));
+      assert.equal(resultInterface(result, "eth0")?.mac, await macOf(pod, "eth0"));
       assert.ok(chain.cached !== undefined, "the final result is cached");
       await chain.check();
       await ping(world.gw, POD_IP, "gateway -> pod");
@@ -292,14 +289,14 @@ for (const version of ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]) {
       assertResultShape(result, version, `${POD_IP}/16`);
       assert.equal(
         resultInterface(result, "eth0")?.mac,
-        await linkMac(pod, "eth0"),
+        await macOf(pod, "eth0"),
         "result MAC of eth0 = the live MAC",
       );
 
       // Pod: exactly the state of underlay example 1 (docs/network.md).
       const p = await readback(pod);
-      const hostMac = await linkMac(world.node, hostVeth);
-      const podVethMac = await linkMac(pod, "veth0");
+      const hostMac = await macOf(world.node, hostVeth);
+      const podVethMac = await macOf(pod, "veth0");
       assert.deepEqual(
         normAll(p.routes4),
         normAll([
@@ -380,7 +377,7 @@ for (const version of ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]) {
       await ping(world.node, POD_IP, "node -> pod through the host veth");
 
       await chain.del();
-      const links = JSON.parse(await pod.ip(["-j", "link", "show"])) as { ifname: string }[];
+      const links = await ipJson<IpLink[]>(pod, ["link", "show"]);
       assert.deepEqual(links.map((l) => l.ifname), ["lo"], "only lo is left in the pod");
       assertNodeClean(nodeBefore, await readback(world.node), "after DEL");
 
@@ -450,7 +447,7 @@ chainTest(
       normAll(p.rules6).includes("1000: from all fwmark 0x1 lookup 100"),
       p.rules6.join("\n"),
     );
-    const hostMac = await linkMac(world.node, hostVeth);
+    const hostMac = await macOf(world.node, hostVeth);
     assert.ok(
       normAll(p.neigh).includes(`${WORLD.nodeIp6} dev veth0 lladdr ${hostMac} PERMANENT`),
       p.neigh.join("\n"),
@@ -486,7 +483,7 @@ chainTest(
     const nodeBefore = await readback(world.node);
     const result = await chain.add();
     // podMACPrefix: prefix + the four octets of 10.6.212.241.
-    assert.equal(await linkMac(pod, "eth0"), "0a:1b:0a:06:d4:f1");
+    assert.equal(await macOf(pod, "eth0"), "0a:1b:0a:06:d4:f1");
     assert.equal(resultInterface(result, "eth0")?.mac, "0a:1b:0a:06:d4:f1");
     await chain.check();
     await ping(world.gw, POD_IP, "gateway -> pod with the new MAC");
@@ -521,17 +518,11 @@ chainTest(
     const nodeBefore = await readback(world.node);
 
     await overlay.add();
-    const [ptpPeer] = JSON.parse(await pod.ip(["-j", "link", "show", "dev", "eth0"])) as {
-      "link_index": number;
-    }[];
-    const hostLinks = JSON.parse(await world.node.ip(["-j", "link", "show"])) as {
-      ifindex: number;
-      ifname: string;
-      address: string;
-    }[];
+    const [ptpPeer] = await ipJson<IpLink[]>(pod, ["link", "show", "dev", "eth0"]);
+    const hostLinks = await ipJson<IpLink[]>(world.node, ["link", "show"]);
     const ptpVeth = hostLinks.find((l) => l.ifindex === ptpPeer?.link_index);
     assert.ok(ptpVeth, "the ptp host veth");
-    const podEth0Mac = await linkMac(pod, "eth0");
+    const podEth0Mac = await macOf(pod, "eth0");
 
     await underlay.add();
     await overlay.check();
@@ -619,30 +610,18 @@ chainTest(
     await chain.add();
     // A process keeps the netns alive after its /var/run/netns path is gone
     // (a runtime that unmounted it early): the kernel keeps the veth pair.
-    const pin = new Deno.Command("nsenter", {
-      args: [`--net=${pod.path}`, "sleep", "3600"],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    try {
-      await pod.destroy();
-      assert.ok(
-        (await world.node.ip(["link", "show", "dev", hostVeth])).includes(hostVeth),
-        "the host veth lives while the netns does",
-      );
-      await chain.del();
-      const links = JSON.parse(await world.node.ip(["-j", "link", "show"])) as { ifname: string }[];
-      assert.ok(
-        !links.some((l) => l.ifname === hostVeth),
-        `host veth ${hostVeth} left on the node`,
-      );
-      assertNodeClean(nodeBefore, await readback(world.node), "after DEL with a stale netns path");
-    } finally {
-      try {
-        pin.kill("SIGKILL");
-      } catch { /* already gone */ }
-      await pin.status;
-    }
+    await using _pin = await pinNetns(pod.path);
+    await pod.destroy();
+    assert.ok(
+      (await ipJson<IpLink[]>(world.node, ["link", "show"])).some((l) => l.ifname === hostVeth),
+      "the host veth lives while the netns does",
+    );
+    await chain.del();
+    const links = await ipJson<IpLink[]>(world.node, ["link", "show"]);
+    assert.ok(
+      !links.some((l) => l.ifname === hostVeth),
+      `host veth ${hostVeth} left on the node`,
+    );
+    assertNodeClean(nodeBefore, await readback(world.node), "after DEL with a stale netns path");
   },
 );

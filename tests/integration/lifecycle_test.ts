@@ -9,6 +9,7 @@ import {
   diffSnapshots,
   exec,
   ping,
+  pinNetns,
   privilegedSkipReason,
   readback,
   type TestNetns,
@@ -17,7 +18,8 @@ import {
 import { cni, containerId, runCoordinator } from "../_helpers/cni.ts";
 import type { Result } from "../../mod/cni/types.ts";
 
-const skip = privilegedSkipReason() ?? toolsSkipReason("iptables-restore", "ping", "sleep");
+const skip = privilegedSkipReason() ??
+  toolsSkipReason("iptables-restore", "ping", "sleep", "nsenter");
 
 const CONF = itConf("it-life", "lifecycle");
 
@@ -66,22 +68,15 @@ worldTest(
     const add = await cni(w.node, "ADD", CONF, call, prev);
     assert.equal(add.code, 0, add.stdout + add.stderr);
     // Keep the netns alive with a process, then remove its mount point.
-    const holder = new Deno.Command("ip", { args: ["netns", "exec", pod.name, "sleep", "30"] })
-      .spawn();
-    try {
-      await new Promise((r) => setTimeout(r, 200));
-      await exec(["ip", "netns", "del", pod.name]);
-      const del = await cni(w.node, "DEL", CONF, call);
-      assert.equal(del.code, 0, del.stdout + del.stderr);
-      assert.deepEqual(
-        diffSnapshots(node0, await readback(w.node)),
-        {},
-        "host veth, route, neighbour gone",
-      );
-    } finally {
-      holder.kill("SIGKILL");
-      await holder.status;
-    }
+    await using _holder = await pinNetns(pod.path);
+    await exec(["ip", "netns", "del", pod.name]);
+    const del = await cni(w.node, "DEL", CONF, call);
+    assert.equal(del.code, 0, del.stdout + del.stderr);
+    assert.deepEqual(
+      diffSnapshots(node0, await readback(w.node)),
+      {},
+      "host veth, route, neighbour gone",
+    );
   },
 );
 
@@ -238,28 +233,21 @@ worldTest(
 worldTest(skip, "ADD, CHECK and DEL with CNI_NETNS=/proc/PID/ns/net", async (w) => {
   const { pod, prev } = await podWithNic(w, "10.6.212.70/16");
   const node0 = await readback(w.node);
-  const holder = new Deno.Command("ip", { args: ["netns", "exec", pod.name, "sleep", "30"] })
-    .spawn();
-  try {
-    await new Promise((r) => setTimeout(r, 200));
-    const call = {
-      containerId: containerId(),
-      netns: `/proc/${holder.pid}/ns/net`,
-      ifname: "eth0",
-    };
-    const add = await cni(w.node, "ADD", CONF, call, prev);
-    assert.equal(add.code, 0, add.stdout + add.stderr);
-    assert.match(await pod.ip(["link", "show", "veth0"]), /veth0@/);
-    assert.ok(await ping(pod, "10.6.212.101"));
-    const check = await cni(w.node, "CHECK", CONF, call, add.json);
-    assert.equal(check.code, 0, check.stdout);
-    const del = await cni(w.node, "DEL", CONF, call);
-    assert.equal(del.code, 0, del.stdout);
-    assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
-  } finally {
-    holder.kill("SIGKILL");
-    await holder.status;
-  }
+  await using holder = await pinNetns(pod.path);
+  const call = {
+    containerId: containerId(),
+    netns: `/proc/${holder.pid}/ns/net`,
+    ifname: "eth0",
+  };
+  const add = await cni(w.node, "ADD", CONF, call, prev);
+  assert.equal(add.code, 0, add.stdout + add.stderr);
+  assert.match(await pod.ip(["link", "show", "veth0"]), /veth0@/);
+  assert.ok(await ping(pod, "10.6.212.101"));
+  const check = await cni(w.node, "CHECK", CONF, call, add.json);
+  assert.equal(check.code, 0, check.stdout);
+  const del = await cni(w.node, "DEL", CONF, call);
+  assert.equal(del.code, 0, del.stdout);
+  assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
 }, { ipv6: false });
 
 worldTest(

@@ -13,6 +13,7 @@ import {
   privilegedSkipReason,
   readback,
   toolsSkipReason,
+  waitLinkReady,
 } from "../_helpers/netns.ts";
 import { cni, containerId } from "../_helpers/cni.ts";
 import { statePath } from "../../mod/kernel/state.ts";
@@ -141,6 +142,8 @@ worldTest(
       await w.node.ip(["route", "add", "10.233.100.2/32", "dev", cali, "scope", "link"]);
       await pod.ip(["addr", "add", "10.233.100.2/32", "dev", "eth0"]);
       await pod.ip(["link", "set", "eth0", "up"]);
+      await waitLinkReady(pod, "eth0");
+      await waitLinkReady(w.node, cali);
       await pod.ip(["route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"]);
       await pod.ip(["route", "add", "default", "via", "169.254.1.1", "dev", "eth0"]);
       const prev = await addMacvlanNic(w.node, pod, {

@@ -22,6 +22,7 @@
 
 import type { IpAddrLink, IpLink } from "../../mod/kernel/iproute.ts";
 import { inNetns } from "../../mod/kernel/netns.ts";
+import { pollUntil } from "./poll.ts";
 
 const decoder = new TextDecoder();
 
@@ -188,7 +189,43 @@ export async function addVethPair(
   ]);
   await opts.beforeUp?.();
   await a.ip(["link", "set", aName, "up"]);
-  if (opts.up !== "a") await b.ip(["link", "set", bName, "up"]);
+  if (opts.up !== "a") {
+    await b.ip(["link", "set", bName, "up"]);
+    await waitLinkReady(a, aName);
+    await waitLinkReady(b, bName);
+  }
+}
+
+/**
+ * Wait until a link that was set up can send: operstate UP and its qdisc
+ * attached. `ip link set up` returns before the kernel's link watch (a work
+ * queue, late on a busy machine) has done both, and until then the link
+ * drops what is sent on it (the "noop" qdisc).
+ *
+ * @param ns its netns
+ * @param ifname its name
+ * @throws {PollTimeoutError} after 20 s, with the link's last state
+ */
+export async function waitLinkReady(ns: IpRunner, ifname: string): Promise<void> {
+  type LinkState = IpLink & { operstate?: string; qdisc?: string };
+  await pollUntil(
+    `${ifname} in ${ns.path} to be ready to send (operstate UP, a qdisc attached)`,
+    async () =>
+      (await ipJson<LinkState[]>(ns, [
+        "link",
+        "show",
+        "dev",
+        ifname,
+      ]))[0],
+    {
+      until: (l) => l?.operstate === "UP" && l.qdisc !== undefined && l.qdisc !== "noop",
+      intervalMs: 10,
+      show: (l) =>
+        l === undefined
+          ? "no such link"
+          : `operstate ${l.operstate}, qdisc ${l.qdisc}, flags ${l.flags.join(",")}`,
+    },
+  );
 }
 
 /** Two throwaway netns joined by a veth pair; `await using` deletes both. */
@@ -245,6 +282,70 @@ export async function createLinkedNetns(
       await nsA.destroy();
     },
   };
+}
+
+/** A process that keeps a netns alive; dispose it (or `release()`) to end it. */
+export interface NetnsPin extends AsyncDisposable {
+  /** The process's PID: `/proc/<pid>/ns/net` is the pinned netns. */
+  readonly pid: number;
+  /** End the process (idempotent). */
+  release(): Promise<void>;
+}
+
+function nsInode(path: string): string | undefined {
+  try {
+    const st = Deno.statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Keep the netns at `path` alive with a process of its own (`nsenter
+ * --net=<path> sleep`), as a leaked bind mount or a lingering process of a
+ * runtime would, and return once that process is in it (its
+ * `/proc/<pid>/ns/net` is the netns at `path`); a caller may then remove
+ * `path` or end the netns' other processes.
+ *
+ * @param path the netns, e.g. `/var/run/netns/<name>` or `/proc/<pid>/ns/net`
+ * @returns the pin
+ * @throws {PollTimeoutError} when the process is not in the netns within 30 s
+ */
+export async function pinNetns(path: string): Promise<NetnsPin> {
+  const want = nsInode(path);
+  if (want === undefined) throw new Error(`No netns at "${path}" to pin`);
+  const child = new Deno.Command("nsenter", {
+    args: [`--net=${path}`, "sleep", "3600"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let ended: Deno.CommandStatus | undefined;
+  const status = child.status.then((st) => ended = st);
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already ended */ }
+    await status;
+    await child.stderr.cancel().catch(() => {});
+  };
+  try {
+    await pollUntil(`nsenter (PID ${child.pid}) to be in the netns ${path}`, async () => {
+      if (ended !== undefined) {
+        const stderr = await new Response(child.stderr).text().catch(() => "");
+        throw new Error(`nsenter --net=${path} exited (${ended.code}): ${stderr.trim()}`);
+      }
+      return nsInode(`/proc/${child.pid}/ns/net`);
+    }, { until: (ino) => ino === want, timeoutMs: 30_000, intervalMs: 5 });
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  return { pid: child.pid, release, [Symbol.asyncDispose]: release };
 }
 
 /** A snapshot of a netns' network state, as sorted text lines per section. */

@@ -31,7 +31,7 @@
 
 import type { Result } from "../../mod/cni/types.ts";
 import { errorMessage } from "../../mod/errors.ts";
-import { addVethPair, createNetns, exec, macOf, type TestNetns } from "./netns.ts";
+import { addVethPair, createNetns, exec, macOf, type TestNetns, waitLinkReady } from "./netns.ts";
 import { runLogFile } from "./run_dirs.ts";
 
 /** Fixed addresses of every world (those of docs/network.md's worked examples). */
@@ -267,6 +267,7 @@ export async function addMacvlanNic(
     await pod.ip(["addr", "add", a, "dev", opts.ifname, ...(a.includes(":") ? ["nodad"] : [])]);
   }
   await pod.ip(["link", "set", opts.ifname, "up"]);
+  await waitLinkReady(pod, opts.ifname);
   for (const gw of opts.gateways) {
     // The main plugins add routes without "exclusive": a second default is kept.
     await pod.ip([
@@ -307,6 +308,8 @@ export async function addPtpEth0(w: World, pod: TestNetns, hostEnd: string): Pro
   await w.node.ip(["route", "add", "10.233.100.2/32", "dev", hostEnd, "scope", "host"]);
   await pod.ip(["addr", "add", "10.233.100.2/24", "dev", "eth0", "noprefixroute"]);
   await pod.ip(["link", "set", "eth0", "up"]);
+  await waitLinkReady(pod, "eth0");
+  await waitLinkReady(w.node, hostEnd);
   await pod.ip([
     "route",
     "add",
