@@ -14,8 +14,10 @@ import {
   addVethPair,
   createLinkedNetns,
   createNetns,
+  ipJson,
   macOf,
   privilegedSkipReason,
+  waitLinkReady,
 } from "../_helpers/netns.ts";
 import type { TestNetns } from "../_helpers/netns.ts";
 import { detectGateways, detectIpConflicts } from "../../mod/detect/detect.ts";
@@ -25,9 +27,11 @@ import type { RawSocket } from "../../mod/detect/rawsock.ts";
 import { CodecError, parseFrame } from "../../mod/codec/mod.ts";
 import type { ArpFrame, Frame, NdpFrame } from "../../mod/codec/mod.ts";
 import { CniError, ErrorCode } from "../../mod/errors.ts";
+import type { IpAddrLink } from "../../mod/kernel/iproute.ts";
 import { addMacvlanNic, createWorld, WORLD } from "../_helpers/world.ts";
 import { containerId, runCoordinator } from "../_helpers/cni.ts";
 import { runLogFile } from "../_helpers/run.ts";
+import { pollUntil } from "../../tools/lib/poll.ts";
 
 const skip = privilegedSkipReason();
 const ignore = skip !== undefined;
@@ -97,14 +101,35 @@ function ndps(frames: Frame[]): NdpFrame[] {
   return frames.filter((f): f is NdpFrame => f.kind === "ndp");
 }
 
-/** Frames may still be on their way through the veth: wait until `n` arrived or 1 s passed. */
-async function collect(sock: RawSocket, n: number): Promise<Frame[]> {
+/** The neighbour solicitations for `target` among `frames`. */
+function nsFor(frames: Frame[], target: string): NdpFrame[] {
+  return ndps(frames).filter((f) => f.ndp.kind === "ns" && f.ndp.target === target);
+}
+
+/**
+ * The frames the pod sent, read from a capture socket. Frames may still be on
+ * their way through the veth (later on a busy machine): wait, bounded, until
+ * `enough` says the awaited ones are there (counting only those, as the pod's
+ * kernel sends frames of its own meanwhile: DAD for its link-local address,
+ * MLD), then take what else is already queued.
+ */
+async function collect(
+  sock: RawSocket,
+  what: string,
+  enough: (frames: Frame[]) => boolean,
+): Promise<Frame[]> {
   const out: Frame[] = [];
-  const until = performance.now() + 1000;
-  while (out.length < n && performance.now() < until) {
+  await pollUntil(`${what} from the pod on the peer's capture socket`, () => {
     out.push(...drainFromPod(sock));
-    if (out.length < n) await new Promise((r) => setTimeout(r, 5));
-  }
+    return enough(out);
+  }, {
+    timeoutMs: 10_000,
+    intervalMs: 5,
+    show: () =>
+      out.map((f) => f.kind === "arp" ? `arp ${f.arp.targetProtocolAddr}` : `ndp ${f.ndp.kind}`)
+        .join(", "),
+  });
+  // A moment more for frames that should not be there (the callers count exactly).
   await new Promise((r) => setTimeout(r, 20));
   out.push(...drainFromPod(sock));
   return out;
@@ -128,7 +153,11 @@ Deno.test({
     await dualStack(w);
     using cap = capture(w.peer);
     await detectIpConflicts(onEth0(w.pod.path, { ips: ["10.20.0.2", "fd00:20::2"] }));
-    const frames = await collect(cap, 6);
+    const frames = await collect(
+      cap,
+      "3 ARP probes and 3 DAD probes",
+      (fs) => arps(fs).length >= 3 && nsFor(fs, "fd00:20::2").length >= 3,
+    );
     const probes = arps(frames);
     assert.equal(probes.length, 3);
     for (const f of probes) {
@@ -142,7 +171,7 @@ Deno.test({
       });
     }
     // The pod's kernel may be doing DAD for its link-local address meanwhile.
-    const dad = ndps(frames).filter((f) => f.ndp.kind === "ns" && f.ndp.target === "fd00:20::2");
+    const dad = nsFor(frames, "fd00:20::2");
     assert.equal(dad.length, 3);
     for (const f of dad) {
       assert.equal(f.eth.dst, "33:33:ff:00:00:02");
@@ -169,7 +198,7 @@ Deno.test({
       `IP address "10.20.0.5" on "eth0" is already in use by "${PEER_MAC}"`,
     );
     // The peer answered the first probe; at most a second went out meanwhile.
-    const probes = arps(await collect(cap, 1));
+    const probes = arps(await collect(cap, "an ARP probe", (fs) => arps(fs).length >= 1));
     assert.ok(probes.length >= 1 && probes.length <= 3, `${probes.length} probes`);
     assert.equal(probes[0]?.arp.senderProtocolAddr, "0.0.0.0");
   },
@@ -221,7 +250,11 @@ Deno.test({
         gateways: ["10.20.0.1", "fd00:20::1"],
       }),
     );
-    const frames = await collect(cap, 2);
+    const frames = await collect(
+      cap,
+      "an ARP request and an NS for the gateways",
+      (fs) => arps(fs).length >= 1 && nsFor(fs, "fd00:20::1").length >= 1,
+    );
     const req = arps(frames);
     assert.ok(req.length >= 1);
     assert.deepEqual(req[0]!.arp, {
@@ -231,7 +264,7 @@ Deno.test({
       targetHardwareAddr: "00:00:00:00:00:00",
       targetProtocolAddr: "10.20.0.1",
     });
-    const ns = ndps(frames).filter((f) => f.ndp.kind === "ns" && f.ndp.target === "fd00:20::1");
+    const ns = nsFor(frames, "fd00:20::1");
     assert.ok(ns.length >= 1);
     assert.equal(ns[0]!.ip6.src, "fd00:20::2");
     assert.equal(ns[0]!.ip6.dst, "ff02::1:ff00:1");
@@ -239,9 +272,12 @@ Deno.test({
     assert.equal(ns[0]!.ndp.target, "fd00:20::1");
     assert.equal(ns[0]!.ndp.kind === "ns" && ns[0]!.ndp.sourceLinkLayerAddr, POD_MAC);
     // Side effect: the gateway learnt the pod's MAC from the requests.
-    const neigh = await w.peer.ip(["neigh", "show", "dev", "eth0"]);
-    assert.match(neigh, new RegExp(`10\\.20\\.0\\.2 lladdr ${POD_MAC}`));
-    assert.match(neigh, new RegExp(`fd00:20::2 lladdr ${POD_MAC}`));
+    const learnt = [`10\\.20\\.0\\.2 lladdr ${POD_MAC}`, `fd00:20::2 lladdr ${POD_MAC}`];
+    await pollUntil(
+      "the gateway's neighbour entries for the pod",
+      () => w.peer.ip(["neigh", "show", "dev", "eth0"]),
+      { until: (t) => learnt.every((re) => new RegExp(re).test(t)), timeoutMs: 10_000 },
+    );
   },
 });
 
@@ -255,21 +291,18 @@ Deno.test({
     using cap = capture(w.peer);
     const args = onEth0(w.pod.path, { ips: ["10.20.0.2"], gateways: ["fd00:20::1"] });
     await detectGateways(args);
-    const linkLocals = (JSON.parse(await w.pod.ip(["-j", "-6", "addr", "show", "dev", "eth0"])) as {
-      "addr_info": { local: string; scope: string }[];
-    }[])[0]!.addr_info.filter((a) => a.scope === "link").map((a) => a.local);
-    const ns = ndps(await collect(cap, 1)).filter((f) =>
-      f.ndp.kind === "ns" && f.ndp.target === "fd00:20::1"
-    );
+    const linkLocals =
+      (await ipJson<IpAddrLink[]>(w.pod, ["-6", "addr", "show", "dev", "eth0"]))[0]!
+        .addr_info.filter((a) => a.scope === "link").map((a) => a.local);
+    const toGw = (fs: Frame[]) => nsFor(fs, "fd00:20::1");
+    const ns = toGw(await collect(cap, "an NS for the gateway", (fs) => toGw(fs).length >= 1));
     assert.ok(ns.length >= 1);
     assert.ok(linkLocals.includes(ns[0]!.ip6.src), `${ns[0]!.ip6.src} not in ${linkLocals}`);
     // With IPv6 off in the pod there is no source address: a DAD-style NS still
     // makes the gateway answer (to ff02::1).
     w.pod.setSysctl("net.ipv6.conf.eth0.disable_ipv6", 1);
     await detectGateways(args);
-    const dad = ndps(await collect(cap, 1)).filter((f) =>
-      f.ndp.kind === "ns" && f.ndp.target === "fd00:20::1"
-    );
+    const dad = toGw(await collect(cap, "a DAD-style NS", (fs) => toGw(fs).length >= 1));
     assert.ok(dad.length >= 1);
     assert.equal(dad[0]!.ip6.src, "::");
     assert.deepEqual(dad[0]!.ndp.options, []);
@@ -290,7 +323,7 @@ Deno.test({
       ErrorCode.GatewayUnreachable,
       `Gateway "10.20.0.1" did not answer on "eth0" after 3 probes`,
     );
-    const req = arps(await collect(cap, 3));
+    const req = arps(await collect(cap, "3 ARP requests", (fs) => arps(fs).length >= 3));
     assert.equal(req.length, 3);
     for (const f of req) assert.equal(f.arp.targetProtocolAddr, "10.20.0.1");
     await rejectsWith(
@@ -304,8 +337,9 @@ Deno.test({
       ErrorCode.GatewayUnreachable,
       `Gateway "fd00:20::1" did not answer on "eth0" after 2 probes`,
     );
-    const ns = ndps(await collect(cap, 2)).filter((f) =>
-      f.ndp.kind === "ns" && f.ndp.target === "fd00:20::1"
+    const ns = nsFor(
+      await collect(cap, "2 NS", (fs) => nsFor(fs, "fd00:20::1").length >= 2),
+      "fd00:20::1",
     );
     assert.equal(ns.length, 2);
   },
@@ -357,7 +391,7 @@ Deno.test({
     const { buildArpProbe } = await import("../../mod/codec/mod.ts");
     const frame = buildArpProbe(POD_MAC, "10.20.0.77");
     a.send(frame);
-    const got = await b.recv(performance.now() + 1000);
+    const got = await b.recv(performance.now() + 10_000);
     assert.ok(got !== undefined, "no frame arrived");
     assert.deepEqual(got.subarray(0, frame.length), frame);
     // Our own frame is not read back on the sending socket.
@@ -398,7 +432,8 @@ Deno.test({
       "stale",
     ]);
     await w.pod.ip(["link", "set", "eth0", "address", newMac]);
-    // Control: changing the MAC alone tells the peer nothing.
+    // Control: changing the MAC alone tells the peer nothing (nothing to wait
+    // for: a short grace in which a frame that should not come could).
     await new Promise((r) => setTimeout(r, 50));
     const before = await w.peer.ip(["neigh", "show", "dev", "eth0"]);
     assert.match(before, new RegExp(`10\\.20\\.0\\.2 lladdr ${POD_MAC}`));
@@ -411,9 +446,11 @@ Deno.test({
       ips: ["10.20.0.2", "fd00:20::2"],
     });
     assert.deepEqual(failures, []);
+    // The pod's kernel may send frames of its own with the new MAC (MLD).
     const frames: Frame[] = [];
-    const until = performance.now() + 1000;
-    while (frames.length < 2 && performance.now() < until) {
+    const until = performance.now() + 10_000;
+    const both = () => arps(frames).length > 0 && ndps(frames).some((f) => f.ndp.kind === "na");
+    while (!both() && performance.now() < until) {
       const b = await cap.recv(until);
       if (b === undefined) break;
       const f = parseFrame(b);
@@ -423,13 +460,21 @@ Deno.test({
     assert.ok(garp !== undefined, "no gratuitous ARP captured");
     assert.equal(garp.arp.senderProtocolAddr, "10.20.0.2");
     assert.equal(garp.arp.targetProtocolAddr, "10.20.0.2");
-    const na = ndps(frames)[0];
+    const na = ndps(frames).find((f) => f.ndp.kind === "na");
     assert.ok(na !== undefined, "no neighbour advertisement captured");
     assert.equal(na.ndp.kind, "na");
     assert.equal(na.ip6.dst, "ff02::1");
     // The peer's kernel accepted both and now has the new MAC.
-    const neigh = await w.peer.ip(["neigh", "show", "dev", "eth0"]);
-    assert.match(neigh, new RegExp(`10\\.20\\.0\\.2 lladdr ${newMac}`));
+    const neigh = await pollUntil(
+      "the peer's neighbour entries to have the new MAC",
+      () => w.peer.ip(["neigh", "show", "dev", "eth0"]),
+      {
+        until: (t) =>
+          new RegExp(`10\\.20\\.0\\.2 lladdr ${newMac}`).test(t) &&
+          new RegExp(`fd00:20::2 lladdr ${newMac}`).test(t),
+        timeoutMs: 10_000,
+      },
+    );
     assert.match(neigh, new RegExp(`fd00:20::2 lladdr ${newMac}`));
   },
 });
@@ -471,6 +516,7 @@ Deno.test({
     await node.ip(["link", "set", "mv0", "netns", pod.name]);
     await pod.ip(["link", "set", "mv0", "name", "eth0"]);
     await pod.ip(["link", "set", "eth0", "up"]);
+    await waitLinkReady(pod, "eth0");
     await addAddrs(pod, "10.30.0.2/24", "fd00:30::2/64");
     await addAddrs(peer, "10.30.0.1/24", "fd00:30::1/64");
     const base = { netns: pod.path, ifname: "eth0", mac: POD_MAC, options: OPTIONS };
@@ -480,13 +526,11 @@ Deno.test({
       ips: ["10.30.0.2", "fd00:30::2"],
       gateways: ["10.30.0.1", "fd00:30::1"],
     });
-    const [peerLink] = JSON.parse(await peer.ip(["-j", "link", "show", "eth0"])) as {
-      address: string;
-    }[];
+    const peerMac = await macOf(peer, "eth0");
     await rejectsWith(
       detectIpConflicts({ ...base, ips: ["10.30.0.3", "fd00:30::1"] }),
       ErrorCode.IpConflict,
-      `IP address "fd00:30::1" on "eth0" is already in use by "${peerLink?.address}"`,
+      `IP address "fd00:30::1" on "eth0" is already in use by "${peerMac}"`,
     );
   },
 });
@@ -522,6 +566,10 @@ Deno.test({
       await sw.ip(["link", "set", `p${i}`, "master", "br0", "up"]);
       await ns.ip(["link", "set", "eth0", "address", mac, "up"]);
     }
+    for (const [i, [ns]] of hosts.entries()) {
+      await waitLinkReady(sw, `p${i}`);
+      await waitLinkReady(ns, "eth0");
+    }
     await addAddrs(pod, "10.50.0.5/24");
     await addAddrs(holder, "10.50.0.5/24");
     const { buildArpRequest } = await import("../../mod/codec/mod.ts");
@@ -541,7 +589,7 @@ Deno.test({
       }
     })();
     try {
-      await new Promise((r) => setTimeout(r, 20)); // the flood is on
+      await pollUntil("the noise flood to be on", () => sent, { until: (n) => n >= 100 });
       await rejectsWith(
         detectIpConflicts(onEth0(pod.path, { ips: ["10.50.0.5"] })),
         ErrorCode.IpConflict,
@@ -575,12 +623,8 @@ function coordinatorConf(prevResult: unknown, extra: Record<string, unknown>) {
   };
 }
 
-async function gwMac(world: World2): Promise<string> {
-  const [link] = JSON.parse(await world.gw.ip(["-j", "link", "show", "eth0"])) as {
-    address: string;
-  }[];
-  assert.ok(link);
-  return link.address;
+function gwMac(world: World2): Promise<string> {
+  return macOf(world.gw, "eth0");
 }
 
 async function podWithNic(world: World2) {
