@@ -41,6 +41,7 @@
 
 import { addVethPair, createNetns, type TestNetns } from "./netns.ts";
 import { errorMessage } from "../../mod/errors.ts";
+import { within } from "./poll.ts";
 import { createWorld, WORLD, type World } from "./world.ts";
 
 /** The fixed addresses and ports of every kube world. */
@@ -321,6 +322,9 @@ try {
 }
 `;
 
+/** How long a test server or client may take to start (a Deno start on a busy machine). */
+const SERVER_START_MS = 60_000;
+
 function denoEval(code: string): string[] {
   return [Deno.execPath(), "eval", "--no-config", "--no-npm", "--no-remote", code];
 }
@@ -341,16 +345,13 @@ async function startServer(ns: TestNetns, name: string, port: number): Promise<T
     } catch { /* already ended */ }
     await child.status;
   };
-  // The first line is READY once it listens; give it 10 s (a cold Deno cache).
+  // The first line is READY once it listens: a Deno start, slow with a cold
+  // cache or on a busy machine.
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const first = await Promise.race([
-      reader.read(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("no READY within 10 s")), 10_000);
-      }),
-    ]);
+    const first = await within(`the test server "${name}" to print READY`, reader.read(), {
+      timeoutMs: SERVER_START_MS,
+    });
     if (first.done || !first.value.startsWith("READY")) {
       throw new Error(`unexpected output ${JSON.stringify(first.value ?? "")}`);
     }
@@ -360,8 +361,6 @@ async function startServer(ns: TestNetns, name: string, port: number): Promise<T
     throw new Error(
       `Cannot start the test server "${name}" in ${ns.name}: ${errorMessage(err)} ${stderr.trim()}`,
     );
-  } finally {
-    clearTimeout(timer);
   }
   reader.releaseLock();
   // Drain the rest so the child never blocks on a full pipe.
@@ -371,14 +370,19 @@ async function startServer(ns: TestNetns, name: string, port: number): Promise<T
 }
 
 /**
- * One TCP exchange from a netns, within a timeout (the client program gives
- * up by itself; a hard kill 3 s later covers a hung start).
+ * One TCP exchange from a netns, within a timeout counted by the client
+ * program itself once it runs (so a slow start on a busy machine does not
+ * count as a lost exchange). Only what the client reports is an outcome: a
+ * client that ends without its report (killed, crashed; a hard kill a minute
+ * after the timeout covers a hung start) is an error, never a failed
+ * exchange, or a case that must fail would pass on it.
  *
  * @param from where the client runs
  * @param ip the destination address
  * @param port the destination port
  * @param opts the timeout
  * @returns what happened
+ * @throws {Error} when the client ended without a report, with its exit code and output
  */
 export async function tcpExchange(
   from: TestNetns,
@@ -397,18 +401,22 @@ export async function tcpExchange(
     try {
       child.kill("SIGKILL");
     } catch { /* ended */ }
-  }, timeoutMs + 3000);
+  }, timeoutMs + SERVER_START_MS);
   const out = await child.output();
   clearTimeout(kill);
   const text = new TextDecoder().decode(out.stdout).trim();
   try {
-    return JSON.parse(text) as Exchange;
-  } catch {
-    return {
-      ok: false,
-      error: `client ended with ${out.code}: ${text} ${new TextDecoder().decode(out.stderr)}`,
-    };
+    const report = JSON.parse(text) as Exchange;
+    if (typeof report.ok === "boolean") return report;
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
   }
+  throw new Error(
+    `The TCP client in ${from.name} (to ${ip} port ${port}) ended without its report: ` +
+      `exit ${out.code}, stdout ${JSON.stringify(text)}, stderr ${
+        JSON.stringify(new TextDecoder().decode(out.stderr).trim().slice(-2000))
+      }`,
+  );
 }
 
 async function applyRules(node: TestNetns, families: readonly Family[]): Promise<void> {
