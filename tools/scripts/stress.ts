@@ -39,6 +39,34 @@ export const SUITES: readonly string[] = [
   "tests/zz_leftovers_test.ts",
 ];
 
+/** Whether a file name is one `deno test` picks up in a directory (`*_test.ts`, `*.test.ts`, `test.ts`). */
+function isTestFile(name: string): boolean {
+  return /(^|[._])test\.(ts|tsx|mts|js|mjs|jsx)$/.test(name);
+}
+
+/**
+ * The test files of `paths`, in order: a directory becomes its test files
+ * (recursively, sorted by path), a file stays. `deno test` runs files given
+ * as files before those it finds in directories, so the leftover check, which
+ * must run last, would otherwise run first.
+ *
+ * @param paths files and directories, relative to `root`
+ * @param root the directory they are relative to
+ * @returns the files, relative to `root`
+ */
+export function testFiles(paths: readonly string[], root: string = ROOT): string[] {
+  const walk = (dir: string): string[] => {
+    const out: string[] = [];
+    for (const e of Deno.readDirSync(`${root}/${dir}`)) {
+      const path = `${dir.replace(/\/$/, "")}/${e.name}`;
+      if (e.isDirectory) out.push(...walk(path));
+      else if (e.isFile && isTestFile(e.name)) out.push(path);
+    }
+    return out.sort();
+  };
+  return paths.flatMap((p) => Deno.statSync(`${root}/${p}`).isDirectory ? walk(p) : [p]);
+}
+
 /** Options of a stress session. */
 export interface StressOptions {
   /** CPU-bound busy loops beside the suites. */
@@ -255,7 +283,7 @@ async function runOnce(opts: StressOptions, log: string): Promise<RunOutcome> {
       "test",
       "--allow-all",
       "--no-prompt",
-      ...opts.paths,
+      ...testFiles(opts.paths),
     ],
     cwd: ROOT,
     env: { NO_COLOR: "1" },

@@ -7,6 +7,7 @@ import {
   runLine,
   startBusyLoops,
   SUITES,
+  testFiles,
 } from "../../../tools/scripts/stress.ts";
 
 Deno.test("parseStressArgs() defaults to 3 loops, 3 runs and the privileged suites", () => {
@@ -103,4 +104,34 @@ Deno.test({
     assert.ok(!loops.pids.some(alive), "both loops gone");
     await loops.stop();
   },
+});
+
+Deno.test("testFiles() lists a directory's test files sorted and keeps given files in order", () => {
+  const root = Deno.makeTempDirSync();
+  try {
+    for (const d of ["a/b", "c"]) Deno.mkdirSync(`${root}/${d}`, { recursive: true });
+    for (
+      const f of ["a/z_test.ts", "a/b/y_test.ts", "a/_helper.ts", "a/x.test.ts", "c/w_test.ts"]
+    ) {
+      Deno.writeTextFileSync(`${root}/${f}`, "");
+    }
+    Deno.writeTextFileSync(`${root}/zz_test.ts`, "");
+    assert.deepEqual(testFiles(["zz_test.ts", "a/", "c"], root), [
+      "zz_test.ts",
+      "a/b/y_test.ts",
+      "a/x.test.ts",
+      "a/z_test.ts",
+      "c/w_test.ts",
+    ]);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("testFiles() ends the default suites with the leftover check", () => {
+  const files = testFiles(SUITES);
+  assert.equal(files.at(-1), "tests/zz_leftovers_test.ts");
+  assert.ok(files.includes("tests/e2e/containerd_test.ts"));
+  assert.ok(files.includes("tests/integration/service_test.ts"));
+  assert.ok(!files.some((f) => f.includes("/_")), "no helper modules");
 });
