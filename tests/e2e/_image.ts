@@ -92,6 +92,13 @@ export async function buildBusyboxImage(dir: string): Promise<string> {
   await Deno.chmod(`${rootfs}/bin/busybox`, 0o755);
   const applets = (await run([busybox, "--list"])).split("\n").map((s) => s.trim())
     .filter((s) => s !== "" && s !== "busybox");
+  // The applets the tests run; an empty list is a lost answer, not a busybox without them.
+  const missing = ["ip", "ping", "sleep", "cat"].filter((a) => !applets.includes(a));
+  if (missing.length > 0) {
+    throw new Error(
+      `"${busybox} --list" lacks ${missing.join(", ")} (${applets.length} applets listed)`,
+    );
+  }
   for (const a of applets) await Deno.symlink("busybox", `${rootfs}/bin/${a}`);
   await Deno.writeTextFile(`${rootfs}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
   await Deno.writeTextFile(`${rootfs}/etc/group`, "root:x:0:\n");

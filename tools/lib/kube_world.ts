@@ -41,7 +41,7 @@
 
 import { addVethPair, createNetns, type TestNetns } from "./netns.ts";
 import { errorMessage } from "../../mod/errors.ts";
-import { within } from "./poll.ts";
+import { pollUntil, within } from "./poll.ts";
 import { createWorld, WORLD, type World } from "./world.ts";
 
 /** The fixed addresses and ports of every kube world. */
@@ -213,10 +213,12 @@ export interface KubeWorld extends AsyncDisposable {
   /** One TCP exchange (HTTP GET) from `from` to `ip:port` within the timeout. */
   exchange(from: TestNetns, ip: string, port: number, opts?: ExchangeOptions): Promise<Exchange>;
   /**
-   * Make `ns` talk to `gateway` once (one TCP SYN, which the gateway refuses)
-   * so that its neighbour entry is resolved, as it is in a pod that uses the
-   * gateway; returns `ip neigh show <gateway> dev <dev>` (REACHABLE for the
-   * next 15-45 s).
+   * Make `ns` talk to `gateway` (a TCP SYN, which the gateway refuses) until
+   * its neighbour entry is REACHABLE, as it is in a pod that uses the gateway,
+   * and keep it so for the rest of the test (`dev`'s base_reachable_time in
+   * `ns` raised to 10 minutes: by default it goes STALE 15-45 s later, which a
+   * slow test on a busy machine can outlast); returns
+   * `ip neigh show <gateway> dev <dev>`.
    */
   resolveNeighbour(ns: TestNetns, gateway: string, dev: string): Promise<string>;
   /** How many packets from `src` (TCP source port 8080) the node has forwarded. */
@@ -514,10 +516,18 @@ export async function createKubeWorld(opts: KubeWorldOptions = {}): Promise<Kube
         return s;
       },
       exchange: (from, ip, port, o) => tcpExchange(from, ip, port, o),
-      resolveNeighbour: async (ns, gateway, dev) => {
-        // Port 9 (discard) has no listener anywhere in the world: a RST answers.
-        await tcpExchange(ns, gateway, 9, { timeoutMs: 1000 });
-        return (await ns.ip(["neigh", "show", gateway, "dev", dev])).trim();
+      resolveNeighbour: (ns, gateway, dev) => {
+        const v6 = gateway.includes(":");
+        ns.setSysctl(`net.ipv${v6 ? 6 : 4}.neigh.${dev}.base_reachable_time_ms`, 600_000);
+        return pollUntil(
+          `the neighbour entry of ${gateway} on ${dev} in ${ns.name} to be REACHABLE`,
+          async () => {
+            // Port 9 (discard) has no listener anywhere in the world: a RST answers.
+            await tcpExchange(ns, gateway, 9, { timeoutMs: 1000 });
+            return (await ns.ip(["neigh", "show", gateway, "dev", dev])).trim();
+          },
+          { until: (entry) => /\bREACHABLE\b/.test(entry), timeoutMs: 30_000 },
+        );
       },
       forwardedFrom: async (src) => {
         const v6 = src.includes(":");
