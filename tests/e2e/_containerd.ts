@@ -221,8 +221,11 @@ async function readUntil(
     }
     return text;
   };
+  const reading = read();
+  // After a timeout, releasing the lock rejects the pending read: nobody waits for it any more.
+  reading.catch(() => {});
   try {
-    return await within(`"${marker}" from the mount namespace holder`, read(), {
+    return await within(`"${marker}" from the mount namespace holder`, reading, {
       timeoutMs,
       lastSeen: () => JSON.stringify(text),
     });
