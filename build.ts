@@ -383,7 +383,7 @@ async function buildWasmStep(check: boolean): Promise<boolean> {
   try {
     const { wasm, changed } = await mod.buildWasm({ check });
     const what = check ? "is current" : changed ? "was regenerated" : "was already current";
-    log(`wasm: mod/_codec_wasm.ts ${what} (${wasm.length} bytes of Wasm)`);
+    log(`wasm: mod/codec/_wasm.ts ${what} (${wasm.length} bytes of Wasm)`);
     return true;
   } catch (err) {
     // buildWasm() throws on a compile error and, with check, when the file is stale.

@@ -140,7 +140,7 @@ export const nullLogger: Logger = Object.freeze({
   flush: noop,
 });
 
-/** The message shape of mod/config.ts: `Invalid "field": "value" why`. */
+/** The message shape of mod/config/parse.ts: `Invalid "field": "value" why`. */
 function refuse(path: string, why: string): never {
   throw new CniError(
     ErrorCode.InvalidNetworkConfig,

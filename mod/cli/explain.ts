@@ -18,8 +18,9 @@ import { defaultsPath, type NodeDefaults, readDefaults } from "../config/default
 import { parseConfig } from "../config/parse.ts";
 import type { CoordinatorConfig } from "../config/types.ts";
 import { CniError, ErrorCode, errorMessage } from "../errors.ts";
-import { type PodFacts, readPodFacts } from "../kernel/facts.ts";
-import { type IpAddrLink, type IpLink, type IpRouteGet, runBatch } from "../kernel/iproute.ts";
+import { type PodFacts, readNodeLinks, readPodFacts } from "../kernel/facts.ts";
+import type { IpLink } from "../kernel/ip_json.ts";
+import { runIpChecked } from "../kernel/iproute.ts";
 import { canonicalIp, familyOf } from "../ip.ts";
 import { hasFamily } from "../plan/mode.ts";
 import {
@@ -29,7 +30,7 @@ import {
   modeWhy,
   pairEnds,
 } from "../plan/explain.ts";
-import { nodeIpsForPod, planHost } from "../plan/node.ts";
+import { nodeIpsForPod, planNode } from "../plan/node.ts";
 import { renderText } from "../plan/render.ts";
 import { addView, planNic } from "../plan/view.ts";
 import type { CliIo, Subcommand } from "./_io.ts";
@@ -122,10 +123,7 @@ async function explain(io: CliIo): Promise<{ ex: Explanation; node: NodeFacts }>
   const containerId = values["container-id"] ?? (Deno.env.get("CNI_CONTAINERID") || undefined);
   const readNode = values["node-ip"] === undefined;
   let nodeLinks: IpLink[] | undefined;
-  if (!nic.create && (readNode || netns !== undefined)) {
-    const res = await runBatch([{ args: ["link", "show"], read: true }]);
-    nodeLinks = (res.outcomes[0]?.output ?? []) as IpLink[];
-  }
+  if (!nic.create && (readNode || netns !== undefined)) nodeLinks = await readNodeLinks();
   const { ends, undecided } = pairEnds(conf, nic, facts, containerId, nodeLinks);
   const view = addView(
     conf,
@@ -156,7 +154,7 @@ async function explain(io: CliIo): Promise<{ ex: Explanation; node: NodeFacts }>
 
 /** The node IPs: given, or from the reads ADD's node batch starts with. */
 async function nodeFacts(
-  view: Parameters<typeof planHost>[0],
+  view: Parameters<typeof planNode>[0],
   family: Parameters<typeof nodeIpsForPod>[2],
   given: string[] | undefined,
   iface: string | undefined,
@@ -168,12 +166,10 @@ async function nodeFacts(
       routeGets: [],
     };
   }
-  const host = planHost(view, undefined);
-  const res = await runBatch(host.lines.slice(0, host.reads));
-  const gets = view.allPodIps.map((_, i) =>
-    (res.outcomes[i]?.output as IpRouteGet[] | undefined)?.[0]
-  );
-  let addrs = (res.outcomes[view.allPodIps.length]?.output ?? []) as IpAddrLink[];
+  const { reads } = planNode(view, undefined);
+  const { before } = await runIpChecked({ before: reads }, {}, "Cannot read the node");
+  const gets = before.routeGets;
+  let addrs = before.nodeAddrs;
   let usable = gets;
   if (iface !== undefined) {
     addrs = addrs.filter((a) => a.ifname === iface);

@@ -1,9 +1,13 @@
 /**
  * The CNI skeleton: read the CNI_* environment and the stdin config, check
  * versions and inputs, dispatch ADD / DEL / CHECK / VERSION / STATUS / GC, and
- * produce exactly one stdout document and an exit code. No I/O of its own:
- * `main.ts` passes the environment and stdin in and writes the outcome out, so
- * tests can run a whole command in-process.
+ * produce exactly one stdout document and an exit code. `main.ts` passes the
+ * environment and stdin in and writes the outcome out, so tests can run a
+ * whole command in-process. Its own I/O is small and injectable: it reads the
+ * node defaults file (`config/defaults.ts`), checks CNI_NETNS
+ * (`checkNetns`), asks whether an ADD was recorded (`hasRecord`: the state
+ * file) and opens the log file (`log.ts`); the commands' I/O goes through
+ * their kernel port (`commands/port.ts`).
  *
  * @example
  * ```ts

@@ -9,7 +9,7 @@
  */
 
 /** sha256 of the compiler version, asconfig.json and wasm/assembly/*.ts. */
-export const SOURCE_SHA256 = "8b3541549bc183cb50df11fa79f6579d8a44ad4ef879294bd4a7f7ec62a6fc48";
+export const SOURCE_SHA256 = "9ed23c35d841ee7088976d37bb4b6eb7322fcacf4d6e50a0683dfe68f3c3a64b";
 
 /** sha256 of the module bytes. */
 export const WASM_SHA256 = "d9d1439246461feee8dc5342ae213109cf843f984bcf1742b83dbe024361795b";

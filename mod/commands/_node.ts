@@ -1,71 +1,55 @@
 /**
- * The node batch of ADD: one `ip -force -batch` on the node (and one `ip -6`
- * for the IPv6 rule) under the host lock, planned by `plan/node.ts`. Its first
- * lines read the node's route to each pod IP and the node's addresses, which
- * give the node IPs the pod is routed to.
+ * The node batch of ADD: the node's intents of `plan/node.ts`, one
+ * `ip -force -batch` (its IPv6 rules beside it in `ip -6`) under the host
+ * lock. Its reads, before the changes, give the node IPs the pod is routed to.
  *
  * Requires `--allow-run=ip`, `--allow-read` and `--allow-write` of the lock.
  *
  * @module
  */
 
-import type { IpAddrLink, IpRouteGet, LineOutcome } from "../kernel/iproute.ts";
-import { runBatch } from "../kernel/iproute.ts";
-import { withHostLock } from "../kernel/lock.ts";
-import type { AddView, Family } from "../plan/mode.ts";
-import { nodeIpsForPod, planHost } from "../plan/node.ts";
+import type { IpIntent } from "../kernel/intent.ts";
+import type { IpFailure } from "../kernel/iproute.ts";
+import type { AddView } from "../plan/mode.ts";
+import { nodeIpsForPod, planNode } from "../plan/node.ts";
+import type { Kernel } from "./port.ts";
 
 /** What the node batch did. */
 export interface NodeBatch {
-  /** Outcomes of the main batch, its reads first. */
-  outcomes: LineOutcome[];
+  /** The node's changes of the plan (the record of what ADD applied). */
+  changes: IpIntent[];
   /** The veth pair was created by this batch. */
   created: boolean;
-  /** Lines that failed (main and IPv6 batch). */
-  errors: LineOutcome[];
-  /** The pod IPs the batch's route reads were planned with. */
-  asked: readonly string[];
+  /** The node IPs for the pod, in order (none when the batch failed). */
+  nodeIps: string[];
+  /** Lines that failed (neither tolerated nor optional). */
+  errors: IpFailure[];
 }
 
 /**
- * Run the node batch(es) of ADD under the host lock.
+ * Run the node batch of ADD under the host lock.
  *
+ * @param k the kernel
  * @param view the plan's view
  * @param hostMac create the veth pair with this node-end MAC (undefined: it exists)
- * @returns the outcomes, whether the veth was created, the failed lines
+ * @returns the changes, whether the veth was created, the node IPs, the failures
  */
 export async function runNodeBatch(
+  k: Kernel,
   view: AddView,
   hostMac: string | undefined,
 ): Promise<NodeBatch> {
-  const host = planHost(view, hostMac === undefined ? undefined : { hostMac });
-  const v6only = view.family === "v6";
-  return await withHostLock(async () => {
-    // IPv6 only: one `ip -6` process does it all (rules need the family).
-    const [res, res6] = await Promise.all([
-      v6only ? runBatch([...host.lines, ...host.lines6], { family: 6 }) : runBatch(host.lines),
-      !v6only && host.lines6.length > 0 ? runBatch(host.lines6, { family: 6 }) : undefined,
-    ]);
-    return {
-      outcomes: res.outcomes,
-      created: hostMac !== undefined && res.outcomes[host.reads]?.error === undefined,
-      errors: [...res.errors, ...(res6?.errors ?? [])],
-      asked: view.allPodIps,
-    };
-  });
-}
-
-/**
- * The node IPs for the pod, from the batch's reads: the first lines are one
- * `route get` per pod IP it was planned with, then `addr show`.
- *
- * @param batch the node batch
- * @param family the pod's family
- * @returns the node IPs, in order
- */
-export function nodeIpsOf(batch: NodeBatch, family: Family): string[] {
-  const { outcomes, asked } = batch;
-  const routeGets = asked.map((_, i) => (outcomes[i]?.output as IpRouteGet[] | undefined)?.[0]);
-  const hostAddrs = (outcomes[asked.length]?.output ?? []) as IpAddrLink[];
-  return nodeIpsForPod(routeGets, hostAddrs, family);
+  const plan = planNode(view, hostMac === undefined ? undefined : { hostMac });
+  // IPv6 only: one `ip -6` process does it all (rules need the family).
+  const where = view.family === "v6" ? { family: 6 as const } : {};
+  const out = await k.withLock(() => k.run({ before: plan.reads, changes: plan.changes }, where));
+  const veth = plan.changes.find((c) => c.kind === "veth");
+  return {
+    changes: plan.changes,
+    created: veth !== undefined && !out.failed.has(veth),
+    nodeIps: out.errors.length > 0
+      ? []
+      : nodeIpsForPod(out.before.routeGets, out.before.nodeAddrs, view.family),
+    errors: out.errors,
+  };
 }

@@ -5,12 +5,10 @@
  */
 
 import type { CmdContext } from "../cni/dispatch.ts";
-import { cleanHost, hostCleanupFor, netnsUsable } from "./_host.ts";
-import { runCleanup } from "../kernel/apply.ts";
+import { cleanHost, hostCleanupFor } from "./_host.ts";
 import { CniError, ErrorCode } from "../errors.ts";
-import { withHostLock } from "../kernel/lock.ts";
-import { loadState, removeState } from "../kernel/state.ts";
-import { podRuleCleanupLines } from "../plan/cleanup.ts";
+import { podRuleCleanup } from "../plan/cleanup.ts";
+import { type Kernel, REAL_KERNEL } from "./port.ts";
 
 /**
  * DEL: remove every node-side trace of this attachment, from the state file
@@ -20,29 +18,30 @@ import { podRuleCleanupLines } from "../plan/cleanup.ts";
  * All failures are reported together.
  *
  * @param ctx the call
+ * @param k the kernel (the plugin's own by default; tests pass a fake)
  */
-export async function cmdDel(ctx: CmdContext): Promise<void> {
+export async function cmdDel(ctx: CmdContext, k: Kernel = REAL_KERNEL): Promise<void> {
   const { env, conf, log } = ctx;
-  const state = loadState(conf.name, env.containerId, env.ifname);
+  const state = k.state.load(conf.name, env.containerId, env.ifname);
   // Entering the netns is only needed without state or for pod-side rules.
-  const usable = () => netnsUsable(env.netns);
-  const cleanup = await hostCleanupFor(ctx, state, usable);
+  const usable = () => k.netnsUsable(env.netns);
+  const cleanup = await hostCleanupFor(ctx, k, state, usable);
   // Hot-unplug of a later NIC: its `from` rules would outlive it in the pod.
   const podRules = state !== undefined && state.podRules.length > 0 && usable()
-    ? podRuleCleanupLines(state.podRules)
-    : { lines: [], lines6: [] };
-  const what = "Cannot clean the pod rules";
+    ? podRuleCleanup(state.podRules)
+    : [];
   const [podFailures, hostFailures] = await Promise.all([
-    runCleanup([
-      { lines: podRules.lines, opts: { netns: env.netns }, what },
-      { lines: podRules.lines6, opts: { netns: env.netns, family: 6 }, what },
-    ]),
-    withHostLock(() => cleanHost([cleanup])),
+    k.cleanups([{
+      changes: podRules,
+      where: { netns: env.netns },
+      what: "Cannot clean the pod rules",
+    }]),
+    k.withLock(() => cleanHost(k, [cleanup])),
   ]);
   const failures = [...hostFailures, ...podFailures];
   if (failures.length > 0) {
     throw new CniError(ErrorCode.NetworkSetupFailed, failures.join("; "));
   }
-  removeState(conf.name, env.containerId, env.ifname);
+  k.state.remove(conf.name, env.containerId, env.ifname);
   log.debug("DEL cleaned", { hostVeth: cleanup.hostVeth, state: state !== undefined });
 }

@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { IpLink, IpRoute, IpRule } from "../kernel/iproute.ts";
+import type { IpLink, IpRoute, IpRule } from "../kernel/ip_json.ts";
 import { REPLY_TABLE, RULE_PRIORITY } from "../plan/mode.ts";
 import { REPLY_MARK } from "../plan/underlay.ts";
 

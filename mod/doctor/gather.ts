@@ -5,8 +5,8 @@
  * neighbours, sysctls, iptables) is read in the current netns; state files
  * under the state dir (`COORDINATOR_STATE_DIR`). Read-only.
  *
- * Processes: `ip -V` (readiness), one `ip -j -batch`, one `ip -6 rule`,
- * `iptables -V`, `iptables-save -t nat`.
+ * Processes: `ip -V` (readiness), one `ip -j -batch` and one `ip -6 -j -batch`
+ * (the IPv6 rules) beside it, `iptables -V`, `iptables-save -t nat`.
  *
  * @module
  */
@@ -14,9 +14,9 @@
 import { parseConfig } from "../config/parse.ts";
 import { errorMessage } from "../errors.ts";
 import { run } from "../kernel/exec.ts";
-import { readRules6 } from "../kernel/facts.ts";
-import type { IpLink, IpNeigh, IpRoute, IpRule } from "../kernel/iproute.ts";
-import { runBatch } from "../kernel/iproute.ts";
+import { READ } from "../kernel/intent.ts";
+import type { IpLink, IpNeigh, IpRoute, IpRule } from "../kernel/ip_json.ts";
+import { runIp } from "../kernel/iproute.ts";
 import { netnsId, NetnsNotFoundError } from "../kernel/netns.ts";
 import { stateDir } from "../kernel/state.ts";
 import { readSysctls } from "../kernel/sysctl.ts";
@@ -174,26 +174,27 @@ function states(): StateSeen[] {
 export async function runDoctor(opts: DoctorOptions = {}): Promise<Finding[]> {
   const root = opts.root ?? "/";
   const findings: Finding[] = await readyChecks();
-  const [batch, rules6, ver, nat] = await Promise.all([
-    runBatch([
-      { args: ["link", "show"], read: true },
-      { args: ["route", "show", "table", "all"], read: true },
-      { args: ["rule", "show"], read: true },
-      { args: ["neigh", "show", "nud", "permanent"], read: true },
-    ]).catch(() => undefined),
-    readRules6().catch(() => [] as IpRule[]),
+  const [batch, ver, nat] = await Promise.all([
+    runIp({
+      before: {
+        links: READ.links(),
+        routes: READ.routes(),
+        rules4: READ.rules(4),
+        rules6: READ.rules(6),
+        neigh: READ.neighs(true),
+      },
+    }).catch(() => undefined),
     run(["iptables", "-V"]).then((r) => r.stdout + r.stderr, () => undefined),
     run(["iptables-save", "-t", "nat"], { okCodes: [0, 1, 2, 3, 4] }).then(
       (r) => r.stdout + r.stderr,
       () => "",
     ),
   ]);
-  const out = batch?.outcomes.map((o) => o.output as unknown[]) ?? [];
-  const links = (out[0] ?? []) as IpLink[];
-  const routes = (out[1] ?? []) as IpRoute[];
-  const rules4 = (out[2] ?? []) as IpRule[];
-  const neigh = (out[3] ?? []) as IpNeigh[];
-  const rules = [...rules4, ...rules6];
+  // A read that failed reads as empty (its answer is empty), as a node without them.
+  const links: IpLink[] = batch?.before.links ?? [];
+  const routes: IpRoute[] = batch?.before.routes ?? [];
+  const neigh: IpNeigh[] = batch?.before.neigh ?? [];
+  const rules: IpRule[] = [...batch?.before.rules4 ?? [], ...batch?.before.rules6 ?? []];
 
   findings.push(evalIptablesBackend(ver, nat));
   const nm = networkManager(root);

@@ -1,105 +1,120 @@
 /**
- * Thin kernel I/O around the plans: run batches and turn unexpected failures
- * into CNI errors, run best-effort cleanup batches (their lines come from
- * `plan/cleanup.ts`), and list the links of the calling thread's netns.
+ * Best-effort clean-up around the plans (their intents come from
+ * `mod/plan/cleanup.ts`): batches whose failures are collected as text
+ * instead of thrown (DEL reports every failure together), and the node's
+ * streamed clean-up, whose reads decide follow-up changes while its
+ * deletions still run.
  *
- * Requires `--allow-run=ip,iptables-restore,ip6tables-restore` and `--allow-ffi`.
+ * Requires `--allow-run=ip` and `--allow-ffi`.
  *
  * @example
- * ```ts
- * import { parseNetDev } from "./apply.ts";
- * const names = parseNetDev("header\nheader\n  lo: 0 0\n");
- * if (!names.has("lo")) throw new Error("unexpected");
+ * ```ts ignore
+ * import { runCleanups } from "./apply.ts";
+ * const failures = await runCleanups([{ changes: [], where: {}, what: "Cannot clean" }]);
  * ```
  *
  * @module
  */
 
-import { readFileLibc } from "./libc.ts";
-import { CniError, ErrorCode, errorMessage } from "../errors.ts";
+import { CniError, CommandError, errorMessage } from "../errors.ts";
+import type { IpIntent } from "./intent.ts";
 import {
-  batchErrorMessage,
-  type BatchLine,
-  type BatchOptions,
-  type BatchResult,
-  runBatch,
+  type Answers,
+  failureMessage,
+  type IpFailure,
+  IpSession,
+  type IpWhere,
+  type Reads,
+  runIp,
 } from "./iproute.ts";
+import { settle } from "./settle.ts";
 
-/** Errors that mean "already gone" in cleanup. */
-export const GONE =
-  /Cannot find device|No such process|No such file or directory|does not exist|not found/i;
-
-/**
- * Run a batch; any failure that is neither tolerated nor optional throws.
- *
- * @param lines the script
- * @param opts netns and family
- * @param what the action for the message, e.g. "Cannot configure the node"
- * @returns the outcomes
- * @throws CniError 103 listing every failed line
- */
-export async function runChecked(
-  lines: readonly BatchLine[],
-  opts: BatchOptions,
-  what: string,
-): Promise<BatchResult> {
-  const res = await runBatch(lines, opts);
-  if (res.errors.length > 0) {
-    throw new CniError(ErrorCode.NetworkSetupFailed, batchErrorMessage(what, res.errors));
-  }
-  return res;
+/** One clean-up batch. */
+export interface Cleanup {
+  changes: readonly IpIntent[];
+  where: IpWhere;
+  /** The action, for the message, e.g. "Cannot clean the pod rules". */
+  what: string;
 }
 
 /**
- * The link names listed in a `/proc/net/dev` text.
+ * Run clean-up batches side by side and collect their failures as text (never
+ * throws for a failed line).
  *
- * @param text the file's text (two header lines, then `name: counters...`)
- * @returns the names
- */
-export function parseNetDev(text: string): Set<string> {
-  const names = new Set<string>();
-  for (const line of text.split("\n").slice(2)) {
-    const colon = line.indexOf(":");
-    if (colon > 0) names.add(line.slice(0, colon).trim());
-  }
-  return names;
-}
-
-/**
- * The links listed in the calling thread's netns. The kernel unlists a deleted
- * device, with its routes and neighbours, before the slow end of the teardown
- * (RCU waits, 10-30 ms here) after which it answers the `ip` that asked: this
- * tells when a `link del` took effect without waiting for that answer. Reads
- * `/proc/thread-self/net/dev` (through libc: Deno refuses `/proc/thread-self`).
- *
- * @returns the link names
- * @throws LibcIoError when the file cannot be read
- */
-export function listedLinks(): Set<string> {
-  return parseNetDev(readFileLibc("/proc/thread-self/net/dev"));
-}
-
-/**
- * Run cleanup batches and collect their failures as text (never throws for
- * a failed line; DEL reports all failures together).
- *
- * @param batches scripts with their options
+ * @param cleanups the batches
  * @returns failure messages
  */
-export async function runCleanup(
-  batches: readonly { lines: readonly BatchLine[]; opts: BatchOptions; what: string }[],
-): Promise<string[]> {
+export async function runCleanups(cleanups: readonly Cleanup[]): Promise<string[]> {
   const failures: string[] = [];
-  await Promise.all(batches.map(async (b) => {
-    if (b.lines.length === 0) return;
+  await Promise.all(cleanups.map(async (c) => {
+    if (c.changes.length === 0) return;
     try {
-      const res = await runBatch(b.lines, b.opts);
-      if (res.errors.length > 0) failures.push(batchErrorMessage(b.what, res.errors));
+      const res = await runIp({ changes: c.changes }, c.where);
+      if (res.errors.length > 0) failures.push(failureMessage(c.what, res.errors));
     } catch (err) {
       // Whatever keeps a batch from running (no netns, no ip, ...) is one more
       // failure to report with the others: the other batches still run.
-      failures.push(`${b.what}: ${errorMessage(err)}`);
+      failures.push(`${c.what}: ${errorMessage(err)}`);
     }
   }));
+  return failures;
+}
+
+/** A streamed clean-up of the node. */
+export interface StreamedCleanup<R extends Reads> {
+  /** Read first (they see the node before the changes). */
+  reads: R;
+  changes: readonly IpIntent[];
+  /**
+   * The veths whose deletion is all that `changes` do: the clean-up is done
+   * once the kernel has unlisted them (`./settle.ts`); empty: wait for `ip`.
+   */
+  veths: readonly string[];
+  /**
+   * Changes decided from the reads, run beside the rest (`run`), and their
+   * undoing should anything of the clean-up fail (`undo`).
+   */
+  followUp(answers: Answers<R>): { run: IpIntent[]; undo: IpIntent[] };
+}
+
+/**
+ * Run a node clean-up in one streamed `ip -batch`: the reads first, used as
+ * soon as they are printed to decide the follow-up changes, which run (in
+ * their own process, per family) while the deletions still do.
+ *
+ * @param c the clean-up
+ * @returns failure messages
+ */
+export async function cleanStreamed<R extends Reads>(c: StreamedCleanup<R>): Promise<string[]> {
+  const what = "Cannot clean the node";
+  let s: IpSession<R>;
+  try {
+    s = await IpSession.open({ before: c.reads, changes: c.changes });
+  } catch (err) {
+    if (!(err instanceof CniError || err instanceof CommandError)) throw err;
+    return [`${what}: ${err.message}`];
+  }
+  // A read that failed (none expected) decides nothing: no follow-up.
+  const answers = await s.answers();
+  const follow = answers === undefined ? { run: [], undo: [] } : c.followUp(answers);
+  const followed = runCleanups([{ changes: follow.run, where: {}, what: `${what} rules` }]);
+  const failures: string[] = [];
+  try {
+    const errors: IpFailure[] = s.outcome(await settle(s.lines, c.veths)).errors;
+    if (errors.length > 0) failures.push(failureMessage(what, errors));
+  } catch (err) {
+    if (!(err instanceof CommandError)) throw err;
+    failures.push(`${what}: ${err.message}`);
+  }
+  failures.push(...await followed);
+  if (failures.length > 0 && follow.undo.length > 0) {
+    failures.push(
+      ...await runCleanups([{
+        changes: follow.undo,
+        where: {},
+        what: "Cannot restore the node rules",
+      }]),
+    );
+  }
   return failures;
 }

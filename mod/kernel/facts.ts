@@ -1,8 +1,9 @@
 /**
- * Read the pod's (and for CHECK the node's) network state with as few `ip`
- * processes as possible: one `ip -j -d -batch -` for links, addresses, routes
- * of every table and IPv4 rules, and, only when IPv6 rules matter, one
- * `ip -6 -j rule show` next to it (iproute2 cannot switch family per batch line).
+ * Read the pod's (and the node's) network state with as few `ip` processes as
+ * possible: one `ip -j -d -batch -` for links, addresses, routes of every
+ * table (both families) and IPv4 rules, and, only when IPv6 rules matter, an
+ * `ip -6` process beside it (iproute2 cannot switch family per batch line).
+ * The answers are checked types (`./ip_json.ts`), read by name.
  *
  * Requires `--allow-run=ip` and `--allow-ffi`.
  *
@@ -15,17 +16,9 @@
  * @module
  */
 
-import { CniError, ErrorCode } from "../errors.ts";
-import {
-  batchErrorMessage,
-  type BatchLine,
-  type IpAddrLink,
-  type IpLink,
-  type IpNeigh,
-  type IpRoute,
-  type IpRule,
-  runBatch,
-} from "./iproute.ts";
+import { READ } from "./intent.ts";
+import type { IpAddrLink, IpLink, IpNeigh, IpRoute, IpRule } from "./ip_json.ts";
+import { runIpChecked } from "./iproute.ts";
 
 /** What the pod looks like before (or after) the plugin acts. */
 export interface PodFacts {
@@ -48,22 +41,13 @@ export interface ReadPodOptions {
   neigh?: boolean;
 }
 
-/**
- * The read lines of the pod facts batch.
- *
- * @param withNeigh also read neighbours
- * @returns the batch lines
- */
-export function podReadLines(withNeigh = false): BatchLine[] {
-  const lines: BatchLine[] = [
-    { args: ["link", "show"], read: true },
-    { args: ["addr", "show"], read: true },
-    { args: ["route", "show", "table", "all"], read: true },
-    { args: ["rule", "show"], read: true },
-  ];
-  if (withNeigh) lines.push({ args: ["neigh", "show"], read: true });
-  return lines;
-}
+/** The reads of the pod facts. */
+const POD_READS = {
+  links: READ.links(),
+  addrs: READ.addrs(),
+  routes: READ.routes(),
+  rules4: READ.rules(4),
+} as const;
 
 /**
  * Read the pod netns.
@@ -74,27 +58,18 @@ export function podReadLines(withNeigh = false): BatchLine[] {
  * @throws CniError 102/103 when the netns cannot be entered or read
  */
 export async function readPodFacts(netns: string, opts: ReadPodOptions = {}): Promise<PodFacts> {
-  const lines = podReadLines(opts.neigh ?? false);
-  const [main, r6] = await Promise.all([
-    runBatch(lines, { netns }),
-    opts.rules6 ? readRules6(netns) : Promise.resolve(undefined),
-  ]);
-  if (main.errors.length > 0) {
-    throw new CniError(
-      ErrorCode.NetworkSetupFailed,
-      batchErrorMessage("Cannot read the pod network state", main.errors),
-    );
-  }
-  const out = main.outcomes.map((o) => o.output as unknown[]);
-  const facts: PodFacts = {
-    links: (out[0] ?? []) as IpLink[],
-    addrs: (out[1] ?? []) as IpAddrLink[],
-    routes: (out[2] ?? []) as IpRoute[],
-    rules4: (out[3] ?? []) as IpRule[],
-  };
-  if (opts.neigh) facts.neigh = (out[4] ?? []) as IpNeigh[];
-  if (r6 !== undefined) facts.rules6 = r6;
-  return facts;
+  const { before } = await runIpChecked(
+    {
+      before: {
+        ...POD_READS,
+        ...(opts.rules6 ? { rules6: READ.rules(6) } : {}),
+        ...(opts.neigh ? { neigh: READ.neighs() } : {}),
+      },
+    },
+    { netns },
+    "Cannot read the pod network state",
+  );
+  return before;
 }
 
 /**
@@ -104,17 +79,13 @@ export async function readPodFacts(netns: string, opts: ReadPodOptions = {}): Pr
  * @returns the rules
  */
 export async function readRules6(netns?: string): Promise<IpRule[]> {
-  const res = await runBatch(
-    [{ args: ["rule", "show"], read: true }],
-    netns === undefined ? { family: 6 } : { family: 6, netns },
+  const where = netns === undefined ? {} : { netns };
+  const { before } = await runIpChecked(
+    { before: { rules6: READ.rules(6) } },
+    where,
+    "Cannot read the IPv6 rules",
   );
-  if (res.errors.length > 0) {
-    throw new CniError(
-      ErrorCode.NetworkSetupFailed,
-      batchErrorMessage("Cannot read the IPv6 rules", res.errors),
-    );
-  }
-  return (res.outcomes[0]?.output ?? []) as IpRule[];
+  return before.rules6;
 }
 
 /** The node's state that CHECK compares. */
@@ -132,27 +103,32 @@ export interface HostFacts {
  * @returns the facts
  */
 export async function readHostFacts(): Promise<HostFacts> {
-  const [main, rules6] = await Promise.all([
-    runBatch([
-      { args: ["link", "show"], read: true },
-      { args: ["route", "show", "table", "all"], read: true },
-      { args: ["rule", "show"], read: true },
-      { args: ["neigh", "show"], read: true },
-    ]),
-    readRules6(),
-  ]);
-  if (main.errors.length > 0) {
-    throw new CniError(
-      ErrorCode.NetworkSetupFailed,
-      batchErrorMessage("Cannot read the node network state", main.errors),
-    );
-  }
-  const out = main.outcomes.map((o) => o.output as unknown[]);
-  return {
-    links: (out[0] ?? []) as IpLink[],
-    routes: (out[1] ?? []) as IpRoute[],
-    rules4: (out[2] ?? []) as IpRule[],
-    rules6,
-    neigh: (out[3] ?? []) as IpNeigh[],
-  };
+  const { before } = await runIpChecked(
+    {
+      before: {
+        links: READ.links(),
+        routes: READ.routes(),
+        rules4: READ.rules(4),
+        rules6: READ.rules(6),
+        neigh: READ.neighs(),
+      },
+    },
+    {},
+    "Cannot read the node network state",
+  );
+  return before;
+}
+
+/**
+ * The node's links (the plugin's own netns).
+ *
+ * @returns the links
+ */
+export async function readNodeLinks(): Promise<IpLink[]> {
+  const { before } = await runIpChecked(
+    { before: { links: READ.links() } },
+    {},
+    "Cannot read the node's links",
+  );
+  return before.links;
 }

@@ -1,508 +1,492 @@
 /**
- * The gateway to iproute2: typed views of `ip -j` JSON, parsers, argv/batch
- * line builders, and a batch runner that maps the outputs and failures of an
- * `ip -j -force -batch -` run back to its lines.
+ * The gateway to iproute2, and the only code that knows its syntax: the
+ * translator of typed intents and reads (`./intent.ts`) into `ip -batch`
+ * lines, the runner that maps the outputs and failures of an
+ * `ip -j -d -force -batch -` run back to the intents and to named, checked
+ * answers (`./ip_json.ts`), and a session fed and read incrementally.
  *
- * One file (about 500 lines): the JSON types, the batch renderer and the
- * output matcher are one contract with iproute2's batch mode and change
- * together.
+ * One file (about 500 lines): the translator and the mapping of a batch's
+ * outcome back to its intents and named reads are one contract with
+ * iproute2's syntax and change together. The process side of batch mode is
+ * `./ip_batch.ts`.
  *
- * One `ip -batch` process reads and changes many things; with `-force` it goes
- * on after a failing line, prints `Command failed -:N` on stderr for each
- * failing line N, and prints one JSON array on stdout for each successful
- * read line. Callers say per line which errors are acceptable (for example
- * "File exists" on a rule that is shared by all pods).
+ * One `ip -batch` process reads and changes many things. An intent says which
+ * outcomes besides success it accepts ("exists", "gone"); the translator
+ * knows the messages that mean them.
+ * Rules are per family and iproute2 cannot switch family per batch line: the
+ * IPv6 rules of a batch run in a second `ip -6` process, beside the first.
  *
  * Requires `--allow-run=ip` (and `--allow-ffi` when run in a netns).
  *
  * @example
  * ```ts
- * import { parseJsonArrays } from "./iproute.ts";
- * const arrays = parseJsonArrays('[{"a":1}]\n[]\n');
- * if (arrays.length !== 2) throw new Error("unexpected");
+ * import { intentLine } from "./iproute.ts";
+ * const line = intentLine({ kind: "rule", op: "add", family: 4, priority: 1000, table: 500 });
+ * if (line.args.join(" ") !== "rule add table 500 pref 1000") throw new Error(line.args.join(" "));
  * ```
  *
  * @module
  */
 
-import { run, spawnPiped } from "./exec.ts";
-import { CniError, CommandError, ErrorCode, errorMessage } from "../errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
+import {
+  type BatchLine,
+  type BatchResult,
+  BatchSession,
+  type LineOutcome,
+  runBatch,
+} from "./ip_batch.ts";
+import type { Family, IpIntent, IpRead, Tolerate } from "./intent.ts";
+import {
+  type IpAddrLink,
+  type IpLink,
+  type IpNeigh,
+  type IpRoute,
+  type IpRouteGet,
+  type IpRule,
+  parseAddrs,
+  parseLinks,
+  parseNeighs,
+  parseRouteGet,
+  parseRoutes,
+  parseRules,
+} from "./ip_json.ts";
 
-/** A link as printed by `ip -j -d link show`. */
-export interface IpLink {
-  ifindex: number;
-  ifname: string;
-  flags: string[];
-  mtu: number;
-  /** Missing when 0. */
-  txqlen?: number;
-  address?: string;
-  /** Peer/parent ifindex (veth peer, macvlan parent). */
-  "link_index"?: number;
-  /** Set when the peer/parent lives in another netns. */
-  "link_netnsid"?: number;
-  /** Name of the peer/parent when in the same netns. */
-  link?: string;
-  linkinfo?: { "info_kind"?: string; "info_data"?: Record<string, unknown> };
+/** Errors that mean "it is there already". */
+const EXISTS = /File exists/;
+
+/**
+ * Errors that mean "already gone" (a deletion of something removed before;
+ * an IPv6 rule on a node whose kernel has no IPv6 was never there).
+ */
+export const GONE =
+  /Cannot find device|No such process|No such file or directory|does not exist|not found|Address family not supported/i;
+
+function toleranceOf(t: Tolerate | undefined): RegExp | undefined {
+  return t === "exists" ? EXISTS : t === "gone" ? GONE : undefined;
 }
 
-/** One address of {@linkcode IpAddrLink}. */
-export interface IpAddrInfo {
-  family: "inet" | "inet6" | string;
-  local: string;
-  prefixlen: number;
-  scope: string;
-  tentative?: boolean;
-  dadfailed?: boolean;
+/** `[word, value]`, or nothing when the value is absent. */
+function opt(word: string, value: string | number | undefined): string[] {
+  return value === undefined ? [] : [word, String(value)];
 }
 
-/** A link with its addresses as printed by `ip -j addr show`. */
-export interface IpAddrLink {
-  ifindex: number;
-  ifname: string;
-  flags?: string[];
-  address?: string;
-  "addr_info": IpAddrInfo[];
-}
-
-/** One nexthop of a multipath route. */
-export interface IpNexthop {
-  gateway?: string;
-  dev?: string;
-  weight?: number;
-  flags?: string[];
-}
-
-/** A route as printed by `ip -j route show table all`. */
-export interface IpRoute {
-  type?: string;
-  dst: string;
-  gateway?: string;
-  dev?: string;
-  /** Absent means main. */
-  table?: string;
-  protocol?: string;
-  scope?: string;
-  prefsrc?: string;
-  metric?: number;
-  flags?: string[];
-  nexthops?: IpNexthop[];
-}
-
-/** A rule as printed by `ip -j rule show`. */
-export interface IpRule {
-  priority: number;
-  src: string;
-  srclen?: number;
-  dst?: string;
-  dstlen?: number;
-  fwmark?: string;
-  fwmask?: string;
-  table?: string;
-}
-
-/** A neighbour as printed by `ip -j neigh show`. */
-export interface IpNeigh {
-  dst: string;
-  dev: string;
-  lladdr?: string;
-  state?: string[];
-}
-
-/** The answer of `ip -j route get`. */
-export interface IpRouteGet {
-  dst: string;
-  dev?: string;
-  prefsrc?: string;
-  gateway?: string;
+function line(args: string[], tolerate?: Tolerate, optional?: boolean): BatchLine {
+  const l: BatchLine = { args };
+  const t = toleranceOf(tolerate);
+  if (t !== undefined) l.tolerate = t;
+  if (optional) l.optional = true;
+  return l;
 }
 
 /**
- * An incremental splitter of concatenated JSON values (what `ip -j -batch`
- * prints): feed it text as it arrives, it returns the values completed so far.
+ * The `ip -batch` line of an intent (without the leading `ip`).
+ *
+ * Word order is iproute2's own: `route OP DST [via GW] dev DEV [scope S]
+ * [src S] [table T]` (a deletion always names its table, main included),
+ * `rule OP [from A] [fwmark M] table T pref P`, `link set dev X ...`.
+ *
+ * @param i the intent
+ * @returns the line
  */
-export class JsonValueStream {
-  #buf = "";
-  #pos = 0;
-  #depth = 0;
-  #start = -1;
-  #inString = false;
-  #escaped = false;
-
-  /**
-   * Feed more text.
-   *
-   * @param text the next chunk
-   * @returns the values completed by this chunk, in order
-   */
-  push(text: string): unknown[] {
-    const out: unknown[] = [];
-    const t = this.#buf + text;
-    for (let i = this.#pos; i < t.length; i++) {
-      const ch = t[i];
-      if (this.#inString) {
-        if (this.#escaped) this.#escaped = false;
-        else if (ch === "\\") this.#escaped = true;
-        else if (ch === '"') this.#inString = false;
-        continue;
-      }
-      if (ch === '"') this.#inString = true;
-      else if (ch === "[" || ch === "{") {
-        if (this.#depth === 0) this.#start = i;
-        this.#depth++;
-      } else if (ch === "]" || ch === "}") {
-        this.#depth--;
-        if (this.#depth === 0 && this.#start >= 0) {
-          out.push(JSON.parse(t.slice(this.#start, i + 1)));
-          this.#start = -1;
-        }
-      }
+export function intentLine(i: IpIntent): BatchLine {
+  switch (i.kind) {
+    case "veth": {
+      const mtu = String(i.mtu);
+      const q = String(i.txqueuelen);
+      return line([
+        ...["link", "add", i.name, "address", i.mac, "mtu", mtu, "txqueuelen", q, "type", "veth"],
+        ...["peer", "name", i.peer, "address", i.peerMac, "mtu", mtu, "txqueuelen", q],
+        ...["netns", i.netns],
+      ]);
     }
-    // Keep only the unfinished value.
-    if (this.#start < 0) {
-      this.#buf = "";
-      this.#pos = 0;
-    } else {
-      this.#buf = t.slice(this.#start);
-      this.#pos = t.length - this.#start;
-      this.#start = 0;
+    case "link":
+      return line([
+        ...["link", "set", "dev", i.dev],
+        ...(i.up ? ["up"] : []),
+        ...opt("txqueuelen", i.txqueuelen),
+        ...opt("address", i.mac),
+      ]);
+    case "link-del":
+      return line(["link", "del", "dev", i.dev], i.tolerate);
+    case "addr":
+      return line(["addr", "add", i.cidr, "dev", i.dev], i.tolerate);
+    case "route": {
+      const table = i.op === "del" || i.table !== "main" ? ["table", String(i.table)] : [];
+      return line([
+        ...["route", i.op, i.dst, ...opt("via", i.via), "dev", i.dev],
+        ...opt("scope", i.scope),
+        ...opt("src", i.src),
+        ...table,
+      ], i.tolerate);
     }
-    return out;
+    case "rule":
+      return line([
+        ...["rule", i.op, ...opt("from", i.from), ...opt("fwmark", i.fwmark)],
+        ...["table", String(i.table), "pref", String(i.priority)],
+      ], i.tolerate);
+    case "neigh":
+      return line([
+        "neigh",
+        "replace",
+        i.dst,
+        "lladdr",
+        i.lladdr,
+        "dev",
+        i.dev,
+        "nud",
+        "permanent",
+      ]);
+    case "neigh-flush":
+      return line(
+        ["neigh", "flush", "to", i.dst, ...opt("dev", i.dev), "nud", "all"],
+        i.tolerate,
+        i.optional,
+      );
   }
 }
 
 /**
- * Split a stream of concatenated JSON values (what `ip -j -batch` prints)
- * into the parsed values.
+ * The `ip -j -batch` line of a read (`route get` may fail: an unroutable
+ * address has no answer).
  *
- * @param text stdout of `ip -j -batch`
- * @returns one parsed value per top-level JSON value
+ * @param r the read
+ * @returns the line
  */
-export function parseJsonArrays(text: string): unknown[] {
-  return new JsonValueStream().push(text);
+export function readLine(r: IpRead): BatchLine {
+  switch (r.kind) {
+    case "links":
+      return { args: ["link", "show"], read: true };
+    case "addrs":
+      return { args: ["addr", "show", ...opt("dev", r.dev)], read: true };
+    case "routes":
+      return { args: ["route", "show", "table", "all"], read: true };
+    case "rules":
+      return { args: ["rule", "show"], read: true };
+    case "neighs":
+      return { args: ["neigh", "show", ...(r.permanent ? ["nud", "permanent"] : [])], read: true };
+    case "route-get":
+      return { args: ["route", "get", r.dst], read: true, optional: true };
+  }
+}
+
+/** The checked answer type of a read. */
+export type AnswerOf<R extends IpRead> = R extends { kind: "links" } ? IpLink[]
+  : R extends { kind: "addrs" } ? IpAddrLink[]
+  : R extends { kind: "routes" } ? IpRoute[]
+  : R extends { kind: "rules" } ? IpRule[]
+  : R extends { kind: "neighs" } ? IpNeigh[]
+  : R extends { kind: "route-get" } ? IpRouteGet | undefined
+  : never;
+
+/** Named reads: one read, or a list of reads answered as a list. */
+export type Reads = { readonly [name: string]: IpRead | readonly IpRead[] };
+
+/** The answers of named reads, by the same names. */
+export type Answers<R extends Reads> = {
+  -readonly [K in keyof R]: NonNullable<R[K]> extends readonly IpRead[]
+    ? AnswerOf<NonNullable<R[K]>[number]>[]
+    : NonNullable<R[K]> extends IpRead ? AnswerOf<NonNullable<R[K]>>
+    : never;
+};
+
+/** No reads. */
+export type NoReads = Record<never, never>;
+
+function answerOf(r: IpRead, value: unknown): unknown {
+  const what = readLine(r).args.join(" ");
+  switch (r.kind) {
+    case "links":
+      return parseLinks(value, what);
+    case "addrs":
+      return parseAddrs(value, what);
+    case "routes":
+      return parseRoutes(value, what);
+    case "rules":
+      return parseRules(value, what);
+    case "neighs":
+      return parseNeighs(value, what);
+    case "route-get":
+      return parseRouteGet(value, what);
+  }
+}
+
+/** Empty answer of a failed read (the failure is in the outcome's errors). */
+function noAnswer(r: IpRead): unknown {
+  return r.kind === "route-get" ? undefined : [];
 }
 
 /**
- * Map the stderr of `ip -force -batch` to the failing line numbers (1-based)
- * and the message printed before each "Command failed -:N".
- *
- * @param stderr stderr text
- * @returns line number -> error text
+ * One batch: reads before the changes (they see the state before it), the
+ * changes, reads after them. Neighbour changes run after the other changes,
+ * whatever their place in `changes`: iproute2 ends a whole batch when a
+ * neighbour command fails.
  */
-export function parseBatchFailures(stderr: string): Map<number, string> {
-  const failures = new Map<number, string>();
-  let pending: string[] = [];
-  for (const raw of stderr.split("\n")) {
-    const line = raw.trim();
-    if (line === "") continue;
-    const m = /^Command failed (?:-|\S+):(\d+)$/.exec(line);
-    if (m?.[1] !== undefined) {
-      failures.set(Number(m[1]), pending.join("; ") || "unknown error");
-      pending = [];
-    } else {
-      pending.push(line);
-    }
-  }
-  return failures;
+export interface IpBatch<B extends Reads = NoReads, A extends Reads = NoReads> {
+  before?: B;
+  changes?: readonly IpIntent[];
+  after?: A;
 }
 
-/** One line of an `ip -batch` script. */
-export interface BatchLine {
-  /** The command without the leading `ip`, as words. */
-  args: string[];
-  /** A read command: its JSON output is returned. */
-  read?: boolean;
-  /** Errors matching this are accepted (for example `/File exists/`). */
-  tolerate?: RegExp;
-  /** The whole line may fail (best-effort cleanup). */
-  optional?: boolean;
-}
-
-/** Outcome of one {@linkcode BatchLine}. */
-export interface LineOutcome {
-  line: BatchLine;
-  /** JSON output of a successful read. */
-  output?: unknown;
-  /** Error text when the line failed. */
-  error?: string;
-}
-
-/** Result of {@linkcode runBatch}. */
-export interface BatchResult {
-  outcomes: LineOutcome[];
-  /** Failures that were neither tolerated nor optional. */
-  errors: LineOutcome[];
-}
-
-/** Options of {@linkcode runBatch}. */
-export interface BatchOptions {
-  /** Run in this netns path. */
+/** Where a batch runs. */
+export interface IpWhere {
+  /** This netns path (absent: the caller's). */
   netns?: string;
-  /** `-6`: rules are IPv6 rules. */
-  family?: 4 | 6;
+  /** 6: an IPv6-only batch, run by one `ip -6` process (its reads see IPv6 only). */
+  family?: 6;
 }
 
-function quoteWord(w: string): string {
-  if (/^[A-Za-z0-9_.:/@+,=-]+$/.test(w)) return w;
-  throw new CniError(ErrorCode.Internal, `Refusing unsafe word "${w}" in an ip batch line`);
+/** A line of a batch that failed. */
+export interface IpFailure {
+  line: BatchLine;
+  error: string;
+  /** The change, when the line was one. */
+  intent?: IpIntent;
 }
 
-/**
- * Render batch lines as an `ip -batch` script (one command per line).
- *
- * @param lines the lines
- * @returns the script text
- */
-export function renderBatch(lines: readonly BatchLine[]): string {
-  return lines.map((l) => l.args.map(quoteWord).join(" ")).join("\n") + "\n";
+/** What a batch did. */
+export interface IpOutcome<B extends Reads = NoReads, A extends Reads = NoReads> {
+  /**
+   * The answers by name; a read that failed has an empty answer and is in
+   * `errors`, so they count only when `errors` is empty.
+   */
+  before: Answers<B>;
+  after: Answers<A>;
+  /** Failed lines that were neither tolerated nor optional (empty: all went through). */
+  errors: IpFailure[];
+  /** Every change that failed, tolerated ones included. */
+  failed: ReadonlySet<IpIntent>;
 }
 
-/**
- * Assign outputs and failures to lines: failing lines print nothing on
- * stdout, every successful read prints exactly one JSON value.
- *
- * @param lines the script lines
- * @param stdout stdout of the run
- * @param stderr stderr of the run
- * @returns outcomes per line and the errors that matter
- */
-export function matchBatchOutput(
-  lines: readonly BatchLine[],
-  stdout: string,
-  stderr: string,
-): BatchResult {
-  return matchBatchValues(lines, parseJsonArrays(stdout), parseBatchFailures(stderr));
+interface Slot {
+  line: BatchLine;
+  intent?: IpIntent;
+  read?: { at: "before" | "after"; name: string; index?: number; read: IpRead };
 }
 
-/**
- * {@linkcode matchBatchOutput} on already parsed outputs.
- *
- * @param lines the script lines
- * @param values the JSON values printed, in order
- * @param failures failing line numbers (1-based) and their errors
- * @returns outcomes per line and the errors that matter
- */
-export function matchBatchValues(
-  lines: readonly BatchLine[],
-  values: readonly unknown[],
-  failures: ReadonlyMap<number, string>,
-): BatchResult {
-  let next = 0;
-  const outcomes: LineOutcome[] = [];
-  const errors: LineOutcome[] = [];
-  lines.forEach((line, i) => {
-    const error = failures.get(i + 1);
-    const o: LineOutcome = { line };
-    if (error !== undefined) {
-      o.error = error;
-      if (!line.optional && !(line.tolerate?.test(error) ?? false)) errors.push(o);
-    } else if (line.read) {
-      o.output = values[next++] ?? [];
+function isReadList(r: IpRead | readonly IpRead[]): r is readonly IpRead[] {
+  return Array.isArray(r);
+}
+
+function readSlots(at: "before" | "after", reads: Reads | undefined): Slot[] {
+  const out: Slot[] = [];
+  for (const [name, r] of Object.entries(reads ?? {})) {
+    if (isReadList(r)) {
+      r.forEach((one, index) =>
+        out.push({ line: readLine(one), read: { at, name, index, read: one } })
+      );
+    } else {
+      out.push({ line: readLine(r), read: { at, name, read: r } });
     }
-    outcomes.push(o);
-  });
-  return { outcomes, errors };
+  }
+  return out;
 }
 
-function batchArgv(family: 4 | 6 | undefined): string[] {
-  return ["ip", ...(family === 6 ? ["-6"] : []), "-j", "-d", "-force", "-batch", "-"];
+function changeSlots(changes: readonly IpIntent[]): Slot[] {
+  const neigh = (i: IpIntent) => i.kind === "neigh" || i.kind === "neigh-flush";
+  return [...changes.filter((i) => !neigh(i)), ...changes.filter(neigh)].map((intent) => ({
+    line: intentLine(intent),
+    intent,
+  }));
 }
 
-/**
- * Run lines through one `ip -j -d -force -batch -` process.
- *
- * @param lines the script
- * @param opts netns and rule family
- * @returns outcomes per line and the errors that matter
- */
-export async function runBatch(
-  lines: readonly BatchLine[],
-  opts: BatchOptions = {},
-): Promise<BatchResult> {
-  if (lines.length === 0) return { outcomes: [], errors: [] };
-  const res = await run(batchArgv(opts.family), {
-    stdin: renderBatch(lines),
-    okCodes: [0, 1],
-    ...(opts.netns === undefined ? {} : { netns: opts.netns }),
-  });
-  return matchBatchOutput(lines, res.stdout, res.stderr);
+/** Does the slot need an `ip -6` process (an IPv6 rule or IPv6 rule read)? */
+function needsSix(s: Slot): boolean {
+  return (s.intent?.kind === "rule" && s.intent.family === 6) ||
+    (s.read?.read.kind === "rules" && s.read.read.family === 6);
 }
 
-/** What a {@linkcode BatchSession} has produced so far. */
-export interface BatchProgress {
-  /** JSON values printed so far, in order (one per successful read line). */
-  values: readonly unknown[];
-  /** Failed lines so far: 1-based line number in the session -> error text. */
-  failures: ReadonlyMap<number, string>;
-  /** `ip` has closed its outputs (it ended): nothing more will come. */
-  ended: boolean;
+function familyOfSlot(s: Slot): Family | undefined {
+  if (s.intent?.kind === "rule") return s.intent.family;
+  return s.read?.read.kind === "rules" ? s.read.read.family : undefined;
 }
 
-const encoder = new TextEncoder();
+function slotsOf(batch: IpBatch<Reads, Reads>): Slot[] {
+  return [
+    ...readSlots("before", batch.before),
+    ...changeSlots(batch.changes ?? []),
+    ...readSlots("after", batch.after),
+  ];
+}
 
-/**
- * One `ip -j -d -force -batch -` process fed and read incrementally: iproute2
- * flushes each command's JSON as soon as the command ran, while it waits for
- * the next line on stdin. Lines can be sent in several parts (a read first,
- * then the changes that depend on it), and outputs used before the process
- * ends. {@linkcode BatchSession.finish} closes stdin and maps every line sent
- * to its outcome, as {@linkcode runBatch} does (line numbers count across all
- * parts). Every session must end with `finish()` or `end()`.
- */
-export class BatchSession {
-  readonly #argv: string[];
-  readonly #child: Deno.ChildProcess;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #lines: BatchLine[] = [];
-  readonly #json = new JsonValueStream();
-  readonly #values: unknown[] = [];
-  #stderr = "";
-  #ended = false;
-  #stdinClosed = false;
-  #waiters: (() => void)[] = [];
-  readonly #drained: Promise<void>;
-
-  private constructor(argv: string[], child: Deno.ChildProcess) {
-    this.#argv = argv;
-    this.#child = child;
-    this.#writer = child.stdin.getWriter();
-    this.#drained = Promise.all([
-      this.#pump(child.stdout, (t) => this.#values.push(...this.#json.push(t))),
-      this.#pump(child.stderr, (t) => this.#stderr += t),
-    ]).then(() => {
-      this.#ended = true;
-      this.#wake();
+/** Map line outcomes back to named answers and failed intents. */
+function outcomeOf<B extends Reads, A extends Reads>(
+  batch: IpBatch<B, A>,
+  runs: readonly (readonly [readonly Slot[], readonly LineOutcome[]])[],
+): IpOutcome<B, A> {
+  const answers: Record<"before" | "after", Record<string, unknown>> = { before: {}, after: {} };
+  for (const at of ["before", "after"] as const) {
+    for (const [name, r] of Object.entries((at === "before" ? batch.before : batch.after) ?? {})) {
+      answers[at][name] = Array.isArray(r) ? new Array(r.length).fill(undefined) : undefined;
+    }
+  }
+  const errors: IpFailure[] = [];
+  const failed = new Set<IpIntent>();
+  for (const [slots, outcomes] of runs) {
+    slots.forEach((s, n) => {
+      const o = outcomes[n] ?? { line: s.line };
+      const read = s.read;
+      if (read !== undefined) {
+        let value: unknown = noAnswer(read.read);
+        if (o.error !== undefined) {
+          if (!s.line.optional) errors.push({ line: s.line, error: o.error });
+        } else if (o.output === undefined) {
+          errors.push({ line: s.line, error: "no answer: ip ended before this line ran" });
+        } else {
+          value = answerOf(read.read, o.output);
+        }
+        const slot = answers[read.at];
+        if (read.index === undefined) slot[read.name] = value;
+        else (slot[read.name] as unknown[])[read.index] = value;
+      } else if (s.intent !== undefined && o.error !== undefined) {
+        failed.add(s.intent);
+        const ok = s.line.optional || (s.line.tolerate?.test(o.error) ?? false);
+        if (!ok) errors.push({ line: s.line, error: o.error, intent: s.intent });
+      }
     });
   }
+  return {
+    before: answers.before as Answers<B>,
+    after: answers.after as Answers<A>,
+    errors,
+    failed,
+  };
+}
+
+/**
+ * Run a batch: its reads and changes go to one `ip -j -d -force -batch -`
+ * process, its IPv6 rules (changes and reads) to a second `ip -6` one run
+ * beside it (with `family: 6`, everything to one `ip -6` process).
+ *
+ * @param batch the reads and changes
+ * @param where netns and family
+ * @returns the answers by name, the failures
+ * @throws CniError 103 on a malformed answer, 999 on an IPv4 rule in an IPv6-only batch
+ */
+export async function runIp<B extends Reads = NoReads, A extends Reads = NoReads>(
+  batch: IpBatch<B, A>,
+  where: IpWhere = {},
+): Promise<IpOutcome<B, A>> {
+  const slots = slotsOf(batch);
+  if (where.family === 6 && slots.some((s) => familyOfSlot(s) === 4)) {
+    throw new CniError(ErrorCode.Internal, "An IPv4 rule in an IPv6-only ip batch");
+  }
+  const six = where.family === 6 ? slots : slots.filter(needsSix);
+  const main = where.family === 6 ? [] : slots.filter((s) => !needsSix(s));
+  const netns = where.netns === undefined ? {} : { netns: where.netns };
+  const [r4, r6] = await Promise.all([
+    runBatch(main.map((s) => s.line), netns),
+    runBatch(six.map((s) => s.line), { ...netns, family: 6 }),
+  ]);
+  return outcomeOf(batch, [[main, r4.outcomes], [six, r6.outcomes]]);
+}
+
+/**
+ * A batch fed to one streamed `ip -batch` process ({@linkcode BatchSession}):
+ * its reads (first) can be used as soon as `ip` has printed them, while the
+ * changes after them still run. No IPv6 rules (one process, one family).
+ */
+export class IpSession<R extends Reads> {
+  readonly #batch: IpBatch<R, NoReads>;
+  readonly #slots: Slot[];
+  /** The underlying session (stdin already closed). */
+  readonly lines: BatchSession;
+
+  private constructor(batch: IpBatch<R, NoReads>, slots: Slot[], lines: BatchSession) {
+    this.#batch = batch;
+    this.#slots = slots;
+    this.lines = lines;
+  }
 
   /**
-   * Start `ip [-6] -j -d -force -batch -`.
+   * Start `ip -batch`, send the reads, then the changes, and close its stdin.
    *
-   * @param opts netns and rule family
+   * @param batch reads and changes
+   * @param netns run in this netns (absent: the caller's)
    * @returns the session
-   * @throws CommandError 127 when `ip` is missing; CniError when the netns cannot be entered
+   * @throws CommandError 127 when `ip` is missing; CniError when it cannot be fed
    */
-  static open(opts: BatchOptions = {}): BatchSession {
-    const argv = batchArgv(opts.family);
-    return new BatchSession(argv, spawnPiped(argv, opts.netns));
-  }
-
-  async #pump(stream: ReadableStream<Uint8Array>, onText: (t: string) => void): Promise<void> {
-    const decoder = new TextDecoder();
+  static async open<R extends Reads>(
+    batch: { before: R; changes: readonly IpIntent[] },
+    netns?: string,
+  ): Promise<IpSession<R>> {
+    const slots = slotsOf(batch);
+    if (slots.some(needsSix)) {
+      throw new CniError(ErrorCode.Internal, "An IPv6 rule in a streamed ip batch");
+    }
+    const s = BatchSession.open(netns === undefined ? {} : { netns });
     try {
-      for await (const chunk of stream) {
-        onText(decoder.decode(chunk, { stream: true }));
-        this.#wake();
-      }
-    } catch { /* the stream broke: treated as the end */ }
-    onText(decoder.decode());
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w();
-  }
-
-  /** The outputs so far (see {@linkcode BatchSession.until}). */
-  get progress(): BatchProgress {
-    return { values: this.#values, failures: parseBatchFailures(this.#stderr), ended: this.#ended };
-  }
-
-  /** How many lines were sent so far. */
-  get lineCount(): number {
-    return this.#lines.length;
-  }
-
-  /**
-   * Send more lines (stdin stays open).
-   *
-   * @param lines the lines
-   * @throws CniError 103 when `ip` is gone or stdin was closed
-   */
-  async send(lines: readonly BatchLine[]): Promise<void> {
-    if (lines.length === 0) return;
-    const text = renderBatch(lines);
-    if (this.#stdinClosed || this.#ended) {
-      throw new CniError(ErrorCode.NetworkSetupFailed, `"ip -batch" ended before all lines ran`);
+      await s.send(slots.map((x) => x.line));
+    } finally {
+      s.end();
     }
-    this.#lines.push(...lines);
-    try {
-      await this.#writer.write(encoder.encode(text));
-    } catch (err) {
-      throw new CniError(
-        ErrorCode.NetworkSetupFailed,
-        `Cannot feed "ip -batch": ${errorMessage(err)}`,
-      );
-    }
-  }
-
-  /** Close stdin: `ip` runs what it has and ends. Idempotent. */
-  end(): void {
-    if (this.#stdinClosed) return;
-    this.#stdinClosed = true;
-    this.#writer.close().catch(() => {});
+    return new IpSession(batch, slots, s);
   }
 
   /**
-   * Wait until `pred` holds for the outputs so far, or `ip` ended.
+   * The reads, as soon as `ip` has printed them.
    *
-   * @param pred checked now and after every chunk of output
-   * @returns whether `pred` held (false: `ip` ended first)
+   * @returns the answers, or undefined when a read failed or `ip` ended first
    */
-  async until(pred: (p: BatchProgress) => boolean): Promise<boolean> {
-    for (;;) {
-      const p = this.progress;
-      if (pred(p)) return true;
-      if (p.ended) return false;
-      await new Promise<void>((r) => this.#waiters.push(r));
-    }
+  async answers(): Promise<Answers<R> | undefined> {
+    const n = this.#slots.filter((s) => s.read !== undefined).length;
+    if (!await this.lines.until((p) => p.values.length >= n)) return undefined;
+    const out = this.outcome(this.lines.snapshot());
+    return out.errors.some((e) => e.intent === undefined) ? undefined : out.before;
   }
 
   /**
-   * Outcomes of the lines sent so far, from the outputs seen so far (a line
-   * that has not run yet looks successful, a read without output yet gets `[]`).
+   * A line result of the session mapped to the batch's answers and intents.
    *
-   * @returns outcomes and errors
+   * @param res the session's result (a snapshot or the end)
+   * @returns the outcome
    */
-  snapshot(): BatchResult {
-    return matchBatchValues(this.#lines, this.#values, parseBatchFailures(this.#stderr));
-  }
-
-  /**
-   * Close stdin, wait for `ip` to end and map every line sent.
-   *
-   * @returns outcomes per line and the errors that matter
-   * @throws CommandError when `ip` exits with a code other than 0 or 1
-   */
-  async finish(): Promise<BatchResult> {
-    this.end();
-    await this.#drained;
-    const { code } = await this.#child.status;
-    if (code !== 0 && code !== 1) throw new CommandError(this.#argv, code, this.#stderr);
-    return matchBatchValues(this.#lines, this.#values, parseBatchFailures(this.#stderr));
+  outcome(res: BatchResult): IpOutcome<R, NoReads> {
+    return outcomeOf(this.#batch, [[this.#slots, res.outcomes]]);
   }
 }
 
 /**
- * Describe batch errors as one message.
+ * Describe failed lines as one message: `what: "ip LINE": error; ...`.
  *
  * @param what the action, e.g. "Cannot configure the pod"
- * @param errors failed lines
+ * @param errors the failures
  * @returns the message
  */
-export function batchErrorMessage(what: string, errors: readonly LineOutcome[]): string {
-  return `${what}: ` +
-    errors.map((e) => `"ip ${e.line.args.join(" ")}": ${e.error ?? "failed"}`).join("; ");
+export function failureMessage(what: string, errors: readonly IpFailure[]): string {
+  return `${what}: ` + errors.map((e) => `"ip ${e.line.args.join(" ")}": ${e.error}`).join("; ");
 }
 
 /**
- * The link of that name in an `ip -j link show` list.
+ * The outcome, when every line went through; else a CNI error listing the
+ * failures.
  *
- * @param links the list
- * @param name the interface name
- * @returns the link, or undefined
+ * @param out a batch's outcome
+ * @param what the action for the message, e.g. "Cannot configure the pod"
+ * @returns the outcome
+ * @throws CniError 103 listing every failed line
  */
-export function linkByName(links: readonly IpLink[], name: string): IpLink | undefined {
-  return links.find((l) => l.ifname === name);
+export function throwFailures<T extends { errors: readonly IpFailure[] }>(out: T, what: string): T {
+  if (out.errors.length > 0) {
+    throw new CniError(ErrorCode.NetworkSetupFailed, failureMessage(what, out.errors));
+  }
+  return out;
+}
+
+/**
+ * {@linkcode runIp}, and any failure that is neither tolerated nor optional
+ * throws.
+ *
+ * @param batch the reads and changes
+ * @param where netns and family
+ * @param what the action for the message, e.g. "Cannot configure the pod"
+ * @returns the outcome (without errors)
+ * @throws CniError 103 listing every failed line
+ */
+export async function runIpChecked<B extends Reads = NoReads, A extends Reads = NoReads>(
+  batch: IpBatch<B, A>,
+  where: IpWhere,
+  what: string,
+): Promise<IpOutcome<B, A>> {
+  return throwFailures(await runIp(batch, where), what);
 }

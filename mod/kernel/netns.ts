@@ -5,7 +5,7 @@
  * `setns` only moves the calling thread. Everything done inside
  * {@linkcode inNetns} must therefore be synchronous: spawning a child (the
  * spawn happens on this thread, so the child inherits the pod netns; see
- * `mod/_exec.ts`), libc reads and writes under `/proc/sys/net` (`mod/sysctl.ts`;
+ * `./exec.ts`), libc reads and writes under `/proc/sys/net` (`./sysctl.ts`;
  * Deno's own fs APIs refuse `/proc/sys` and `/proc/PID/ns` without
  * `--allow-all`) and raw-socket syscalls. Async file ops run on other threads,
  * which stay in the host netns.

@@ -17,9 +17,37 @@
  * @module
  */
 
-import { listedLinks } from "./apply.ts";
-import type { BatchResult, BatchSession } from "./iproute.ts";
-import { LibcIoError } from "./libc.ts";
+import type { BatchResult, BatchSession } from "./ip_batch.ts";
+import { LibcIoError, readFileLibc } from "./libc.ts";
+
+/**
+ * The link names listed in a `/proc/net/dev` text.
+ *
+ * @param text the file's text (two header lines, then `name: counters...`)
+ * @returns the names
+ */
+export function parseNetDev(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.split("\n").slice(2)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) names.add(line.slice(0, colon).trim());
+  }
+  return names;
+}
+
+/**
+ * The links listed in the calling thread's netns. The kernel unlists a deleted
+ * device, with its routes and neighbours, before the slow end of the teardown
+ * (RCU waits, 10-30 ms here) after which it answers the `ip` that asked: this
+ * tells when a `link del` took effect without waiting for that answer. Reads
+ * `/proc/thread-self/net/dev` (through libc: Deno refuses `/proc/thread-self`).
+ *
+ * @returns the link names
+ * @throws LibcIoError when the file cannot be read
+ */
+export function listedLinks(): Set<string> {
+  return parseNetDev(readFileLibc("/proc/thread-self/net/dev"));
+}
 
 /**
  * Wait for a node cleanup session: return once none of `veths` is listed

@@ -17,11 +17,12 @@
  */
 
 import { CniError, ErrorCode } from "../errors.ts";
+import type { ConnmarkIntent, IpIntent, SysctlIntent } from "./intent.ts";
 
 /** Default state root. */
 export const DEFAULT_STATE_DIR = "/run/cni/coordinator";
 
-/** A route ADD added in the pod, as CHECK compares it (`ip -j route` spelling). */
+/** A route ADD added in the pod, as a version 2 record holds it (`ip -j route` spelling). */
 export interface RecordedRoute {
   /** "default", a bare address for a host route, else the prefix. */
   dst: string;
@@ -32,13 +33,25 @@ export interface RecordedRoute {
   family: 4 | 6;
 }
 
-/** The state file version written now; version 1 files (no `pod` record) are still read. */
-export const STATE_VERSION = 2;
+/**
+ * The state file version written now: 3 records the intents ADD applied;
+ * version 1 (no pod record) and 2 (routes and sysctls only) files are still
+ * read.
+ */
+export const STATE_VERSION = 3;
+
+/** A pod `from` rule an attachment added (DEL removes it). */
+export interface PodRule {
+  family: 4 | 6;
+  priority: number;
+  src: string;
+  table: number;
+}
 
 /** What one ADD made on the node and in the pod. */
 export interface AttachmentState {
-  /** 1: before the pod record; 2: with it. */
-  version: 1 | 2;
+  /** 1: before the pod record; 2: with it; 3: with the applied intents. */
+  version: 1 | 2 | 3;
   network: string;
   containerId: string;
   ifname: string;
@@ -61,12 +74,14 @@ export interface AttachmentState {
   podIPs: string[];
   /** Node addresses routed through the veth. */
   nodeIPs: string[];
-  /** Pod `from` rules this attachment added: [family, priority, ip, table]. */
-  podRules: { family: 4 | 6; priority: number; src: string; table: number }[];
+  /** Pod `from` rules this attachment added. */
+  podRules: PodRule[];
   /** The NIC's MAC after ADD (podMACPrefix) or undefined. */
   mac?: string;
   /** Version 2: what ADD set in the pod, item by item, for CHECK. */
   pod?: PodRecord;
+  /** Version 3: the intents ADD applied, for CHECK. */
+  applied?: AppliedRecord;
 }
 
 /** What ADD set in the pod besides rules and neighbours (state version 2). */
@@ -85,9 +100,25 @@ export interface PodRecord {
   macPrefix: string;
 }
 
+/** The intents one ADD applied (state version 3): CHECK compares exactly these. */
+export interface AppliedRecord {
+  /** `ip` changes on the node (the veth pair, the shared rule, table routes, neighbours). */
+  node: IpIntent[];
+  /** `ip` changes in the pod (links, the NIC's MAC, addresses, routes, rules, neighbours). */
+  pod: IpIntent[];
+  /** Sysctls written in the pod. */
+  sysctls: SysctlIntent[];
+  /** Sysctls written on the node (the node end of a pair ADD made). */
+  nodeSysctls: SysctlIntent[];
+  /** The pod's connmark rules (the underlay reply path). */
+  mangle: ConnmarkIntent[];
+  /** MTU of the pair's ends, when the pair is the coordinator's own. */
+  vethMTU?: number;
+}
+
 function readable(s: unknown): s is AttachmentState {
   const v = (s as { version?: unknown } | null)?.version;
-  return v === 1 || v === 2;
+  return v === 1 || v === 2 || v === 3;
 }
 
 /**

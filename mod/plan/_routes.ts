@@ -1,20 +1,15 @@
 /**
- * Route and rule helpers private to the planners: families, the main table,
- * default routes, copies of a route into a table, free rule priorities.
+ * Route and rule helpers private to the planners: the main table, default
+ * routes, a route's destination as a CIDR, copies of a route into a table,
+ * free rule priorities.
  *
  * @module
  */
 
-import { type IpRoute, type IpRule } from "../kernel/iproute.ts";
-import { canonicalIp, familyOf, isDefaultDst } from "../ip.ts";
+import type { RouteIntent, Table } from "../kernel/intent.ts";
+import type { IpRoute, IpRule } from "../kernel/ip_json.ts";
+import { canonicalIp, hostPrefix, isDefaultDst } from "../ip.ts";
 import { ruleSrc, ruleTable } from "./mode.ts";
-
-export function routeFamily(r: IpRoute): 4 | 6 {
-  if (r.dst !== "default") return familyOf(r.dst);
-  const gw = r.gateway ?? r.nexthops?.[0]?.gateway;
-  if (gw !== undefined) return familyOf(gw);
-  return "pref" in r ? 6 : 4;
-}
 
 export function isMain(r: IpRoute): boolean {
   return (r.table === undefined || r.table === "main") && (r.type ?? "unicast") === "unicast";
@@ -24,9 +19,10 @@ export function isDefaultRoute(r: IpRoute): boolean {
   return isDefaultDst(r.dst);
 }
 
-export function dstArg(r: IpRoute): string {
-  if (r.dst === "default") return routeFamily(r) === 4 ? "0.0.0.0/0" : "::/0";
-  return r.dst;
+/** A route's destination as a CIDR ("default" -> "0.0.0.0/0", a host -> "/32"). */
+export function dstCidr(r: IpRoute): string {
+  if (r.dst === "default") return r.family === 4 ? "0.0.0.0/0" : "::/0";
+  return r.dst.includes("/") ? r.dst : hostPrefix(r.dst);
 }
 
 /** Whether the pod has a `from <src> lookup <table>` rule already. */
@@ -43,15 +39,27 @@ export function nextPriority(prios: number[]): number {
   return p;
 }
 
-/** `route add` that copies {dst, src, gw, dev, scope} of a route into a table. */
-export function copyArgs(r: IpRoute, dev: string, table: number): string[] {
-  const args = ["route", "add", dstArg(r)];
-  if (r.gateway !== undefined) args.push("via", r.gateway);
-  args.push("dev", dev);
-  if (r.scope !== undefined && r.scope !== "global" && r.scope !== "universe") {
-    args.push("scope", r.scope);
-  }
-  if (r.prefsrc !== undefined && !isDefaultRoute(r)) args.push("src", r.prefsrc);
-  args.push("table", String(table));
-  return args;
+/**
+ * A copy of a route's {dst, gw, dev, scope, src} into a table ("exists"
+ * accepted: a re-run).
+ *
+ * @param r the route
+ * @param dev the device of the copy
+ * @param table the table
+ * @returns the route to add
+ */
+export function copyRoute(r: IpRoute, dev: string, table: Table): RouteIntent {
+  const scoped = r.scope !== undefined && r.scope !== "global" && r.scope !== "universe";
+  const src = r.prefsrc !== undefined && !isDefaultRoute(r);
+  return {
+    kind: "route",
+    op: "add",
+    dst: dstCidr(r),
+    ...(r.gateway === undefined ? {} : { via: r.gateway }),
+    dev,
+    ...(scoped ? { scope: r.scope! } : {}),
+    ...(src ? { src: r.prefsrc! } : {}),
+    table,
+    tolerate: "exists",
+  };
 }

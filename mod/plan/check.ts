@@ -1,35 +1,67 @@
 /**
- * CHECK's comparison: what an ADD recorded (its state file and the
- * configuration) against what the pod and the node hold now, as the list of
- * differences CHECK reports. Pure: the reads happen in `commands/check.ts`.
+ * CHECK's comparison, as tuning's `cmdCheck` compares exactly what its
+ * `cmdAdd` set: the intents an ADD applied (recorded in its state file, or,
+ * for a record of an older version, derived from it) against the facts read
+ * back from the pod and the node, as the list of differences CHECK reports.
+ * What only CHECK knows is explicit ({@linkcode Expected.pair}): the pair's two
+ * ends are there and are peers, the node end is up, a pair of the
+ * coordinator's own keeps its MACs and MTU, and every neighbour ADD set on an
+ * end names the other end's current MAC. Pure: the reads happen in
+ * `commands/check.ts`.
  *
  * @example
  * ```ts ignore
- * import { checkDifferences } from "./check.ts";
- * const missing = checkDifferences(want, { pod, host, mangle, sysctls });
+ * import { checkDifferences, expectedOf } from "./check.ts";
+ * const missing = checkDifferences(expectedOf(state, conf), facts);
  * ```
  *
  * @module
  */
 
+import type { CoordinatorConfig } from "../config/types.ts";
 import type { HostFacts, PodFacts } from "../kernel/facts.ts";
-import type { IpRoute } from "../kernel/iproute.ts";
-import { missingRules } from "../kernel/iptables.ts";
-import type { BatchLine } from "../kernel/iproute.ts";
+import type {
+  AddrIntent,
+  ConnmarkIntent,
+  Family,
+  IpIntent,
+  LinkIntent,
+  NeighIntent,
+  RouteIntent,
+  RuleIntent,
+  SysctlIntent,
+} from "../kernel/intent.ts";
+import type { IpLink, IpNeigh, IpRoute, IpRule } from "../kernel/ip_json.ts";
+import { mangleRuleText } from "../kernel/iptables.ts";
 import type { AttachmentState, RecordedRoute } from "../kernel/state.ts";
-import { canonicalIp, familyOf } from "../ip.ts";
-import { POD_VETH, REPLY_TABLE, RULE_PRIORITY } from "./mode.ts";
-import { FWMARK_RULE_TEXT, isFwmarkRule, mangleRules } from "./underlay.ts";
+import { canonicalIp, familyOf, hostPrefix } from "../ip.ts";
+import { dstCidr } from "./_routes.ts";
+import { sharedRule } from "./cleanup.ts";
+import { POD_VETH, REPLY_TABLE, ruleSrc } from "./mode.ts";
+import { MODES } from "./modes.ts";
+import { ruleShowText, shownDst } from "./render.ts";
+import { connmarkRules, fwmarkRule } from "./underlay.ts";
 
-/** What CHECK expects: the ADD's record and the configuration it ran with. */
-export interface CheckWant {
-  state: AttachmentState;
-  /** CNI_IFNAME. */
-  ifname: string;
-  /** The configured txQueueLen (0: not managed). */
-  txQueueLen: number;
-  /** The configured podRPFilter (negative: not managed). */
-  podRPFilter: number;
+/** The pod-node veth pair as CHECK holds it. */
+export interface ExpectedPair {
+  podVeth: string;
+  hostVeth: string;
+  /** The MACs the ends must keep (a pair of the coordinator's own). */
+  macs?: { pod: string; host: string };
+  /** The MTU the pod end must keep (a pair of the coordinator's own). */
+  mtu?: number;
+}
+
+/** What CHECK expects of one attachment. */
+export interface Expected {
+  pair: ExpectedPair;
+  /** `ip` changes on the node. */
+  node: IpIntent[];
+  /** `ip` changes in the pod. */
+  pod: IpIntent[];
+  sysctls: SysctlIntent[];
+  nodeSysctls: SysctlIntent[];
+  mangle: ConnmarkIntent[];
 }
 
 /** What CHECK read. */
@@ -37,280 +69,328 @@ export interface CheckFacts {
   /** The pod, with its IPv6 rules and neighbours. */
   pod: PodFacts;
   host: HostFacts;
-  /** The pod's mangle rules, per family of {@linkcode mangleFamilies}. */
-  mangle: ReadonlyMap<4 | 6, readonly string[]>;
-  /** The pod sysctls of {@linkcode sysctlKeys} (undefined: missing). */
+  /** The connmark rules of {@linkcode Expected.mangle} missing in the pod. */
+  missingMangle: readonly ConnmarkIntent[];
+  /** The pod sysctls of {@linkcode Expected.sysctls} (undefined: missing). */
   sysctls: ReadonlyMap<string, string | undefined>;
-  /** The pod's IPv6 routes, all tables (undefined: not read). */
-  routes6?: readonly IpRoute[];
+  /** The node sysctls of {@linkcode Expected.nodeSysctls}. */
+  nodeSysctls: ReadonlyMap<string, string | undefined>;
 }
 
 /**
- * The pod sysctls CHECK reads: those ADD recorded (state version 2), else
- * the rp_filter keys of {@linkcode rpFilterKeys}.
+ * What CHECK expects of an attachment, from its record: a version 3 record
+ * holds the intents ADD applied; an older one is translated into the intents
+ * it stands for (with the configuration for what a version 1 record lacks).
  *
- * @param state the ADD's record
- * @param ifname CNI_IFNAME
- * @param podRPFilter the configured podRPFilter (version 1 records)
- * @returns the dotted keys
+ * @param s the record
+ * @param conf the configuration (txQueueLen and podRPFilter of a version 1 record)
+ * @returns the expectations
  */
-export function sysctlKeys(state: AttachmentState, ifname: string, podRPFilter: number): string[] {
-  if (state.pod !== undefined) return state.pod.sysctls.map((s) => s.key);
-  return podRPFilter >= 0 ? rpFilterKeys(ifname) : [];
-}
-
-/**
- * The families whose pod mangle rules CHECK compares: those of an underlay
- * first NIC (IPv4 with an IPv4 pod address, IPv6 with any IPv6 address).
- *
- * @param state the ADD's record
- * @returns the families, IPv4 first
- */
-export function mangleFamilies(state: AttachmentState): (4 | 6)[] {
-  if (state.mode !== "underlay" || !state.firstInvoke) return [];
-  const v6 = state.podIPs.some((ip) => familyOf(ip) === 6) ||
-    state.nodeIPs.some((ip) => familyOf(ip) === 6);
-  const out: (4 | 6)[] = [];
-  if (state.podIPs.some((ip) => familyOf(ip) === 4)) out.push(4);
-  if (v6) out.push(6);
-  return out;
-}
-
-/**
- * The pod sysctls CHECK compares with podRPFilter.
- *
- * @param ifname CNI_IFNAME
- * @returns the dotted keys
- */
-export function rpFilterKeys(ifname: string): string[] {
-  return ["all", "default", ifname].map((n) => `net.ipv4.conf.${n}.rp_filter`);
-}
-
-/**
- * The routes a pod batch adds (or, with `verbs` ["del"], removes), in the
- * spelling `ip -j route show` prints them ("default", host routes without /32
- * or /128), for the state's pod record.
- *
- * @param lines the pod's `ip -batch` lines
- * @param batchFamily the family the batch runs in (6: `ip -6 -batch`), for "default"
- * @param verbs the `ip route` verbs to take
- * @returns the routes, in batch order
- */
-export function recordedRoutes(
-  lines: readonly BatchLine[],
-  batchFamily: 4 | 6 = 4,
-  verbs: readonly string[] = ["add", "replace"],
-): RecordedRoute[] {
-  const out: RecordedRoute[] = [];
-  for (const { args } of lines) {
-    if (args[0] !== "route" || !verbs.includes(args[1] ?? "")) continue;
-    const at = (word: string) => {
-      const i = args.indexOf(word, 3);
-      return i < 0 ? undefined : args[i + 1];
+export function expectedOf(
+  s: AttachmentState,
+  conf: Pick<CoordinatorConfig, "txQueueLen" | "podRPFilter">,
+): Expected {
+  const rules = MODES[s.mode];
+  const pair: ExpectedPair = { podVeth: s.podVeth, hostVeth: s.hostVeth };
+  if (rules.pairIsOurs) pair.macs = { pod: s.podVethMac, host: s.hostVethMac };
+  const a = s.applied;
+  if (a !== undefined) {
+    if (a.vethMTU !== undefined) pair.mtu = a.vethMTU;
+    return {
+      pair,
+      node: a.node,
+      pod: a.pod,
+      sysctls: a.sysctls,
+      nodeSysctls: a.nodeSysctls,
+      mangle: a.mangle,
     };
-    const dev = at("dev");
-    if (dev === undefined) continue;
-    const via = at("via");
-    const dst = args[2]!;
-    const family = dst === "0.0.0.0/0"
-      ? 4
-      : dst === "default"
-      ? (via === undefined ? batchFamily : familyOf(via))
-      : familyOf(dst.split("/")[0]!);
-    out.push({
-      dst: routeDst(dst),
-      ...(via === undefined ? {} : { via: canonicalIp(via) }),
-      dev,
-      table: at("table") ?? "main",
-      family,
-    });
   }
-  return out;
+  if (s.pod?.vethMTU !== undefined) pair.mtu = s.pod.vethMTU;
+  return { pair, ...legacyIntents(s, conf) };
 }
 
-/** A destination as `ip -j route` prints it. */
-function routeDst(dst: string): string {
-  if (dst === "0.0.0.0/0" || dst === "::/0" || dst === "default") return "default";
-  const [ip, len] = dst.split("/");
-  if (len === undefined) return canonicalIp(ip!);
-  if ((len === "32" && familyOf(ip!) === 4) || (len === "128" && familyOf(ip!) === 6)) {
-    return canonicalIp(ip!);
-  }
-  return `${canonicalIp(ip!)}/${len}`;
+/** A route of a version 2 record as an intent. */
+function recordedRoute(r: RecordedRoute, op: "add" | "del"): RouteIntent {
+  const dst = r.dst === "default"
+    ? (r.family === 4 ? "0.0.0.0/0" : "::/0")
+    : r.dst.includes("/")
+    ? r.dst
+    : hostPrefix(r.dst);
+  const table = r.table === "main" ? "main" : Number(r.table);
+  return {
+    kind: "route",
+    op,
+    dst,
+    ...(r.via === undefined ? {} : { via: r.via }),
+    dev: r.dev,
+    table,
+  };
 }
 
-/** The route's text in CHECK's messages. */
-export function routeText(r: RecordedRoute): string {
+/** The intents a version 1 or 2 record stands for. */
+function legacyIntents(
+  s: AttachmentState,
+  conf: Pick<CoordinatorConfig, "txQueueLen" | "podRPFilter">,
+): Omit<Expected, "pair"> {
+  const rules = MODES[s.mode];
+  const families = (ips: readonly string[]) =>
+    ([4, 6] as const).filter((f) => ips.some((ip) => familyOf(ip) === f));
+  const node: IpIntent[] = [
+    ...families(s.podIPs).map((f) => sharedRule(f, s.hostRuleTable, "add")),
+    ...s.podIPs.flatMap((ip): IpIntent[] => [
+      {
+        kind: "route",
+        op: "replace",
+        dst: hostPrefix(ip),
+        dev: s.hostVeth,
+        table: s.hostRuleTable,
+      },
+      { kind: "neigh", dst: ip, lladdr: s.podVethMac, dev: s.hostVeth },
+    ]),
+  ];
+  const txq = s.pod?.txQueueLen ?? conf.txQueueLen;
+  const nic: LinkIntent = { kind: "link", dev: s.ifname, up: true };
+  if (txq > 0) nic.txqueuelen = txq;
+  if (s.mac !== undefined) nic.mac = s.mac;
+  const pod: IpIntent[] = [nic];
+  const replies = rules.hasReplyPath(s);
+  if (replies && rules.pairIsOurs) pod.push({ kind: "link", dev: s.podVeth, up: true });
+  for (const h of s.nodeIPs) {
+    const route = { kind: "route", op: "add", dst: hostPrefix(h), dev: s.podVeth } as const;
+    pod.push({ ...route, table: s.table });
+    if (s.firstInvoke) pod.push({ ...route, table: "main" });
+  }
+  pod.push(...(s.pod?.routes ?? []).map((r) => recordedRoute(r, "add")));
+  pod.push(...(s.pod?.removed ?? []).map((r) => recordedRoute(r, "del")));
+  pod.push(...s.podRules.map((r): RuleIntent => ({
+    kind: "rule",
+    op: "add",
+    family: r.family,
+    priority: r.priority,
+    from: r.src,
+    table: r.table,
+  })));
+  const mangle: ConnmarkIntent[] = [];
+  if (replies) {
+    // IPv4 with an IPv4 pod address, IPv6 with any IPv6 address.
+    const replyFamilies: Family[] = families(s.podIPs).filter((f) => f === 4);
+    if (families([...s.podIPs, ...s.nodeIPs]).includes(6)) replyFamilies.push(6);
+    for (const f of replyFamilies) {
+      pod.push(fwmarkRule(f), {
+        kind: "route",
+        op: "replace",
+        dst: f === 4 ? "0.0.0.0/0" : "::/0",
+        dev: POD_VETH,
+        table: REPLY_TABLE,
+      });
+      mangle.push(...connmarkRules(POD_VETH, f));
+    }
+  }
+  if (s.firstInvoke) {
+    for (const h of s.nodeIPs) {
+      pod.push({ kind: "neigh", dst: h, lladdr: s.hostVethMac, dev: s.podVeth });
+    }
+  }
+  const sysctls: SysctlIntent[] = s.pod?.sysctls ??
+    (conf.podRPFilter >= 0
+      ? ["all", "default", s.ifname].map((n) => ({
+        key: `net.ipv4.conf.${n}.rp_filter`,
+        value: conf.podRPFilter,
+        optional: true,
+      }))
+      : []);
+  return { node, pod, sysctls, nodeSysctls: [], mangle };
+}
+
+/** A route's key in CHECK's messages: `dst [via G] dev D [table T]`. */
+function routeKey(r: RouteIntent): string {
   const via = r.via === undefined ? "" : ` via ${r.via}`;
   const table = r.table === "main" ? "" : ` table ${r.table}`;
-  return `${r.dst}${via} dev ${r.dev}${table}`;
+  return `${shownDst(r.dst)}${via} dev ${r.dev}${table}`;
 }
 
-function routeMatches(have: IpRoute, want: RecordedRoute): boolean {
-  if (have.dev !== want.dev || (have.table ?? "main") !== want.table) return false;
-  if (routeDst(have.dst) !== want.dst) return false;
+function routeMatches(have: IpRoute, want: RouteIntent): boolean {
+  if (have.dev !== want.dev || (have.table ?? "main") !== String(want.table)) return false;
+  if (dstCidr(have) !== want.dst) return false;
   return want.via === undefined ||
-    (have.gateway !== undefined && canonicalIp(have.gateway) === want.via);
+    (have.gateway !== undefined && canonicalIp(have.gateway) === canonicalIp(want.via));
 }
 
-function hasRoute(routes: readonly IpRoute[], dst: string, dev: string, table: string): boolean {
-  return routes.some((r) => r.dst === dst && r.dev === dev && (r.table ?? "main") === table);
+function ruleMatches(have: IpRule, want: RuleIntent): boolean {
+  if (have.priority !== want.priority || have.table !== String(want.table)) return false;
+  if (have.fwmark !== want.fwmark) return false;
+  const src = ruleSrc(have);
+  return want.from === undefined ? src === undefined : src === canonicalIp(want.from);
 }
 
-/**
- * Everything that differs from what the ADD made, in a fixed order: the NIC,
- * the veth pair, the node's routes, neighbours and rules, the pod's routes,
- * neighbours and rules, the underlay reply path, the sysctls.
- *
- * @param want the record and the configuration
- * @param got the facts
- * @returns the differences as text (empty: none)
- */
-export function checkDifferences(want: CheckWant, got: CheckFacts): string[] {
-  const { state, ifname } = want;
-  const { pod, host } = got;
-  const missing: string[] = [];
-  const nic = pod.links.find((l) => l.ifname === ifname);
-  if (nic === undefined) missing.push(`interface "${ifname}"`);
-  else {
-    if (!nic.flags.includes("UP")) missing.push(`"${ifname}" is down`);
-    if (state.mac !== undefined && nic.address !== state.mac) {
-      missing.push(`"${ifname}" MAC "${nic.address}" is not "${state.mac}"`);
-    }
-    const txq = state.pod?.txQueueLen ?? want.txQueueLen;
-    if (txq > 0 && (nic.txqlen ?? 0) !== txq) {
-      missing.push(`"${ifname}" txqueuelen ${nic.txqlen ?? 0} is not ${txq}`);
-    }
-  }
-  const podVeth = pod.links.find((l) => l.ifname === state.podVeth);
-  const hostVeth = host.links.find((l) => l.ifname === state.hostVeth);
-  if (podVeth === undefined) missing.push(`pod interface "${state.podVeth}"`);
-  else if (state.mode === "underlay" && podVeth.address !== state.podVethMac) {
-    missing.push(`"${state.podVeth}" MAC "${podVeth.address}" is not "${state.podVethMac}"`);
-  }
-  if (hostVeth === undefined) missing.push(`node interface "${state.hostVeth}"`);
-  else {
-    if (podVeth !== undefined && podVeth.link_index !== hostVeth.ifindex) {
-      missing.push(`"${state.hostVeth}" is not the peer of "${state.podVeth}"`);
-    }
-    if (!hostVeth.flags.includes("UP")) missing.push(`node interface "${state.hostVeth}" is down`);
-    if (state.mode === "underlay" && hostVeth.address !== state.hostVethMac) {
-      missing.push(`"${state.hostVeth}" MAC "${hostVeth.address}" is not "${state.hostVethMac}"`);
-    }
-  }
-  const record = state.pod;
-  if (podVeth !== undefined) {
-    if (state.firstInvoke && state.mode === "underlay" && !podVeth.flags.includes("UP")) {
-      missing.push(`"${state.podVeth}" is down`);
-    }
-    if (record?.vethMTU !== undefined && podVeth.mtu !== record.vethMTU) {
-      missing.push(`"${state.podVeth}" MTU ${podVeth.mtu} is not ${record.vethMTU}`);
-    }
-  }
-  if (nic !== undefined && record !== undefined && record.macPrefix !== "") {
-    if (!(nic.address ?? "").toLowerCase().startsWith(record.macPrefix)) {
-      missing.push(`"${ifname}" MAC "${nic.address}" lacks the prefix "${record.macPrefix}"`);
-    }
-  }
-  const table = String(state.hostRuleTable);
-  for (const ip of state.podIPs) {
-    if (!hasRoute(host.routes, ip, state.hostVeth, table)) {
-      missing.push(`node route "${ip}" dev "${state.hostVeth}" table ${table}`);
-    }
-    const n = host.neigh.find((x) => x.dst === ip && x.dev === state.hostVeth);
-    if (
-      n === undefined || n.lladdr !== state.podVethMac || !(n.state ?? []).includes("PERMANENT")
-    ) {
-      missing.push(`node neighbour "${ip}" lladdr "${state.podVethMac}" dev "${state.hostVeth}"`);
-    } else if (
-      state.mode === "underlay" && podVeth?.address !== undefined && n.lladdr !== podVeth.address
-    ) {
-      missing.push(
-        `node neighbour "${ip}" lladdr "${n.lladdr}" is not the MAC of "${state.podVeth}" ` +
-          `("${podVeth.address}")`,
-      );
-    }
-  }
-  for (const f of [4, 6] as const) {
-    if (!state.podIPs.some((ip) => familyOf(ip) === f)) continue;
-    const rules = f === 4 ? host.rules4 : host.rules6;
-    if (!rules.some((r) => r.priority === RULE_PRIORITY && r.src === "all" && r.table === table)) {
-      missing.push(`node IPv${f} rule "${RULE_PRIORITY}: from all lookup ${table}"`);
-    }
-  }
-  const podTable = String(state.table);
-  for (const h of state.nodeIPs) {
-    if (!hasRoute(pod.routes, h, state.podVeth, podTable)) {
-      missing.push(`pod route "${h}" dev "${state.podVeth}" table ${podTable}`);
-    }
-    if (state.firstInvoke) {
-      if (!hasRoute(pod.routes, h, state.podVeth, "main")) {
-        missing.push(`pod route "${h}" dev "${state.podVeth}"`);
+function hasAddr(facts: PodFacts, a: AddrIntent): boolean {
+  const [ip, len] = a.cidr.split("/");
+  return facts.addrs.some((l) =>
+    l.ifname === a.dev &&
+    l.addr_info.some((i) =>
+      canonicalIp(i.local) === canonicalIp(ip!) && String(i.prefixlen) === len
+    )
+  );
+}
+
+/** The side of a place: its name in messages, links, routes, rules, neighbours. */
+interface Side {
+  place: "pod" | "node";
+  links: readonly IpLink[];
+  routes: readonly IpRoute[];
+  rules(f: Family): readonly IpRule[];
+  neigh: readonly IpNeigh[];
+  addrs?: PodFacts;
+}
+
+/** The differences of one intent from the facts of its place. */
+function intentDifferences(i: IpIntent, side: Side): string[] {
+  const { place } = side;
+  switch (i.kind) {
+    case "link":
+      return linkDifferences(i, side);
+    case "addr":
+      return side.addrs === undefined || hasAddr(side.addrs, i)
+        ? []
+        : [`${place} address "${i.cidr}" on "${i.dev}"`];
+    case "route": {
+      const present = side.routes.some((r) => routeMatches(r, i));
+      if (i.op === "del") {
+        return present
+          ? [`${place} route "${routeKey(i)}" is back (ADD moved it out of the main table)`]
+          : [];
       }
-      const n = (pod.neigh ?? []).find((x) => x.dst === h && x.dev === state.podVeth);
-      if (
-        n === undefined || n.lladdr !== state.hostVethMac ||
-        !(n.state ?? ["PERMANENT"]).includes("PERMANENT")
-      ) {
-        missing.push(`pod neighbour "${h}" lladdr "${state.hostVethMac}" dev "${state.podVeth}"`);
-      } else if (hostVeth?.address !== undefined && n.lladdr !== hostVeth.address) {
-        missing.push(
-          `pod neighbour "${h}" lladdr "${n.lladdr}" is not the MAC of "${state.hostVeth}" ` +
-            `("${hostVeth.address}")`,
+      return present ? [] : [`${place} route "${routeKey(i)}"`];
+    }
+    case "rule":
+      if (i.op === "del" || side.rules(i.family).some((r) => ruleMatches(r, i))) return [];
+      return [`${place} IPv${i.family} rule "${ruleShowText(i)}"`];
+    case "neigh":
+      return neighOf(side, i) === undefined
+        ? [`${place} neighbour "${i.dst}" lladdr "${i.lladdr}" dev "${i.dev}"`]
+        : [];
+    // Creation and clean-up steps: their lasting effects are the pair's and the others'.
+    case "veth":
+    case "link-del":
+    case "neigh-flush":
+      return [];
+  }
+}
+
+function linkDifferences(i: LinkIntent, side: Side): string[] {
+  const link = side.links.find((l) => l.ifname === i.dev);
+  if (link === undefined) return [`${side.place} interface "${i.dev}"`];
+  const out: string[] = [];
+  if (i.up && !link.flags.includes("UP")) {
+    out.push(side.place === "pod" ? `"${i.dev}" is down` : `node interface "${i.dev}" is down`);
+  }
+  if (i.txqueuelen !== undefined && (link.txqlen ?? 0) !== i.txqueuelen) {
+    out.push(`"${i.dev}" txqueuelen ${link.txqlen ?? 0} is not ${i.txqueuelen}`);
+  }
+  if (i.mac !== undefined && link.address?.toLowerCase() !== i.mac.toLowerCase()) {
+    out.push(`"${i.dev}" MAC "${link.address}" is not "${i.mac}"`);
+  }
+  return out;
+}
+
+/** The PERMANENT neighbour of the intent, when it is there with its MAC. */
+function neighOf(side: Side, i: NeighIntent): IpNeigh | undefined {
+  const n = side.neigh.find((x) => x.dst === i.dst && x.dev === i.dev);
+  if (n === undefined || n.lladdr !== i.lladdr) return undefined;
+  return (n.state ?? []).includes("PERMANENT") ? n : undefined;
+}
+
+/** The pair's checks (see {@linkcode ExpectedPair}) and its neighbours against the ends' MACs. */
+function pairDifferences(want: Expected, pod: Side, node: Side): string[] {
+  const { podVeth, hostVeth, macs, mtu } = want.pair;
+  const p = pod.links.find((l) => l.ifname === podVeth);
+  const h = node.links.find((l) => l.ifname === hostVeth);
+  const out: string[] = [];
+  if (p === undefined) out.push(`pod interface "${podVeth}"`);
+  else {
+    if (macs !== undefined && p.address !== macs.pod) {
+      out.push(`"${podVeth}" MAC "${p.address}" is not "${macs.pod}"`);
+    }
+    if (mtu !== undefined && p.mtu !== mtu) out.push(`"${podVeth}" MTU ${p.mtu} is not ${mtu}`);
+  }
+  if (h === undefined) out.push(`node interface "${hostVeth}"`);
+  else {
+    if (p !== undefined && p.link_index !== h.ifindex) {
+      out.push(`"${hostVeth}" is not the peer of "${podVeth}"`);
+    }
+    if (!h.flags.includes("UP")) out.push(`node interface "${hostVeth}" is down`);
+    if (macs !== undefined && h.address !== macs.host) {
+      out.push(`"${hostVeth}" MAC "${h.address}" is not "${macs.host}"`);
+    }
+  }
+  // A neighbour ADD set on one end names the other end's MAC as it is now.
+  const ends = [[pod, podVeth, h, hostVeth], [node, hostVeth, p, podVeth]] as const;
+  for (const [side, dev, other, otherName] of ends) {
+    const intents = side.place === "pod" ? want.pod : want.node;
+    for (const i of intents) {
+      if (i.kind !== "neigh" || i.dev !== dev || other?.address === undefined) continue;
+      const n = neighOf(side, i);
+      if (n !== undefined && n.lladdr !== other.address) {
+        out.push(
+          `${side.place} neighbour "${i.dst}" lladdr "${n.lladdr}" is not the MAC of ` +
+            `"${otherName}" ("${other.address}")`,
         );
       }
     }
   }
-  for (const r of record?.routes ?? []) {
-    const routes = r.family === 4 ? pod.routes : got.routes6;
-    if (routes === undefined) continue; // that family was not read
-    if (!routes.some((x) => routeMatches(x, r))) missing.push(`pod route "${routeText(r)}"`);
-  }
-  for (const r of record?.removed ?? []) {
-    const routes = r.family === 4 ? pod.routes : got.routes6;
-    if (routes === undefined) continue;
-    if (routes.some((x) => routeMatches(x, r))) {
-      missing.push(`pod route "${routeText(r)}" is back (ADD moved it out of the main table)`);
+  return out;
+}
+
+function sysctlDifferences(
+  place: "pod" | "node",
+  wanted: readonly SysctlIntent[],
+  got: ReadonlyMap<string, string | undefined>,
+): string[] {
+  const out: string[] = [];
+  for (const w of wanted) {
+    const val = got.get(w.key);
+    if (val === undefined && w.optional) continue;
+    if (val !== String(w.value)) {
+      out.push(`${place} sysctl "${w.key}" is ${val ?? "missing"}, not ${w.value}`);
     }
   }
-  for (const r of state.podRules) {
-    const rules = r.family === 4 ? pod.rules4 : pod.rules6 ?? [];
-    const ok = rules.some((x) =>
-      x.priority === r.priority && canonicalIp(x.src) === canonicalIp(r.src) &&
-      x.table === String(r.table)
-    );
-    if (!ok) missing.push(`pod rule "${r.priority}: from ${r.src} lookup ${r.table}"`);
-  }
-  const families = mangleFamilies(state);
-  for (const f of families) {
-    const rules = f === 4 ? pod.rules4 : pod.rules6 ?? [];
-    if (!rules.some(isFwmarkRule)) {
-      missing.push(`pod IPv${f} rule "${FWMARK_RULE_TEXT}"`);
-    }
-    for (const m of missingRules(mangleRules(POD_VETH), got.mangle.get(f) ?? [])) {
-      missing.push(`pod ${f === 4 ? "iptables" : "ip6tables"} mangle rule "-A ${m}"`);
-    }
-  }
-  if (
-    state.mode === "underlay" && state.firstInvoke &&
-    !pod.routes.some((r) => r.table === String(REPLY_TABLE) && r.dev === POD_VETH)
-  ) {
-    missing.push(`pod default route in table ${REPLY_TABLE}`);
-  }
-  if (state.pod !== undefined) {
-    for (const w of state.pod.sysctls) {
-      const val = got.sysctls.get(w.key);
-      if (val === undefined && w.optional) continue;
-      if (val !== String(w.value)) {
-        missing.push(`pod sysctl "${w.key}" is ${val ?? "missing"}, not ${w.value}`);
-      }
-    }
-  } else if (want.podRPFilter >= 0) {
-    for (const [k, val] of got.sysctls) {
-      if (val !== undefined && val !== String(want.podRPFilter)) {
-        missing.push(`pod sysctl "${k}" is ${val}, not ${want.podRPFilter}`);
-      }
-    }
-  }
-  return missing;
+  return out;
+}
+
+/**
+ * Everything that differs from what the ADD made, once each, in a fixed
+ * order: the pair, the node's intents, the pod's, the connmark rules, the
+ * sysctls.
+ *
+ * @param want the expectations
+ * @param got the facts
+ * @returns the differences as text (empty: none)
+ */
+export function checkDifferences(want: Expected, got: CheckFacts): string[] {
+  const pod: Side = {
+    place: "pod",
+    links: got.pod.links,
+    routes: got.pod.routes,
+    rules: (f) => (f === 4 ? got.pod.rules4 : got.pod.rules6 ?? []),
+    neigh: got.pod.neigh ?? [],
+    addrs: got.pod,
+  };
+  const node: Side = {
+    place: "node",
+    links: got.host.links,
+    routes: got.host.routes,
+    rules: (f) => (f === 4 ? got.host.rules4 : got.host.rules6),
+    neigh: got.host.neigh,
+  };
+  const missing = [
+    ...pairDifferences(want, pod, node),
+    ...want.node.flatMap((i) => intentDifferences(i, node)),
+    ...want.pod.flatMap((i) => intentDifferences(i, pod)),
+    ...got.missingMangle.map((m) =>
+      `pod ${m.family === 4 ? "iptables" : "ip6tables"} mangle rule "-A ${mangleRuleText(m)}"`
+    ),
+    ...sysctlDifferences("pod", want.sysctls, got.sysctls),
+    ...sysctlDifferences("node", want.nodeSysctls, got.nodeSysctls),
+  ];
+  return [...new Set(missing)];
 }

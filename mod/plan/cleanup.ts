@@ -7,20 +7,19 @@
  *
  * @example
  * ```ts
- * import { hostCleanup, hostCleanupLines } from "./cleanup.ts";
- * const c = hostCleanup({ hostVeth: "veth1234", deleteVeth: true, hostRuleTable: 500, v6: false });
- * if (hostCleanupLines(c).length !== 1) throw new Error("unexpected");
+ * import { hostCleanup, hostCleanupIntents } from "./cleanup.ts";
+ * const c = hostCleanup({ hostVeth: "veth1234", deleteVeth: true, podIps: [], hostRuleTable: 500 });
+ * if (hostCleanupIntents(c).length !== 1) throw new Error("unexpected");
  * ```
  *
  * @module
  */
 
-import { GONE } from "../kernel/apply.ts";
-import type { BatchLine, IpRoute, IpRule } from "../kernel/iproute.ts";
-import type { AttachmentState } from "../kernel/state.ts";
+import type { Family, IpIntent, RuleIntent } from "../kernel/intent.ts";
+import type { IpRoute, IpRule } from "../kernel/ip_json.ts";
+import type { AttachmentState, PodRule } from "../kernel/state.ts";
 import { bareIp, canonicalIp, familyOf, hostPrefix } from "../ip.ts";
 import { RULE_PRIORITY } from "./mode.ts";
-import type { PlannedRule } from "./policy.ts";
 
 /** The node side of one attachment, to remove. */
 export interface HostCleanup {
@@ -31,13 +30,16 @@ export interface HostCleanup {
   podIps: readonly string[];
   /** The node table of the pod routes, and of the shared rule. */
   hostRuleTable: number;
-  /** The pod had IPv6 addresses: the IPv6 shared rule may go too. */
+  /** The pod had (or may have had) IPv6 addresses: the IPv6 shared rule may go too. */
   v6: boolean;
 }
 
 /**
- * A {@linkcode HostCleanup}; deleting the veth takes its routes and
- * neighbours with it, so `podIps` is then dropped.
+ * A {@linkcode HostCleanup}. Deleting the veth takes its routes and
+ * neighbours with it, so `podIps` is then dropped. The IPv6 flag is derived
+ * here: the pod had an IPv6 address, or its addresses are unknown (a DEL
+ * without a record of a pod whose netns is gone), in which case the IPv6
+ * shared rule is dropped too once its table keeps no IPv6 route.
  *
  * @param c the parts
  * @returns the cleanup
@@ -45,16 +47,16 @@ export interface HostCleanup {
 export function hostCleanup(c: {
   hostVeth: string;
   deleteVeth: boolean;
-  podIps?: readonly string[];
+  podIps: readonly string[] | "unknown";
   hostRuleTable: number;
-  v6: boolean;
 }): HostCleanup {
+  const known = c.podIps === "unknown" ? undefined : c.podIps;
   return {
     hostVeth: c.hostVeth,
     deleteVeth: c.deleteVeth,
-    podIps: c.deleteVeth ? [] : [...(c.podIps ?? [])],
+    podIps: c.deleteVeth ? [] : [...(known ?? [])],
     hostRuleTable: c.hostRuleTable,
-    v6: c.v6,
+    v6: known === undefined || known.some((ip) => familyOf(ip) === 6),
   };
 }
 
@@ -70,61 +72,73 @@ export function hostCleanupFromState(s: AttachmentState): HostCleanup {
     deleteVeth: s.hostVethCreated,
     podIps: s.podIPs,
     hostRuleTable: s.hostRuleTable,
-    v6: s.podIPs.some((ip) => familyOf(ip) === 6),
   });
 }
 
 /**
- * Node-side cleanup lines (all tolerate "already gone").
+ * The node's clean-up changes (each accepts "already gone").
  *
  * @param c what to remove
- * @returns batch lines
+ * @returns the changes
  */
-export function hostCleanupLines(c: HostCleanup): BatchLine[] {
-  const lines: BatchLine[] = [];
-  if (c.deleteVeth) {
-    // Deleting the veth also removes its peer and every route/neighbour on it.
-    lines.push({ args: ["link", "del", "dev", c.hostVeth], tolerate: GONE });
-    return lines;
-  }
-  for (const ip of c.podIps) {
-    lines.push({
-      args: ["route", "del", hostPrefix(ip), "dev", c.hostVeth, "table", String(c.hostRuleTable)],
-      tolerate: GONE,
-    });
-    // Not "neigh del": iproute2 exits the whole batch when a neigh command fails.
-    lines.push({
-      args: ["neigh", "flush", "to", ip, "dev", c.hostVeth, "nud", "all"],
-      tolerate: GONE,
-    });
-  }
-  return lines;
+export function hostCleanupIntents(c: HostCleanup): IpIntent[] {
+  // Deleting the veth also removes its peer and every route/neighbour on it.
+  if (c.deleteVeth) return [{ kind: "link-del", dev: c.hostVeth, tolerate: "gone" }];
+  return c.podIps.flatMap((ip): IpIntent[] => [
+    {
+      kind: "route",
+      op: "del",
+      dst: hostPrefix(ip),
+      dev: c.hostVeth,
+      table: c.hostRuleTable,
+      tolerate: "gone",
+    },
+    { kind: "neigh-flush", dst: ip, dev: c.hostVeth, tolerate: "gone" },
+  ]);
 }
 
 /**
- * Pod-side lines deleting `from` rules an ADD made (split per family).
+ * The deletions of `from` rules an ADD made in the pod (each accepts "already gone").
  *
  * @param rules the rules
- * @returns IPv4 and IPv6 batch lines
+ * @returns the changes
  */
-export function podRuleCleanupLines(
-  rules: readonly PlannedRule[],
-): { lines: BatchLine[]; lines6: BatchLine[] } {
-  const lines: BatchLine[] = [];
-  const lines6: BatchLine[] = [];
-  for (const r of rules) {
-    (r.family === 4 ? lines : lines6).push({
-      args: ["rule", "del", "from", r.src, "table", String(r.table), "pref", String(r.priority)],
-      tolerate: GONE,
-    });
-  }
-  return { lines, lines6 };
+export function podRuleCleanup(rules: readonly PodRule[]): RuleIntent[] {
+  return rules.map((r) => ({
+    kind: "rule",
+    op: "del",
+    family: r.family,
+    priority: r.priority,
+    from: r.src,
+    table: r.table,
+    tolerate: "gone",
+  }));
 }
 
 /** One shared `<RULE_PRIORITY>: from all lookup <table>` rule of one family. */
 export interface SharedRule {
-  family: 4 | 6;
+  family: Family;
   table: number;
+}
+
+/**
+ * The shared rule of a table, added ("exists" accepted) or dropped ("gone"
+ * accepted).
+ *
+ * @param family the family
+ * @param table the node table (hostRuleTable)
+ * @param op add or del
+ * @returns the rule
+ */
+export function sharedRule(family: Family, table: number, op: "add" | "del"): RuleIntent {
+  return {
+    kind: "rule",
+    op,
+    family,
+    priority: RULE_PRIORITY,
+    table,
+    tolerate: op === "add" ? "exists" : "gone",
+  };
 }
 
 /**
@@ -152,11 +166,7 @@ export function sharedRuleDrops(
   const drops: SharedRule[] = [];
   for (const t of new Set(cleanups.map((c) => c.hostRuleTable))) {
     const table = String(t);
-    const kept = (f: 4 | 6) =>
-      routes.some((r) =>
-        r.table === table && !goes(r) &&
-        (r.dst === "default" ? ("pref" in r ? 6 : 4) : familyOf(r.dst)) === f
-      );
+    const kept = (f: Family) => routes.some((r) => r.table === table && !goes(r) && r.family === f);
     const isShared = (r: IpRule) =>
       r.priority === RULE_PRIORITY && r.src === "all" && r.table === table &&
       r.fwmark === undefined;
@@ -165,18 +175,4 @@ export function sharedRuleDrops(
     if (v6 && !kept(6)) drops.push({ family: 6, table: t });
   }
   return drops;
-}
-
-/**
- * The line that drops a shared rule, or puts it back.
- *
- * @param r the rule
- * @param op "del" (tolerates "already gone") or "add" (tolerates "exists")
- * @returns the line (to run in the rule's family)
- */
-export function sharedRuleLine(r: SharedRule, op: "del" | "add"): BatchLine {
-  return {
-    args: ["rule", op, "pref", String(RULE_PRIORITY), "table", String(r.table)],
-    tolerate: op === "del" ? GONE : /File exists/,
-  };
 }

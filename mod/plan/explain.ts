@@ -1,11 +1,12 @@
 /**
  * What `coordinator explain` says, computed by the planners ADD runs: the NIC
- * and the mode (`./view.ts`), the node lines (`./node.ts` planHost), the pod
- * lines (`./pod.ts` planPod), the mangle rules (`./underlay.ts`), the sysctls
- * and the MAC (`./tune.ts`), rendered by `./render.ts`. Nothing here plans on
- * its own; it only fills in what ADD would learn from the running pod (the
- * random veth MACs, a pair's node end) with marked placeholders, and, without
- * a netns to read, builds the pod facts from prevResult. Pure.
+ * and the mode (`./view.ts`), the node's intents (`./node.ts` planNode), the
+ * pod's intents and connmark rules (`./pod.ts` planPod), the sysctls and the
+ * MAC (`./tune.ts`), rendered by `./render.ts` beside the translator's lines.
+ * Nothing here plans on its own; it only fills in what ADD would learn from
+ * the running pod (the random veth MACs, a pair's node end) with marked
+ * placeholders, and, without a netns to read, builds the pod facts from
+ * prevResult. Pure.
  *
  * @module
  */
@@ -13,15 +14,15 @@
 import type { Result } from "../cni/types.ts";
 import type { CoordinatorConfig } from "../config/types.ts";
 import type { PodFacts } from "../kernel/facts.ts";
-import type { IpAddrLink, IpLink, IpRoute } from "../kernel/iproute.ts";
+import type { IpAddrLink, IpLink, IpRoute } from "../kernel/ip_json.ts";
 import { bareIp, familyOf, maskCidrText } from "../ip.ts";
-import { type AddView, hasFamily, hostVethName, POD_VETH } from "./mode.ts";
+import { type AddView, hostVethName, POD_VETH } from "./mode.ts";
 import { MODES } from "./modes.ts";
-import { planHost } from "./node.ts";
+import { planNode } from "./node.ts";
+import { findPair } from "./pair.ts";
 import { planPod } from "./pod.ts";
-import { mangleItems, type PlanItem, renderLines, sysctlItems } from "./render.ts";
+import { connmarkItems, itemsOf, type PlanItem, sysctlItems } from "./render.ts";
 import { nodeSysctls, plannedMac, podSysctls } from "./tune.ts";
-import { mangleRules } from "./underlay.ts";
 import type { NicPlan } from "./view.ts";
 
 /** Placeholder of the veth0 MAC (random, chosen by ADD). */
@@ -107,6 +108,7 @@ export function factsFromResult(prev: Result, ifname: string): PodFacts {
     for (const ip of mine) {
       const v4 = familyOf(ip.address) === 4;
       routes.push({
+        family: v4 ? 4 : 6,
         dst: maskCidrText(ip.address),
         dev: name,
         protocol: "kernel",
@@ -116,7 +118,8 @@ export function factsFromResult(prev: Result, ifname: string): PodFacts {
   }
   for (const r of prev.routes ?? []) {
     const dst = r.dst.endsWith("/0") ? "default" : maskCidrText(r.dst);
-    routes.push({ dst, dev: ifname, ...(r.gw === undefined ? {} : { gateway: r.gw }) });
+    const family = familyOf(bareIp(r.dst));
+    routes.push({ family, dst, dev: ifname, ...(r.gw === undefined ? {} : { gateway: r.gw }) });
   }
   return { links, addrs, routes, rules4: [], rules6: [] };
 }
@@ -155,11 +158,7 @@ export function modeWhy(
   }
   out.push(
     d.firstInvoke
-      ? `first invoke: ${
-        d.mode === "underlay"
-          ? `"${ifname}" is podDefaultCniNic "${first}"`
-          : "the first overlay NIC (no other NIC's policy table in use)"
-      }`
+      ? `first invoke: ${MODES[d.mode].firstInvokeWhy(ifname, conf)}`
       : `a later NIC: its routes go to policy table ${d.table}`,
   );
   out.push(`policy table ${d.table}; family ${nic.family}; addresses ${nic.current.join(", ")}`);
@@ -202,16 +201,12 @@ export function pairEnds(
   }
   const rules = MODES[nic.decision.mode];
   const podName = rules.podEnd(conf);
-  const podEnd = facts.links.find((l) => l.ifname === podName);
-  const nodeEnd = podEnd === undefined || nodeLinks === undefined
-    ? undefined
-    : rules.nodeEnd(podEnd, nodeLinks, hostVeth);
+  const { podEnd, nodeEnd } = findPair(rules, conf, facts.links, nodeLinks, hostVeth);
   const podVethMac = podEnd?.address ?? `<${podName}-mac>`;
   if (podEnd?.address === undefined) {
     undecided.push(`${podName} MAC: read from the pod by ADD (${podVethMac})`);
   }
-  const nodeName = nodeEnd?.ifname ??
-    (nic.decision.mode === "underlay" ? hostVeth : `<peer-of-${podName}>`);
+  const nodeName = nodeEnd?.ifname ?? rules.namedNodeEnd(hostVeth) ?? `<peer-of-${podName}>`;
   const hostMac = nodeEnd?.address ?? `<${nodeName}-mac>`;
   if (nodeEnd === undefined) {
     undecided.push(`the node end of "${podName}" and its MAC: found on the node by ADD`);
@@ -235,23 +230,14 @@ export function explainItems(
   hostMac: string,
 ): Pick<Explanation, "items" | "mac" | "detection" | "warnings"> {
   const { conf, family } = view;
-  const host = planHost(view, nic.create ? { hostMac } : undefined);
-  const v6only = family === "v6";
-  const items: PlanItem[] = [
-    ...renderLines(host.lines, "node", v6only),
-    ...renderLines(host.lines6, "node", true),
-  ];
+  const node = planNode(view, nic.create ? { hostMac } : undefined);
+  const items: PlanItem[] = itemsOf(node.changes, "node");
   if (nic.create) items.push(...sysctlItems(nodeSysctls(view.hostVeth), "node"));
   const pod = planPod(view, nodeIps, hostMac);
   const podLinks = view.facts.links.map((l) => l.ifname);
   if (nic.create) podLinks.push(POD_VETH);
   items.push(...sysctlItems(podSysctls(conf, family, podLinks), "pod"));
-  items.push(...renderLines(pod.lines, "pod", v6only), ...renderLines(pod.lines6, "pod", true));
-  if (pod.mangle) {
-    for (const f of [4, 6] as const) {
-      if (hasFamily(family, f)) items.push(...mangleItems(mangleRules(POD_VETH), f, "pod"));
-    }
-  }
+  items.push(...itemsOf(pod.changes, "pod"), ...connmarkItems(pod.connmark, "pod"));
   const out: Pick<Explanation, "items" | "mac" | "detection" | "warnings"> = {
     items,
     detection: [],
@@ -261,13 +247,7 @@ export function explainItems(
   const mac = plannedMac(conf.podMACPrefix, nic.nicAddrs[0], from);
   if (mac.changed && mac.mac !== undefined) {
     out.mac = { ifname: view.ifname, from, to: mac.mac };
-    items.push({
-      place: "pod",
-      section: "link",
-      op: "change",
-      text: `${view.ifname} address ${mac.mac}`,
-      args: ["link", "set", "dev", view.ifname, "address", mac.mac],
-    });
+    items.push(...itemsOf([{ kind: "link", dev: view.ifname, mac: mac.mac }], "pod"));
   }
   if (conf.detectIPConflict) {
     out.detection.push(`IP conflict detection (ARP/NDP probes) for ${view.current.join(", ")}`);

@@ -15,8 +15,8 @@
 import type { CoordinatorConfig } from "../config/types.ts";
 import { CniError, ErrorCode } from "../errors.ts";
 import type { PodFacts } from "../kernel/facts.ts";
-import type { BatchLine } from "../kernel/iproute.ts";
-import { type IpAddrLink, type IpLink, type IpRule } from "../kernel/iproute.ts";
+import type { ConnmarkIntent, IpIntent, Table } from "../kernel/intent.ts";
+import type { IpAddrLink, IpLink, IpRule } from "../kernel/ip_json.ts";
 import { bareIp, canonicalIp, familyOf, isLinkLocalOrMulticast } from "../ip.ts";
 
 /** The pod end of the veth pair that underlay mode creates. */
@@ -115,6 +115,30 @@ export function upLinks(links: readonly IpLink[]): IpLink[] {
 }
 
 /**
+ * The mode of a NIC: the configured one, or, in `auto`, underlay for the
+ * first NIC (`podDefaultCniNic`) and for a later NIC when `veth0` is in the
+ * pod (the first NIC runs underlay), else overlay. ADD (through
+ * {@linkcode resolveMode}) and a DEL without a record decide alike.
+ *
+ * @param conf the configuration
+ * @param ifname CNI_IFNAME
+ * @param vethExists `veth0` is in the pod
+ * @returns the mode
+ * @throws CniError 7 for a mode that configures nothing ("disable")
+ */
+export function modeOf(
+  conf: CoordinatorConfig,
+  ifname: string,
+  vethExists: boolean,
+): "underlay" | "overlay" {
+  if (conf.mode === "underlay" || conf.mode === "overlay") return conf.mode;
+  if (conf.mode === "auto") {
+    return ifname === conf.podDefaultCniNic || vethExists ? "underlay" : "overlay";
+  }
+  throw new CniError(ErrorCode.InvalidNetworkConfig, `Unknown mode "${conf.mode}"`);
+}
+
+/**
  * Resolve mode, first invoke and the NIC's policy table (docs/network.md "Modes").
  *
  * Table numbering does better than the original (which counts UP links, so a
@@ -139,10 +163,7 @@ export function resolveMode(
 ): ModeDecision {
   const vethExists = facts.links.some((l) => l.ifname === POD_VETH);
   const first = conf.podDefaultCniNic;
-  let mode: "underlay" | "overlay";
-  if (conf.mode === "underlay" || conf.mode === "overlay") mode = conf.mode;
-  else if (conf.mode === "auto") mode = ifname === first || vethExists ? "underlay" : "overlay";
-  else throw new CniError(ErrorCode.InvalidNetworkConfig, `Unknown mode "${conf.mode}"`);
+  const mode = modeOf(conf, ifname, vethExists);
 
   const mine = new Set(current.map(canonicalIp));
   const rules = [...facts.rules4, ...(facts.rules6 ?? [])];
@@ -204,12 +225,10 @@ export interface AddView {
   hostVeth: string;
 }
 
-/** Reply-path lines of one mode: pod batch lines, IPv6 rule lines, mangle wanted. */
+/** The reply path of one mode: pod routes and rules (both families), connmark rules. */
 export interface ReplyPath {
-  lines: BatchLine[];
-  lines6: BatchLine[];
-  /** The connmark mangle rules go in (underlay, first NIC). */
-  mangle: boolean;
+  changes: IpIntent[];
+  connmark: ConnmarkIntent[];
 }
 
 /** The node addresses the pod routes by, per family, and the pod's IPv4 source hint. */
@@ -222,16 +241,29 @@ export interface PodGateways {
 /**
  * What differs between underlay and overlay mode, in one place per mode
  * (`./underlay.ts`, `./overlay.ts`; chosen by {@linkcode ModeDecision.mode}
- * through `MODES` of `./modes.ts`). Everything else in a plan is shared.
+ * through `MODES` of `./modes.ts`). Everything else in a plan is shared, and
+ * nothing outside these files compares a mode's name.
  */
 export interface ModeRules {
   readonly mode: "underlay" | "overlay";
   /** Name of the pod end of the pod-node veth pair. */
-  podEnd(conf: CoordinatorConfig): string;
+  podEnd(conf: Pick<CoordinatorConfig, "podDefaultCniNic">): string;
   /** Whether this ADD creates that pair. */
   createsPair(d: ModeDecision): boolean;
   /** Whether the node end is the veth this plugin made (DEL deletes it). */
-  ownsPair(d: ModeDecision): boolean;
+  ownsPair(d: Pick<ModeDecision, "firstInvoke">): boolean;
+  /**
+   * The pair is the coordinator's own (made by the first NIC's ADD, with
+   * MACs and MTU it chose): CHECK holds its ends to them.
+   */
+  readonly pairIsOurs: boolean;
+  /**
+   * The node end's name when the plugin names it (undefined: it is found as
+   * the pod end's peer).
+   *
+   * @param hostVeth the name this plugin gives a host veth
+   */
+  namedNodeEnd(hostVeth: string): string | undefined;
   /**
    * The node end of the pair among the node's links (undefined: not found).
    *
@@ -244,22 +276,26 @@ export interface ModeRules {
   podEndProblem(podEnd: IpLink): string | undefined;
   /** How the missing node end is named in an error. */
   nodeEndText(podEnd: IpLink, hostVeth: string): string;
-  /** Node lines of the mode (before the shared rule, routes and neighbours). */
-  nodeLines(v: AddView, create: { hostMac: string } | undefined): BatchLine[];
-  /** Pod lines of the mode (before the shared ones). */
-  podLines(v: AddView): BatchLine[];
+  /** Node changes of the mode (before the shared rule, routes and neighbours). */
+  nodeChanges(v: AddView, create: { hostMac: string } | undefined): IpIntent[];
+  /** Pod changes of the mode (before the shared ones). */
+  podChanges(v: AddView): IpIntent[];
+  /** Whether the NIC gets the reply path for connections the node starts. */
+  hasReplyPath(d: Pick<ModeDecision, "firstInvoke">): boolean;
   /** The pod's reply path for connections the node starts. */
   replyPath(v: AddView, gws: PodGateways): ReplyPath;
   /** Whether multi-NIC route tuning runs for this NIC (given tunePodRoutes). */
   tunes(d: ModeDecision): boolean;
-  /** `table N` arguments of static policy routes ([] = the main table). */
-  policyTable(d: ModeDecision): string[];
+  /** The table of static policy routes. */
+  policyTable(d: ModeDecision): Table;
   /**
    * Extra tuning when the default route stays on another NIC: the first
    * overlay NIC sends replies from the default NIC's addresses by table 100.
    */
   tuneReply(v: AddView, defaultNicAddrs: readonly string[]): {
     ruleSrcs: string[];
-    lines: BatchLine[];
+    changes: IpIntent[];
   };
+  /** Why the NIC is the first of its mode (explain). */
+  firstInvokeWhy(ifname: string, conf: CoordinatorConfig): string;
 }

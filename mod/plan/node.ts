@@ -1,13 +1,15 @@
 /**
  * The node side of ADD: the node IPs a pod reaches its node by, and the
- * `ip -batch` lines for the node (veth pair, table routes, rule, neighbours).
+ * node's changes (veth pair, table routes, rule, neighbours) as intents.
  *
  * @module
  */
 
-import { type BatchLine, type IpAddrLink, type IpRouteGet } from "../kernel/iproute.ts";
+import { type AddrsRead, type IpIntent, READ, type RouteGetRead } from "../kernel/intent.ts";
+import type { IpAddrLink, IpRouteGet } from "../kernel/ip_json.ts";
 import { canonicalIp, familyOf, hostPrefix, isLinkLocalOrMulticast } from "../ip.ts";
-import { type AddView, type Family, hasFamily, linkAddrs, RULE_PRIORITY } from "./mode.ts";
+import { sharedRule } from "./cleanup.ts";
+import { type AddView, type Family, hasFamily, linkAddrs } from "./mode.ts";
 import { MODES } from "./modes.ts";
 
 /**
@@ -42,66 +44,45 @@ export function nodeIpsForPod(
   return out;
 }
 
+/** The node side of ADD. */
+export interface NodePlan {
+  /** Read before the changes (the original looks the routes up before its own exist). */
+  reads: { routeGets: RouteGetRead[]; nodeAddrs: AddrsRead };
+  changes: IpIntent[];
+}
+
 /**
- * Node-side lines of ADD: veth creation (underlay first invoke), the host
- * rule per family, the /32 routes and PERMANENT neighbours for the current
- * NIC's addresses, and the reads (route get per pod IP, addresses).
+ * The node side of ADD: the veth pair (underlay first NIC), the shared rule
+ * per family, the table routes and PERMANENT neighbours of the current NIC's
+ * addresses, and the reads that give the node IPs for the pod.
  *
  * @param v the view
- * @param create create the veth pair with these MACs
- * @returns `lines` for `ip -batch` (the first `reads` lines are the route
- *   gets, one per pod IP, then `addr show`) and `lines6` for `ip -6 -batch`
+ * @param create create the veth pair with this node-end MAC
+ * @returns reads and changes
  */
-export function planHost(
-  v: AddView,
-  create: { hostMac: string } | undefined,
-): { lines: BatchLine[]; lines6: BatchLine[]; reads: number } {
-  const lines: BatchLine[] = [];
-  const lines6: BatchLine[] = [];
-  // Reads come first, as in the original: the node's route to a pod IP is
-  // looked up before the table-500 routes of this ADD exist.
-  const reads: BatchLine[] = v.allPodIps.map((ip) => ({
-    args: ["route", "get", ip],
-    read: true,
-    optional: true,
-  }));
-  reads.push({ args: ["addr", "show"], read: true });
-  lines.push(...MODES[v.decision.mode].nodeLines(v, create));
-  const table = String(v.conf.hostRuleTable);
-  const exists = /File exists/;
-  if (hasFamily(v.family, 4)) {
-    lines.push({
-      args: ["rule", "add", "pref", String(RULE_PRIORITY), "table", table],
-      tolerate: exists,
-    });
+export function planNode(v: AddView, create: { hostMac: string } | undefined): NodePlan {
+  const table = v.conf.hostRuleTable;
+  const changes: IpIntent[] = [...MODES[v.decision.mode].nodeChanges(v, create)];
+  for (const f of [4, 6] as const) {
+    if (hasFamily(v.family, f)) changes.push(sharedRule(f, table, "add"));
   }
-  if (hasFamily(v.family, 6)) {
-    lines6.push({
-      args: ["rule", "add", "pref", String(RULE_PRIORITY), "table", table],
-      tolerate: exists,
+  for (const ip of v.current) {
+    changes.push({
+      kind: "route",
+      op: "replace",
+      dst: hostPrefix(ip),
+      dev: v.hostVeth,
+      scope: "link",
+      table,
     });
   }
   for (const ip of v.current) {
-    lines.push({
-      args: [
-        "route",
-        "replace",
-        hostPrefix(ip),
-        "dev",
-        v.hostVeth,
-        "scope",
-        "link",
-        "table",
-        table,
-      ],
-    });
+    // Any entry of the address elsewhere (the uplink, a former pod) goes first.
+    changes.push({ kind: "neigh-flush", dst: ip, optional: true });
+    changes.push({ kind: "neigh", dst: ip, lladdr: v.podVethMac, dev: v.hostVeth });
   }
-  // Neighbour lines go last: iproute2 ends the whole batch when one of them fails.
-  for (const ip of v.current) {
-    lines.push({ args: ["neigh", "flush", "to", ip, "nud", "all"], optional: true });
-    lines.push({
-      args: ["neigh", "replace", ip, "lladdr", v.podVethMac, "dev", v.hostVeth, "nud", "permanent"],
-    });
-  }
-  return { lines: [...reads, ...lines], lines6, reads: reads.length };
+  return {
+    reads: { routeGets: v.allPodIps.map((ip) => READ.routeGet(ip)), nodeAddrs: READ.addrs() },
+    changes,
+  };
 }

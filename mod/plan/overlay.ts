@@ -10,11 +10,9 @@
  * @module
  */
 
-import type { IpLink } from "../kernel/iproute.ts";
-import { copyArgs, isDefaultRoute, isMain, routeFamily } from "./_routes.ts";
+import type { IpLink } from "../kernel/ip_json.ts";
+import { copyRoute, isDefaultRoute, isMain } from "./_routes.ts";
 import { type AddView, hasFamily, type ModeDecision, type ModeRules, REPLY_TABLE } from "./mode.ts";
-
-const EXISTS = /File exists/;
 
 /**
  * Overlay mode: the pair is the first NIC's, found on the node as its peer by
@@ -25,6 +23,8 @@ export const OVERLAY: ModeRules = {
   podEnd: (conf) => conf.podDefaultCniNic,
   createsPair: () => false,
   ownsPair: () => false,
+  pairIsOurs: false,
+  namedNodeEnd: () => undefined,
   nodeEnd: (podEnd: IpLink, nodeLinks: readonly IpLink[]) =>
     nodeLinks.find((l) => l.ifindex === podEnd.link_index),
   podEndProblem: (podEnd: IpLink) =>
@@ -32,18 +32,20 @@ export const OVERLAY: ModeRules = {
       ? undefined
       : `Interface "${podEnd.ifname}" is not a veth: overlay mode needs the first NIC's veth pair`,
   nodeEndText: (podEnd: IpLink) => `ifindex ${podEnd.link_index}`,
-  nodeLines: () => [],
-  podLines: () => [],
-  replyPath: () => ({ lines: [], lines6: [], mangle: false }),
+  nodeChanges: () => [],
+  podChanges: () => [],
+  hasReplyPath: () => false,
+  replyPath: () => ({ changes: [], connmark: [] }),
   tunes: () => true,
-  policyTable: (d: ModeDecision) => ["table", String(d.table)],
+  policyTable: (d: ModeDecision) => d.table,
   tuneReply(v: AddView, defaultNicAddrs: readonly string[]) {
-    if (!v.decision.firstInvoke) return { ruleSrcs: [], lines: [] };
+    if (!v.decision.firstInvoke) return { ruleSrcs: [], changes: [] };
     const first = v.conf.podDefaultCniNic;
-    const lines = v.facts.routes
+    const changes = v.facts.routes
       .filter((r) => isMain(r) && isDefaultRoute(r) && r.dev === first)
-      .filter((r) => hasFamily(v.family, routeFamily(r)))
-      .map((r) => ({ args: copyArgs(r, first, REPLY_TABLE), tolerate: EXISTS }));
-    return { ruleSrcs: [...defaultNicAddrs], lines };
+      .filter((r) => hasFamily(v.family, r.family))
+      .map((r) => copyRoute(r, first, REPLY_TABLE));
+    return { ruleSrcs: [...defaultNicAddrs], changes };
   },
+  firstInvokeWhy: () => "the first overlay NIC (no other NIC's policy table in use)",
 };

@@ -1,32 +1,17 @@
 /**
  * Multi-NIC policy routing (tunePodRoutes): the default-route NIC, the per-NIC
- * `from` rules and tables, and the routes moved between them.
+ * `from` rules and tables, and the routes moved between them, as intents.
  *
  * @module
  */
 
 import type { PodFacts } from "../kernel/facts.ts";
-import { type BatchLine } from "../kernel/iproute.ts";
+import type { IpIntent } from "../kernel/intent.ts";
+import type { PodRule } from "../kernel/state.ts";
 import { familyOf } from "../ip.ts";
-import {
-  copyArgs,
-  dstArg,
-  hasRule,
-  isDefaultRoute,
-  isMain,
-  nextPriority,
-  routeFamily,
-} from "./_routes.ts";
+import { copyRoute, dstCidr, hasRule, isDefaultRoute, isMain, nextPriority } from "./_routes.ts";
 import { type AddView, type Family, hasFamily, linkAddrs, REPLY_TABLE } from "./mode.ts";
 import { MODES } from "./modes.ts";
-
-/** A policy rule the pod plan adds (kept in the state for DEL). */
-export interface PlannedRule {
-  family: 4 | 6;
-  priority: number;
-  src: string;
-  table: number;
-}
 
 /** Default-route NIC: the first link by ifindex holding a main default route. */
 export function findDefaultRouteNic(
@@ -34,7 +19,7 @@ export function findDefaultRouteNic(
   ifname: string,
   family: Family,
 ): string | undefined {
-  const main = facts.routes.filter((r) => isMain(r) && hasFamily(family, routeFamily(r)));
+  const main = facts.routes.filter((r) => isMain(r) && hasFamily(family, r.family));
   const links = [...facts.links].sort((a, b) => a.ifindex - b.ifindex);
   for (const l of links) {
     if (l.ifname === "lo" || l.ifname === ifname) continue;
@@ -47,22 +32,26 @@ export function findDefaultRouteNic(
   return undefined;
 }
 
+/**
+ * Multi-NIC route tuning of one NIC: its `from` rules and table, the routes
+ * copied into it, and the default route moved out of main.
+ *
+ * @param v the view
+ * @returns the changes, the rules added, warnings
+ */
 export function planTune(v: AddView): {
-  lines: BatchLine[];
-  lines6: BatchLine[];
-  rules: PlannedRule[];
+  changes: IpIntent[];
+  rules: PodRule[];
   warnings: string[];
 } {
   const { conf, decision, ifname, facts, family } = v;
-  const lines: BatchLine[] = [];
-  const lines6: BatchLine[] = [];
-  const rules: PlannedRule[] = [];
+  const changes: IpIntent[] = [];
+  const rules: PodRule[] = [];
   const warnings: string[] = [];
-  const exists = /File exists/;
   const defNic = findDefaultRouteNic(facts, ifname, family);
   if (defNic === undefined) {
     warnings.push("No default-route NIC found in the pod: route tuning skipped");
-    return { lines, lines6, rules, warnings };
+    return { changes, rules, warnings };
   }
   let cfg = conf.podDefaultRouteNic;
   let moveIf = ifname;
@@ -88,9 +77,14 @@ export function planTune(v: AddView): {
     if (hasRule(known, ip, t)) return;
     const priority = nextPriority(f === 4 ? prios4 : prios6);
     rules.push({ family: f, priority, src: ip, table: t });
-    (f === 4 ? lines : lines6).push({
-      args: ["rule", "add", "from", ip, "table", String(t), "pref", String(priority)],
-      tolerate: exists,
+    changes.push({
+      kind: "rule",
+      op: "add",
+      family: f,
+      priority,
+      from: ip,
+      table: t,
+      tolerate: "exists",
     });
   };
   const defAddrs = linkAddrs(facts.addrs, defNic, family);
@@ -100,28 +94,34 @@ export function planTune(v: AddView): {
     for (const ip of v.current) addRule(ip, decision.table);
     const reply = MODES[decision.mode].tuneReply(v, defAddrs);
     for (const ip of reply.ruleSrcs) addRule(ip, REPLY_TABLE);
-    lines.push(...reply.lines);
+    changes.push(...reply.changes);
   }
   const t = decision.table;
   for (const r of facts.routes) {
-    if (!isMain(r) || !hasFamily(family, routeFamily(r)) || r.dst === "fe80::/64") continue;
+    if (!isMain(r) || !hasFamily(family, r.family) || r.dst === "fe80::/64") continue;
     if (r.dev === moveIf) {
-      lines.push({ args: copyArgs(r, moveIf, t), tolerate: exists });
+      changes.push(copyRoute(r, moveIf, t));
       if (isDefaultRoute(r)) {
-        const gw = r.gateway === undefined ? [] : ["via", r.gateway];
-        lines.push({ args: ["route", "del", dstArg(r), ...gw, "dev", moveIf, "table", "main"] });
+        changes.push({
+          kind: "route",
+          op: "del",
+          dst: dstCidr(r),
+          ...(r.gateway === undefined ? {} : { via: r.gateway }),
+          dev: moveIf,
+          table: "main",
+        });
       }
     } else if (r.nexthops !== undefined) {
       for (const nh of r.nexthops) {
         if (nh.dev !== moveIf) continue;
-        const gw = nh.gateway === undefined ? [] : ["via", nh.gateway];
-        lines.push({
-          args: ["route", "add", dstArg(r), ...gw, "dev", moveIf, "table", String(t)],
-          tolerate: exists,
-        });
-        lines.push({ args: ["route", "del", dstArg(r), ...gw, "dev", moveIf, "table", "main"] });
+        const via = nh.gateway === undefined ? {} : { via: nh.gateway };
+        const dst = dstCidr(r);
+        changes.push(
+          { kind: "route", op: "add", dst, ...via, dev: moveIf, table: t, tolerate: "exists" },
+          { kind: "route", op: "del", dst, ...via, dev: moveIf, table: "main" },
+        );
       }
     }
   }
-  return { lines, lines6, rules, warnings };
+  return { changes, rules, warnings };
 }

@@ -1,29 +1,38 @@
 /**
- * The renderer of `coordinator explain`: the {@linkcode BatchLine}s that the
- * planners return (the very lines ADD feeds to `ip -batch`) as the ip(8)-like
- * items they leave, each in the form `ip ... show` prints it, so that explain's
- * output can be compared line by line with the state ADD left:
+ * The renderer of `coordinator explain`: the intents the planners return
+ * (the very ones ADD hands to the translator) as the ip(8)-like items they
+ * leave, each in the form `ip ... show` prints it, so that explain's output
+ * can be compared line by line with the state ADD left, and with the
+ * translator's own `ip -batch` line beside it:
  *
- * - `route replace 0.0.0.0/0 via G dev veth0 src S table 100` ->
+ * - a route replace of `0.0.0.0/0 via G dev veth0 src S table 100` ->
  *   `default via G dev veth0 table 100 src S` (routes section, table 100);
- * - `rule add pref 1000 table 500` -> `1000: from all lookup 500`;
- * - `neigh replace IP lladdr M dev D nud permanent` -> `IP dev D lladdr M PERMANENT`.
+ * - the shared rule -> `1000: from all lookup 500`;
+ * - a neighbour -> `IP dev D lladdr M PERMANENT`.
  *
- * Reads are left out; deletions and flushes are items with `op` "delete" or
- * "flush". Pure.
+ * Deletions and flushes are items with `op` "delete" or "flush". Pure.
  *
  * @example
  * ```ts
- * import { renderLine } from "./render.ts";
- * const item = renderLine({ args: ["rule", "add", "pref", "1000", "table", "500"] }, "node");
- * if (item?.text !== "1000: from all lookup 500") throw new Error(item?.text);
+ * import { itemOf } from "./render.ts";
+ * const item = itemOf({ kind: "rule", op: "add", family: 4, priority: 1000, table: 500 }, "node");
+ * if (item.text !== "1000: from all lookup 500") throw new Error(item.text);
  * ```
  *
  * @module
  */
 
-import type { BatchLine } from "../kernel/iproute.ts";
-import { familyOf, isDefaultDst } from "../ip.ts";
+import type {
+  ConnmarkIntent,
+  IpIntent,
+  RouteIntent,
+  RuleIntent,
+  SysctlIntent,
+} from "../kernel/intent.ts";
+import { familyOfIntent } from "../kernel/intent.ts";
+import { intentLine } from "../kernel/iproute.ts";
+import { mangleRuleText } from "../kernel/iptables.ts";
+import { familyOf } from "../ip.ts";
 
 /** Where an item lives. */
 export type Place = "pod" | "node";
@@ -42,125 +51,118 @@ export interface PlanItem {
   op: "create" | "change" | "delete" | "flush";
   /** ip(8)-like text, as `ip ... show` prints it. */
   text: string;
-  /** The batch line it came from (without the leading `ip`). */
+  /** The translator's `ip -batch` line (without the leading `ip`). */
   args: string[];
 }
 
-/** Key-value words after a position: `via G dev D` -> {via: G, dev: D}. */
-function pairs(words: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i + 1 < words.length; i += 2) out.set(words[i]!, words[i + 1]!);
-  return out;
-}
-
-function routeDst(dst: string): string {
-  if (isDefaultDst(dst) && dst.endsWith("/0")) return "default";
-  return dst.replace(/\/32$/, "").replace(/\/128$/, "");
+/** A destination as `ip route show` prints it: "default", a host without /32 or /128. */
+export function shownDst(dst: string): string {
+  const [ip, len] = dst.split("/");
+  if (len === "0") return "default";
+  const host = familyOf(ip!) === 4 ? "32" : "128";
+  return len === host ? ip! : dst;
 }
 
 /**
  * A route as `ip route show` prints it: dst, via, dev, table (not main),
  * scope (IPv4 only: IPv6 routes have none), src.
  *
- * @param dst destination
- * @param kv the other words
- * @returns the text and its family and table
+ * @param r the route
+ * @returns the text
  */
-function routeText(
-  dst: string,
-  kv: Map<string, string>,
-): { text: string; family: 4 | 6; table: string } {
-  const family = familyOf(kv.get("via") ?? dst);
-  const table = kv.get("table") ?? "main";
-  const words = [routeDst(dst)];
-  if (kv.has("via")) words.push("via", kv.get("via")!);
-  if (kv.has("dev")) words.push("dev", kv.get("dev")!);
-  if (table !== "main") words.push("table", table);
-  const scope = kv.get("scope");
-  if (family === 4 && scope !== undefined && scope !== "global") words.push("scope", scope);
-  if (kv.has("src")) words.push("src", kv.get("src")!);
-  return { text: words.join(" "), family, table };
+export function routeShowText(r: RouteIntent): string {
+  const words = [shownDst(r.dst)];
+  if (r.via !== undefined) words.push("via", r.via);
+  words.push("dev", r.dev);
+  if (r.table !== "main") words.push("table", String(r.table));
+  if (familyOfIntent(r) === 4 && r.scope !== undefined && r.scope !== "global") {
+    words.push("scope", r.scope);
+  }
+  if (r.src !== undefined) words.push("src", r.src);
+  return words.join(" ");
 }
 
 /**
- * One batch line as an item (undefined for reads and for lines it does not know).
+ * A rule as `ip rule show` prints it: `1000: from all fwmark 0x1 lookup 100`.
  *
- * @param line the batch line
+ * @param r the rule
+ * @returns the text
+ */
+export function ruleShowText(r: RuleIntent): string {
+  const mark = r.fwmark === undefined ? "" : ` fwmark ${r.fwmark}`;
+  return `${r.priority}: from ${r.from ?? "all"}${mark} lookup ${r.table}`;
+}
+
+/**
+ * One intent as an item.
+ *
+ * @param i the intent
  * @param place pod or node
- * @param family6 the line runs in an `ip -6` batch (rules)
  * @returns the item
  */
-export function renderLine(
-  line: BatchLine,
-  place: Place,
-  family6 = false,
-): PlanItem | undefined {
-  if (line.read) return undefined;
-  const a = line.args;
-  const [obj, verb] = a;
-  const base = { place, args: [...a] };
-  if (obj === "route" && a[2] !== undefined) {
-    const r = routeText(a[2], pairs(a.slice(3)));
-    const op = verb === "del" ? "delete" : "create";
-    return { ...base, section: "route", family: r.family, table: r.table, op, text: r.text };
+export function itemOf(i: IpIntent, place: Place): PlanItem {
+  const base = { place, args: intentLine(i).args };
+  const family = familyOfIntent(i);
+  const fam = family === undefined ? {} : { family };
+  switch (i.kind) {
+    case "route":
+      return {
+        ...base,
+        ...fam,
+        section: "route",
+        table: String(i.table),
+        op: i.op === "del" ? "delete" : "create",
+        text: routeShowText(i),
+      };
+    case "rule":
+      return {
+        ...base,
+        ...fam,
+        section: "rule",
+        op: i.op === "del" ? "delete" : "create",
+        text: ruleShowText(i),
+      };
+    case "neigh":
+      return {
+        ...base,
+        ...fam,
+        section: "neigh",
+        op: "create",
+        text: `${i.dst} dev ${i.dev} lladdr ${i.lladdr} PERMANENT`,
+      };
+    case "neigh-flush":
+      return { ...base, ...fam, section: "neigh", op: "flush", text: `${i.dst} (every entry)` };
+    case "addr":
+      return { ...base, ...fam, section: "addr", op: "create", text: `${i.dev} ${i.cidr}` };
+    case "veth":
+      return {
+        ...base,
+        section: "link",
+        op: "create",
+        text: `${i.name} type veth address ${i.mac} mtu ${i.mtu}` +
+          ` peer ${i.peer} address ${i.peerMac} netns ${i.netns}`,
+      };
+    case "link":
+      return {
+        ...base,
+        section: "link",
+        op: "change",
+        text: base.args.slice(3).join(" "),
+      };
+    case "link-del":
+      return { ...base, section: "link", op: "delete", text: i.dev };
   }
-  if (obj === "rule" && verb === "add") {
-    const kv = pairs(a.slice(2));
-    const from = kv.get("from");
-    const family = family6 || (from !== undefined && familyOf(from) === 6) ? 6 : 4;
-    const mark = kv.has("fwmark") ? ` fwmark ${kv.get("fwmark")}` : "";
-    const text = `${kv.get("pref") ?? "?"}: from ${from ?? "all"}${mark} lookup ${
-      kv.get("table") ?? "main"
-    }`;
-    return { ...base, section: "rule", family, op: "create", text };
-  }
-  if (obj === "neigh" && a[2] !== undefined) {
-    const family = familyOf(a[verb === "flush" ? 3 : 2] ?? "");
-    if (verb === "flush") {
-      return { ...base, section: "neigh", family, op: "flush", text: `${a[3]} (every entry)` };
-    }
-    const kv = pairs(a.slice(3));
-    const state = (kv.get("nud") ?? "").toUpperCase();
-    const text = `${a[2]} dev ${kv.get("dev")} lladdr ${kv.get("lladdr")}${
-      state ? ` ${state}` : ""
-    }`;
-    return { ...base, section: "neigh", family, op: "create", text };
-  }
-  if (obj === "addr" && verb === "add" && a[2] !== undefined) {
-    const kv = pairs(a.slice(3));
-    const family = familyOf(a[2]);
-    return { ...base, section: "addr", family, op: "create", text: `${kv.get("dev")} ${a[2]}` };
-  }
-  if (obj === "link" && verb === "add" && a[2] !== undefined) {
-    // link add H address M mtu N txqueuelen 0 type veth peer name P address M2 mtu N ... netns X
-    const i = a.indexOf("peer");
-    const own = pairs(a.slice(3, a.indexOf("type")));
-    const peer = pairs(a.slice(i + 1));
-    const text = `${a[2]} type veth address ${own.get("address")} mtu ${own.get("mtu")}` +
-      ` peer ${peer.get("name")} address ${peer.get("address")} netns ${peer.get("netns")}`;
-    return { ...base, section: "link", op: "create", text };
-  }
-  if (obj === "link" && verb === "set") {
-    const words = a.slice(2).filter((w) => w !== "dev");
-    return { ...base, section: "link", op: "change", text: words.join(" ") };
-  }
-  return undefined;
 }
 
 /**
- * Many lines as items (reads and unknown lines left out).
+ * Many intents as items, in order.
  *
- * @param lines batch lines
+ * @param intents the intents
  * @param place pod or node
- * @param family6 the lines run in an `ip -6` batch
- * @returns the items, in order
+ * @returns the items
  */
-export function renderLines(
-  lines: readonly BatchLine[],
-  place: Place,
-  family6 = false,
-): PlanItem[] {
-  return lines.flatMap((l) => renderLine(l, place, family6) ?? []);
+export function itemsOf(intents: readonly IpIntent[], place: Place): PlanItem[] {
+  return intents.map((i) => itemOf(i, place));
 }
 
 /**
@@ -170,10 +172,7 @@ export function renderLines(
  * @param place pod or node
  * @returns the items
  */
-export function sysctlItems(
-  writes: readonly { key: string; value: number }[],
-  place: Place,
-): PlanItem[] {
+export function sysctlItems(writes: readonly SysctlIntent[], place: Place): PlanItem[] {
   return writes.map((w) => ({
     place,
     section: "sysctl" as const,
@@ -184,21 +183,20 @@ export function sysctlItems(
 }
 
 /**
- * Mangle rules as items, as `iptables-save` prints them (`-A CHAIN ...`).
+ * Connmark rules as items, as `iptables-save` prints them (`-A CHAIN ...`).
  *
- * @param rules rule specs "CHAIN args..."
- * @param family 4 (iptables) or 6 (ip6tables)
+ * @param rules the rules
  * @param place pod or node
  * @returns the items
  */
-export function mangleItems(rules: readonly string[], family: 4 | 6, place: Place): PlanItem[] {
+export function connmarkItems(rules: readonly ConnmarkIntent[], place: Place): PlanItem[] {
   return rules.map((r) => ({
     place,
     section: "mangle" as const,
-    family,
+    family: r.family,
     op: "create" as const,
-    text: `-A ${r}`,
-    args: r.split(" "),
+    text: `-A ${mangleRuleText(r)}`,
+    args: ["-A", ...mangleRuleText(r).split(" ")],
   }));
 }
 

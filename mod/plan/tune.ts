@@ -13,6 +13,7 @@
 
 import type { CoordinatorConfig } from "../config/types.ts";
 import { CniError, ErrorCode } from "../errors.ts";
+import type { SysctlIntent } from "../kernel/intent.ts";
 import { parseIp } from "../ip.ts";
 import type { Family } from "./mode.ts";
 
@@ -62,8 +63,8 @@ export function podSysctls(
   conf: CoordinatorConfig,
   family: Family,
   links: readonly string[],
-): { key: string; value: number; optional?: boolean }[] {
-  const out: { key: string; value: number; optional?: boolean }[] = [];
+): SysctlIntent[] {
+  const out: SysctlIntent[] = [];
   if (family !== "v4") out.push({ key: "net.ipv6.conf.all.disable_ipv6", value: 0 });
   if (conf.podRPFilter >= 0) {
     for (const n of ["all", "default", ...links.filter((l) => l !== "lo")]) {
@@ -80,7 +81,7 @@ export function podSysctls(
  * @param hostVeth the node end
  * @returns dotted keys and values
  */
-export function nodeSysctls(hostVeth: string): { key: string; value: number }[] {
+export function nodeSysctls(hostVeth: string): SysctlIntent[] {
   return [{ key: `net.ipv6.conf.${hostVeth}.accept_ra`, value: 0 }];
 }
 

@@ -9,14 +9,16 @@
  *
  * @example
  * ```ts
- * import { mangleRules } from "./underlay.ts";
- * if (mangleRules("veth0").length !== 3) throw new Error("unexpected");
+ * import { connmarkRules } from "./underlay.ts";
+ * if (connmarkRules("veth0", 4).length !== 3) throw new Error("unexpected");
  * ```
  *
  * @module
  */
 
-import type { BatchLine, IpLink, IpRule } from "../kernel/iproute.ts";
+import type { ConnmarkIntent, Family, IpIntent, RuleIntent } from "../kernel/intent.ts";
+import type { IpLink, IpRule } from "../kernel/ip_json.ts";
+import { canonicalIp } from "../ip.ts";
 import {
   type AddView,
   type ModeDecision,
@@ -31,43 +33,40 @@ import {
 /** The fwmark / connmark bit of the reply path. */
 export const REPLY_MARK = "0x1";
 
-/** The reply-path rule as `ip rule` prints it. */
-export const FWMARK_RULE_TEXT =
-  `${RULE_PRIORITY}: from all fwmark ${REPLY_MARK} lookup ${REPLY_TABLE}`;
-
 /**
- * The three mangle rules, as `iptables-save` prints them (without `-A`).
+ * The three connmark rules of the reply path in one family: mark new
+ * connections arriving on the pod end of the pair, save the mark in
+ * conntrack, restore it on what the pod sends.
  *
  * @param podVeth the pod end of the veth (veth0)
- * @returns rule specs "CHAIN args..."
+ * @param family the family
+ * @returns the rules
  */
-export function mangleRules(podVeth: string): string[] {
-  return [
-    `PREROUTING -i ${podVeth} -m conntrack --ctstate NEW -j MARK --set-xmark ${REPLY_MARK}/0xffffffff`,
-    `PREROUTING -m mark --mark ${REPLY_MARK} -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff`,
-    "OUTPUT -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff",
-  ];
+export function connmarkRules(podVeth: string, family: Family): ConnmarkIntent[] {
+  return (["mark", "save", "restore"] as const).map((role) => ({
+    kind: "connmark",
+    family,
+    role,
+    iface: podVeth,
+    mark: REPLY_MARK,
+  }));
 }
 
 /**
- * `from all fwmark 0x1 lookup 100` at priority 1000, "exists" tolerated.
+ * `from all fwmark 0x1 lookup 100` at priority 1000, "exists" accepted.
  *
- * @param exists the error text that means it is there already
- * @returns the batch line
+ * @param family the family
+ * @returns the rule
  */
-export function fwmarkRule(exists: RegExp): BatchLine {
+export function fwmarkRule(family: Family): RuleIntent {
   return {
-    args: [
-      "rule",
-      "add",
-      "fwmark",
-      REPLY_MARK,
-      "table",
-      String(REPLY_TABLE),
-      "pref",
-      String(RULE_PRIORITY),
-    ],
-    tolerate: exists,
+    kind: "rule",
+    op: "add",
+    family,
+    priority: RULE_PRIORITY,
+    fwmark: REPLY_MARK,
+    table: REPLY_TABLE,
+    tolerate: "exists",
   };
 }
 
@@ -81,38 +80,28 @@ export function isFwmarkRule(r: IpRule): boolean {
   return r.fwmark === REPLY_MARK && r.table === String(REPLY_TABLE) && r.priority === RULE_PRIORITY;
 }
 
-const EXISTS = /File exists/;
-
-function vethPairLine(v: AddView, hostMac: string): BatchLine {
-  const mtu = String(v.conf.vethMTU);
-  return {
-    args: [
-      ...["link", "add", v.hostVeth, "address", hostMac, "mtu", mtu, "txqueuelen", "0"],
-      ...["type", "veth", "peer", "name", POD_VETH, "address", v.podVethMac, "mtu", mtu],
-      ...["txqueuelen", "0", "netns", v.netns],
-    ],
-  };
-}
-
 function replyPath(v: AddView, { gw4, gw6, src4 }: PodGateways): ReplyPath {
-  const lines: BatchLine[] = [];
-  const lines6: BatchLine[] = [];
-  if (!v.decision.firstInvoke) return { lines, lines6, mangle: false };
-  const table = String(REPLY_TABLE);
+  const changes: IpIntent[] = [];
+  const connmark: ConnmarkIntent[] = [];
+  if (!UNDERLAY.hasReplyPath(v.decision)) return { changes, connmark };
+  const route = (dst: string, via: string | undefined, src: string | undefined): IpIntent => ({
+    kind: "route",
+    op: "replace",
+    dst,
+    ...(via === undefined ? {} : { via: canonicalIp(via) }),
+    dev: POD_VETH,
+    ...(src === undefined ? {} : { src }),
+    table: REPLY_TABLE,
+  });
   if (v.family !== "v6") {
-    lines.push(fwmarkRule(EXISTS));
-    const via = gw4 === undefined ? [] : ["via", gw4];
-    const src = src4 === undefined ? [] : ["src", src4];
-    lines.push({
-      args: ["route", "replace", "0.0.0.0/0", ...via, "dev", POD_VETH, ...src, "table", table],
-    });
+    changes.push(fwmarkRule(4), route("0.0.0.0/0", gw4, src4));
+    connmark.push(...connmarkRules(POD_VETH, 4));
   }
   if (v.family !== "v4") {
-    lines6.push(fwmarkRule(EXISTS));
-    const via = gw6 === undefined ? [] : ["via", gw6];
-    lines.push({ args: ["route", "replace", "::/0", ...via, "dev", POD_VETH, "table", table] });
+    changes.push(fwmarkRule(6), route("::/0", gw6, undefined));
+    connmark.push(...connmarkRules(POD_VETH, 6));
   }
-  return { lines, lines6, mangle: true };
+  return { changes, connmark };
 }
 
 /**
@@ -125,7 +114,9 @@ export const UNDERLAY: ModeRules = {
   mode: "underlay",
   podEnd: () => POD_VETH,
   createsPair: (d: ModeDecision) => d.firstInvoke && !d.vethExists,
-  ownsPair: (d: ModeDecision) => d.firstInvoke,
+  ownsPair: (d) => d.firstInvoke,
+  pairIsOurs: true,
+  namedNodeEnd: (hostVeth: string) => hostVeth,
   nodeEnd(podEnd: IpLink, nodeLinks: readonly IpLink[], hostVeth: string) {
     const peer = nodeLinks.find((l) => l.ifindex === podEnd.link_index);
     const named = nodeLinks.find((l) => l.ifname === hostVeth);
@@ -133,21 +124,35 @@ export const UNDERLAY: ModeRules = {
   },
   podEndProblem: () => undefined,
   nodeEndText: (_podEnd: IpLink, hostVeth: string) => `"${hostVeth}"`,
-  nodeLines(v: AddView, create: { hostMac: string } | undefined) {
-    const lines = create === undefined ? [] : [vethPairLine(v, create.hostMac)];
-    lines.push({ args: ["link", "set", v.hostVeth, "up"] });
-    return lines;
+  nodeChanges(v: AddView, create: { hostMac: string } | undefined) {
+    const changes: IpIntent[] = [];
+    if (create !== undefined) {
+      changes.push({
+        kind: "veth",
+        name: v.hostVeth,
+        mac: create.hostMac,
+        mtu: v.conf.vethMTU,
+        txqueuelen: 0,
+        peer: POD_VETH,
+        peerMac: v.podVethMac,
+        netns: v.netns,
+      });
+    }
+    changes.push({ kind: "link", dev: v.hostVeth, up: true });
+    return changes;
   },
-  podLines(v: AddView) {
-    const lines: BatchLine[] = [{ args: ["link", "set", POD_VETH, "up"] }];
+  podChanges(v: AddView) {
+    const changes: IpIntent[] = [{ kind: "link", dev: POD_VETH, up: true }];
     const address = v.conf.vethLinkAddress;
     if (v.decision.firstInvoke && address !== "" && v.family !== "v6") {
-      lines.push({ args: ["addr", "add", `${address}/32`, "dev", POD_VETH], tolerate: EXISTS });
+      changes.push({ kind: "addr", dev: POD_VETH, cidr: `${address}/32`, tolerate: "exists" });
     }
-    return lines;
+    return changes;
   },
+  hasReplyPath: (d) => d.firstInvoke,
   replyPath,
   tunes: (d: ModeDecision) => !d.firstInvoke,
-  policyTable: (d: ModeDecision) => (d.firstInvoke ? [] : ["table", String(d.table)]),
-  tuneReply: () => ({ ruleSrcs: [], lines: [] }),
+  policyTable: (d: ModeDecision) => (d.firstInvoke ? "main" : d.table),
+  tuneReply: () => ({ ruleSrcs: [], changes: [] }),
+  firstInvokeWhy: (ifname, conf) => `"${ifname}" is podDefaultCniNic "${conf.podDefaultCniNic}"`,
 };

@@ -11,7 +11,7 @@
 import type { CoordinatorConfig } from "../config/types.ts";
 import { CniError, ErrorCode } from "../errors.ts";
 import type { PodFacts } from "../kernel/facts.ts";
-import { type IpLink, linkByName } from "../kernel/iproute.ts";
+import { type IpLink, linkByName } from "../kernel/ip_json.ts";
 import {
   type AddView,
   type Family,

@@ -54,17 +54,17 @@ const ITEMS: Item[] = [
   {
     what: "the node-IP /32 route",
     breakIt: (pod) => pod.ip(["route", "del", NODE_IP, "dev", "veth0", "table", "main"]),
-    names: /pod route "10\.6\.212\.101" dev "veth0"/,
+    names: /pod route "10\.6\.212\.101 dev veth0"/,
   },
   {
     what: "the per-NIC table's node-IP route",
     breakIt: (pod) => pod.ip(["route", "del", NODE_IP, "dev", "veth0", "table", "101"]),
-    names: /pod route "10\.6\.212\.101" dev "veth0" table 101/,
+    names: /pod route "10\.6\.212\.101 dev veth0 table 101"/,
   },
   {
     what: "the table 100 default route",
     breakIt: (pod) => pod.ip(["route", "del", "default", "table", "100"]),
-    names: /pod default route in table 100/,
+    names: /pod route "default via 10\.6\.212\.101 dev veth0 table 100"/,
   },
   {
     what: "the fwmark rule",
@@ -123,7 +123,7 @@ const ITEMS: Item[] = [
   {
     what: "the node table route",
     breakIt: (_pod, node) => node.ip(["route", "del", ADDR, "table", "500"]),
-    names: /node route "10\.6\.212\.90" dev "veth[0-9a-f]+" table 500/,
+    names: /node route "10\.6\.212\.90 dev veth[0-9a-f]+ table 500"/,
   },
   {
     what: "the node rule",

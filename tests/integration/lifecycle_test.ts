@@ -17,6 +17,7 @@ import {
 } from "../_helpers/netns.ts";
 import { cni, containerId, runCoordinator } from "../_helpers/cni.ts";
 import type { Result } from "../../mod/cni/types.ts";
+import { statePath } from "../../mod/kernel/state.ts";
 
 const skip = privilegedSkipReason() ??
   toolsSkipReason("iptables-restore", "ping", "sleep", "nsenter");
@@ -156,6 +157,32 @@ worldTest(skip, "underlay IPv6 only: routes, rules, ip6tables, traffic, DEL", as
   assert.equal(del.code, 0, del.stdout);
   assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
 });
+
+worldTest(
+  skip,
+  "dual stack: DEL after the state file was lost lets both shared node rules go",
+  async (w) => {
+    const pod = await w.addPod();
+    const prev = await addMacvlanNic(w.node, pod, {
+      ifname: "eth0",
+      addrs: ["10.6.212.55/16", "fd00:6::55/64"],
+      gateways: ["10.6.0.1", "fd00:6::1"],
+    });
+    const node0 = await readback(w.node);
+    const call = { containerId: containerId(), netns: pod.path, ifname: "eth0" };
+    const add = await cni(w.node, "ADD", CONF, call, prev);
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    const added = diffSnapshots(node0, await readback(w.node));
+    assert.deepEqual(added.rules4?.added, ["1000:\tfrom all lookup 500"]);
+    assert.deepEqual(added.rules6?.added, ["1000:\tfrom all lookup 500"]);
+    // The record is lost (a wiped /run, or a pod of an older version or of
+    // Spiderpool's coordinator): DEL finds the veth by name and drops both rules.
+    await Deno.remove(statePath(CONF.name, call.containerId, call.ifname));
+    const del = await cni(w.node, "DEL", CONF, call);
+    assert.equal(del.code, 0, del.stdout + del.stderr);
+    assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {}, "no shared rule left");
+  },
+);
 
 worldTest(
   skip,

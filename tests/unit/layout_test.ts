@@ -1,8 +1,10 @@
 /**
  * The house plan of mod/ as tests: imports go down the layers without a
  * circle (file by file and folder by folder), each kind of side effect has one
- * gateway, nothing of the plugin or the tools imports the tests, and a long
- * module says why it is one file.
+ * gateway, only mod/kernel/ speaks iproute2, mode-specific behaviour stays in
+ * the modes' rules, nothing of the plugin or the tools imports the tests, a
+ * long module says why it is one file, and no comment or document names a
+ * file that is not there.
  */
 
 import assert from "node:assert/strict";
@@ -115,4 +117,73 @@ Deno.test("mod/ imports node: built-ins only on demand (a static one would load 
   // start-up, and node: built-ins bring Deno's Node.js layer (+10 ms per call).
   const offenders = MOD.filter((f) => /^import[^;]*from\s*"node:/m.test(read(f)));
   assert.deepEqual(offenders, []);
+});
+
+Deno.test("mode-specific behaviour lives in the mode's rules: no comparison with a mode's name elsewhere", () => {
+  const allowed = /^mod\/plan\/(mode[^/]*|underlay|overlay)\.ts$/;
+  const compares = /[!=]==?\s*"(underlay|overlay)"|"(underlay|overlay)"\s*[!=]==?/;
+  const offenders = MOD.filter((f) => !allowed.test(f) && compares.test(read(f)));
+  assert.deepEqual(offenders, []);
+});
+
+Deno.test("only mod/kernel/ speaks iproute2: nothing else builds an ip line or casts an ip -j answer", () => {
+  const ipLine = /\[\s*"(route|rule|link|neigh|addr)",\s*"/;
+  const cast = /\bas (readonly )?Ip[A-Z]\w*/;
+  const offenders = MOD.filter((f) =>
+    !f.startsWith("mod/kernel/") && (ipLine.test(read(f)) || cast.test(read(f)))
+  );
+  assert.deepEqual(offenders, []);
+});
+
+/**
+ * The files a comment or a document names that do not exist: paths under
+ * mod/, tools/ or tests/, relative ones, and those of a folder of mod/ (plan/ ...).
+ */
+function namedFiles(path: string): string[] {
+  const sub = "cni|config|plan|kernel|commands|detect|codec|cli|doctor";
+  const re = new RegExp(
+    String
+      .raw`(?<![\w./-])((?:mod|tools|tests|\.{1,2}|${sub})/[\w./-]*\w\.(?:ts|md|json|sh|py|wat|wasm))`,
+    "g",
+  );
+  const dir = path.slice(0, path.lastIndexOf("/") + 1);
+  const missing: string[] = [];
+  for (const m of read(path).matchAll(re)) {
+    const ref = m[1]!;
+    const candidates = ref.startsWith(".")
+      ? [new URL(ref, new URL(dir, "file:///")).pathname.slice(1)]
+      : /^(mod|tools|tests)\//.test(ref)
+      ? [ref]
+      : [`mod/${ref}`, `${dir}${ref}`];
+    const exists = candidates.some((c) => {
+      try {
+        Deno.statSync(new URL(c, ROOT));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (!exists) missing.push(`${path}: ${ref}`);
+  }
+  return missing;
+}
+
+Deno.test("comments and documents name only files that exist (mod/, tools/, tests/, relative)", () => {
+  const docs = (dir: string) =>
+    [...Deno.readDirSync(new URL(dir, ROOT))].filter((e) => e.name.endsWith(".md")).map((e) =>
+      `${dir}/${e.name}`
+    );
+  const sources = (dir: string) =>
+    walk(dir).filter((f) => !f.includes("/testdata/") && !f.includes("/build/"));
+  const files = [
+    ...sources("mod"),
+    ...sources("tools"),
+    ...sources("tests"),
+    ...sources("wasm"),
+    ...docs("docs"),
+    "README.md",
+    "main.ts",
+    "build.ts",
+  ];
+  assert.deepEqual(files.flatMap(namedFiles), []);
 });

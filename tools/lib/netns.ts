@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { IpAddrLink, IpLink } from "../../mod/kernel/iproute.ts";
+import type { IpAddrLink, IpLink } from "../../mod/kernel/ip_json.ts";
 import { inNetns } from "../../mod/kernel/netns.ts";
 import { pollUntil } from "./poll.ts";
 

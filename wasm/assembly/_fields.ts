@@ -1,5 +1,5 @@
 // One table of offsets and lengths: the wire formats, then the two structs
-// shared with mod/codec.ts (the build arguments and the parse result).
+// shared with mod/codec/mod.ts (the build arguments and the parse result).
 // Wire offsets are relative to the start of their header.
 
 // Ethernet II (IEEE 802.3 clause 3), with an optional 802.1Q tag after the MACs.
@@ -73,7 +73,7 @@ export const OUTPUT_CAPACITY: u32 = 256;
 /** At most one option per 8 bytes of a 64 KiB frame. */
 export const OPTION_TABLE_CAPACITY: u32 = 8192;
 
-// Build arguments, written by mod/codec.ts before a build call.
+// Build arguments, written by mod/codec/mod.ts before a build call.
 export const ARG_ETH_DST: u32 = 0; // [6]
 export const ARG_ETH_SRC: u32 = 6; // [6]
 export const ARG_VLAN: u32 = 12; // u16, little endian
@@ -91,7 +91,7 @@ export const ARG_NA_FLAGS: u32 = 88; // u8, R 0x80 S 0x40 O 0x20
 export const ARG_LLA: u32 = 90; // [6]
 export const ARGS_SIZE: u32 = 96;
 
-// Parse result, read by mod/codec.ts after a parse call. Multi-byte numbers
+// Parse result, read by mod/codec/mod.ts after a parse call. Multi-byte numbers
 // are little endian; addresses are copied in wire order.
 export const RES_KIND: u32 = 0; // u8: 1 ARP, 2 NS, 3 NA
 export const RES_HAS_VLAN: u32 = 1; // u8

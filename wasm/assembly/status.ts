@@ -1,5 +1,5 @@
 // Status codes returned by every export of the codec. One table, mirrored by
-// `Status` in mod/codec.ts; tests/codec_contract_test.ts checks that the two
+// `Status` in mod/codec/_core.ts; tests/codec_contract_test.ts checks that the two
 // agree. Keep the `export const NAME: i32 = N;` shape: the test reads it.
 
 /** The frame was accepted, or built. */

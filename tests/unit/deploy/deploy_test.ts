@@ -457,7 +457,7 @@ export function manifestProblems(obj: Obj, nads: ReadonlySet<string> = new Set()
     case "k8s.cni.cncf.io/v1/NetworkAttachmentDefinition":
       return nadProblems(obj);
     default:
-      return [`no validator for ${type}: add one to tests/unit/deploy_test.ts`];
+      return [`no validator for ${type}: add one to tests/unit/deploy/deploy_test.ts`];
   }
 }
 

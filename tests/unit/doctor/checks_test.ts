@@ -11,7 +11,7 @@ import {
   evalReplyMark,
   evalRpFilter,
 } from "../../../mod/doctor/checks.ts";
-import type { IpLink, IpRule } from "../../../mod/kernel/iproute.ts";
+import type { IpLink, IpRule } from "../../../mod/kernel/ip_json.ts";
 
 const ours: IpRule = { priority: 1000, src: "all", table: "500" };
 
@@ -24,11 +24,12 @@ Deno.test("host rule table: ours is OK, another rule at 1000 or in 500 FAILs", (
   );
   assert.equal(evalHostTable([{ priority: 200, src: "all", table: "500" }], [], 500).level, "FAIL");
   assert.equal(
-    evalHostTable([], [{ dst: "10.1.1.1", dev: "eth9", table: "500" }], 500).level,
+    evalHostTable([], [{ family: 4, dst: "10.1.1.1", dev: "eth9", table: "500" }], 500).level,
     "FAIL",
   );
   assert.equal(
-    evalHostTable([], [{ dst: "10.1.1.1", dev: "veth0123456789a", table: "500" }], 500).level,
+    evalHostTable([], [{ family: 4, dst: "10.1.1.1", dev: "veth0123456789a", table: "500" }], 500)
+      .level,
     "OK",
   );
 });
@@ -39,7 +40,7 @@ Deno.test("reply table / fwmark on the node", () => {
     evalReplyMark([{ priority: 10, src: "all", fwmark: "0x1", table: "9" }], []).level,
     "WARN",
   );
-  assert.equal(evalReplyMark([], [{ dst: "default", table: "100" }]).level, "WARN");
+  assert.equal(evalReplyMark([], [{ family: 4, dst: "default", table: "100" }]).level, "WARN");
 });
 
 Deno.test("rp_filter: the larger of all and the uplink", () => {
@@ -96,7 +97,7 @@ Deno.test("orphans: gone netns, stray veth, table-500 route to no veth", () => {
     [{ path: "p", netns: "/n", hostVeth: "vethaaaaaaaaaaa", gone: true }],
     links,
     [
-      { dst: "10.1.1.1", dev: "vethbbbbbbbbbbb", table: "500" },
+      { family: 4, dst: "10.1.1.1", dev: "vethbbbbbbbbbbb", table: "500" },
     ],
     500,
   );
@@ -105,7 +106,7 @@ Deno.test("orphans: gone netns, stray veth, table-500 route to no veth", () => {
     [{ path: "p", netns: "/n", hostVeth: "veth0123456789a", gone: false }],
     links,
     [
-      { dst: "10.1.1.1", dev: "veth0123456789a", table: "500" },
+      { family: 4, dst: "10.1.1.1", dev: "veth0123456789a", table: "500" },
     ],
     500,
   );

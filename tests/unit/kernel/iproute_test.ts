@@ -1,80 +1,175 @@
 /**
- * iproute.ts: batch output parsing and line rendering, without root.
+ * iproute.ts: the translator of intents and reads into `ip -batch` lines, and
+ * the runner's named answers. The runner is exercised with reads only, in the
+ * test's own netns: nothing is changed anywhere, no root is needed.
  */
 
 import assert from "node:assert/strict";
-import {
-  matchBatchOutput,
-  parseBatchFailures,
-  parseJsonArrays,
-  renderBatch,
-} from "../../../mod/kernel/iproute.ts";
-import {
-  bareIp,
-  canonicalIp,
-  hostPrefix,
-  isDefaultDst,
-  isLinkLocalOrMulticast,
-  maskCidrText,
-} from "../../../mod/ip.ts";
+import { type IpIntent, READ } from "../../../mod/kernel/intent.ts";
+import { intentLine, readLine, runIp } from "../../../mod/kernel/iproute.ts";
 
-Deno.test("parseJsonArrays() splits concatenated JSON, brackets inside strings included", () => {
-  const text = '[{"a":"x]["}]\n[]\n[{"b":[1,2]}]\n';
-  assert.deepEqual(parseJsonArrays(text), [[{ a: "x][" }], [], [{ b: [1, 2] }]]);
-  assert.deepEqual(parseJsonArrays(""), []);
-});
+const ROUTE = { kind: "route", dst: "10.233.0.0/18", dev: "veth0" } as const;
 
-Deno.test("parseBatchFailures() maps each 'Command failed -:N' to the text before it", () => {
-  const stderr = 'RTNETLINK answers: File exists\nCommand failed -:5\nCannot find device "x"\n' +
-    "Command failed -:7\n";
-  assert.deepEqual(
-    [...parseBatchFailures(stderr)],
-    [[5, "RTNETLINK answers: File exists"], [7, 'Cannot find device "x"']],
-  );
-});
-
-Deno.test("matchBatchOutput() gives reads their output, skips failed lines, keeps tolerated errors out", () => {
-  const lines = [
-    { args: ["route", "get", "10.0.0.1"], read: true, optional: true },
-    { args: ["route", "get", "10.0.0.2"], read: true, optional: true },
-    { args: ["rule", "add", "pref", "1000", "table", "500"], tolerate: /File exists/ },
-    { args: ["addr", "show"], read: true },
-    { args: ["route", "add", "10.1.0.0/16", "via", "10.9.9.9"] },
+Deno.test("intentLine() writes each intent as iproute2 reads it, with what it tolerates", () => {
+  const cases: [IpIntent, string, string | undefined][] = [
+    [
+      {
+        kind: "veth",
+        name: "vethabc",
+        mac: "02:00:00:00:00:02",
+        mtu: 1480,
+        txqueuelen: 0,
+        peer: "veth0",
+        peerMac: "02:00:00:00:00:01",
+        netns: "/var/run/netns/p",
+      },
+      "link add vethabc address 02:00:00:00:00:02 mtu 1480 txqueuelen 0 type veth peer name veth0 address 02:00:00:00:00:01 mtu 1480 txqueuelen 0 netns /var/run/netns/p",
+      undefined,
+    ],
+    [{ kind: "link", dev: "eth0", up: true }, "link set dev eth0 up", undefined],
+    [
+      { kind: "link", dev: "eth0", txqueuelen: 500, mac: "0a:1b:0a:06:d4:f1" },
+      "link set dev eth0 txqueuelen 500 address 0a:1b:0a:06:d4:f1",
+      undefined,
+    ],
+    [
+      { kind: "link-del", dev: "vethabc", tolerate: "gone" },
+      "link del dev vethabc",
+      "Cannot find device",
+    ],
+    [
+      { kind: "addr", dev: "veth0", cidr: "169.254.200.1/32", tolerate: "exists" },
+      "addr add 169.254.200.1/32 dev veth0",
+      "RTNETLINK answers: File exists",
+    ],
+    [
+      {
+        ...ROUTE,
+        op: "add",
+        via: "10.6.212.101",
+        src: "10.6.212.241",
+        table: "main",
+        tolerate: "exists",
+      },
+      "route add 10.233.0.0/18 via 10.6.212.101 dev veth0 src 10.6.212.241",
+      "RTNETLINK answers: File exists",
+    ],
+    [
+      { ...ROUTE, op: "replace", scope: "link", table: 500 },
+      "route replace 10.233.0.0/18 dev veth0 scope link table 500",
+      undefined,
+    ],
+    [
+      { ...ROUTE, op: "del", table: "main" },
+      "route del 10.233.0.0/18 dev veth0 table main",
+      undefined,
+    ],
+    [
+      { kind: "rule", op: "add", family: 6, priority: 999, from: "fd00::5", table: 101 },
+      "rule add from fd00::5 table 101 pref 999",
+      undefined,
+    ],
+    [
+      { kind: "rule", op: "del", family: 4, priority: 1000, table: 500, tolerate: "gone" },
+      "rule del table 500 pref 1000",
+      "RTNETLINK answers: No such file or directory",
+    ],
+    [
+      { kind: "neigh", dst: "10.6.212.241", lladdr: "02:00:00:00:00:01", dev: "vethabc" },
+      "neigh replace 10.6.212.241 lladdr 02:00:00:00:00:01 dev vethabc nud permanent",
+      undefined,
+    ],
+    [
+      { kind: "neigh-flush", dst: "10.6.212.241", dev: "vethabc", tolerate: "gone" },
+      "neigh flush to 10.6.212.241 dev vethabc nud all",
+      "Cannot find device",
+    ],
   ];
-  const stdout = '[{"dst":"10.0.0.2","prefsrc":"10.0.0.9"}]\n[{"ifname":"lo"}]\n';
-  const stderr = "RTNETLINK answers: Network is unreachable\nCommand failed -:1\n" +
-    "RTNETLINK answers: File exists\nCommand failed -:3\n" +
-    "Error: Nexthop has invalid gateway.\nCommand failed -:5\n";
-  const r = matchBatchOutput(lines, stdout, stderr);
-  assert.equal(r.outcomes[0]?.output, undefined);
-  assert.equal(r.outcomes[0]?.error, "RTNETLINK answers: Network is unreachable");
-  assert.deepEqual(r.outcomes[1]?.output, [{ dst: "10.0.0.2", prefsrc: "10.0.0.9" }]);
-  assert.deepEqual(r.outcomes[3]?.output, [{ ifname: "lo" }]);
-  assert.deepEqual(r.errors.map((e) => e.line.args[0] + " " + e.line.args[1]), ["route add"]);
+  for (const [intent, text, tolerated] of cases) {
+    const line = intentLine(intent);
+    assert.equal(line.args.join(" "), text);
+    if (tolerated === undefined) assert.equal(line.tolerate, undefined, text);
+    else assert.ok(line.tolerate?.test(tolerated), text);
+    assert.equal(line.read, undefined);
+  }
+  const flush = intentLine({ kind: "neigh-flush", dst: "10.0.0.5", optional: true });
+  assert.equal(flush.args.join(" "), "neigh flush to 10.0.0.5 nud all");
+  assert.equal(flush.optional, true);
 });
 
-Deno.test("renderBatch() writes one command per line and refuses words a shell or ip would split", () => {
-  assert.equal(
-    renderBatch([{ args: ["link", "set", "eth0", "up"] }, { args: ["addr", "show"] }]),
-    "link set eth0 up\naddr show\n",
+Deno.test("readLine() writes each read; only a route lookup may fail", () => {
+  assert.deepEqual(
+    [
+      READ.links(),
+      READ.addrs(),
+      READ.addrs("eth0"),
+      READ.routes(),
+      READ.rules(6),
+      READ.neighs(true),
+      READ.routeGet("10.0.0.1"),
+    ].map((r) => [readLine(r).args.join(" "), readLine(r).optional ?? false]),
+    [
+      ["link show", false],
+      ["addr show", false],
+      ["addr show dev eth0", false],
+      ["route show table all", false],
+      ["rule show", false],
+      ["neigh show nud permanent", false],
+      ["route get 10.0.0.1", true],
+    ],
   );
-  assert.throws(() => renderBatch([{ args: ["link", "set", "eth0 up"] }]), { code: 999 });
-  assert.throws(() => renderBatch([{ args: ["link", "set", "a\nb"] }]), { code: 999 });
 });
 
-Deno.test("address helpers: host prefix, link-local, default, masking", () => {
-  assert.equal(hostPrefix("10.0.0.1"), "10.0.0.1/32");
-  assert.equal(hostPrefix("fd00::1"), "fd00::1/128");
-  assert.equal(bareIp("10.1.2.3/16"), "10.1.2.3");
-  assert.ok(isLinkLocalOrMulticast("169.254.1.1"));
-  assert.ok(isLinkLocalOrMulticast("fe80::1"));
-  assert.ok(isLinkLocalOrMulticast("ff02::1"));
-  assert.ok(!isLinkLocalOrMulticast("fd00::1"));
-  assert.ok(isDefaultDst("default") && isDefaultDst("0.0.0.0/0") && isDefaultDst("::/0"));
-  assert.ok(!isDefaultDst("10.0.0.0/8"));
-  assert.equal(maskCidrText("10.1.2.3/16"), "10.1.0.0/16");
-  assert.equal(maskCidrText(" fd00:10:233:64::5/64"), "fd00:10:233:64::/64");
-  assert.equal(maskCidrText("169.254.20.10"), "169.254.20.10/32");
-  assert.throws(() => maskCidrText("10.0.0.0/33"), { code: 7 });
-  assert.equal(canonicalIp("FD00:0:0::1"), "fd00::1");
+const canRunIp = (() => {
+  try {
+    return new Deno.Command("ip", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: `runIp() answers reads by name, checked, IPv6 rules from an \`ip -6\` beside${
+    canRunIp ? "" : " (ignored: needs ip)"
+  }`,
+  ignore: !canRunIp,
+  async fn() {
+    const out = await runIp({
+      before: {
+        lo: READ.addrs("lo"),
+        rules4: READ.rules(4),
+        rules6: READ.rules(6),
+        gets: [READ.routeGet("127.0.0.1"), READ.routeGet("127.0.0.2")],
+      },
+    });
+    assert.deepEqual(out.errors, []);
+    assert.equal(out.before.lo[0]?.ifname, "lo");
+    assert.ok(out.before.lo[0]?.addr_info.some((a) => a.local === "127.0.0.1"));
+    assert.ok(out.before.rules4.some((r) => r.table === "local"));
+    assert.ok(out.before.rules6.every((r) => !r.src.includes(".")), "IPv6 rules only");
+    assert.equal(out.before.gets.length, 2);
+    assert.equal(out.before.gets[0]?.dev, "lo");
+  },
+});
+
+Deno.test({
+  name: `runIp() reports a failed read with its line, and refuses an IPv4 rule in an IPv6 batch${
+    canRunIp ? "" : " (ignored: needs ip)"
+  }`,
+  ignore: !canRunIp,
+  async fn() {
+    const out = await runIp({ before: { none: READ.addrs("no-such-link0") } });
+    assert.deepEqual(out.before.none, []);
+    assert.equal(out.errors.length, 1);
+    assert.equal(out.errors[0]?.line.args.join(" "), "addr show dev no-such-link0");
+    assert.match(out.errors[0]?.error ?? "", /does not exist|Cannot find device/);
+    await assert.rejects(
+      runIp(
+        { changes: [{ kind: "rule", op: "del", family: 4, priority: 1, table: 1 }] },
+        { family: 6 },
+      ),
+      { code: 999 },
+    );
+  },
 });

@@ -1,5 +1,5 @@
 /**
- * state.ts, lock.ts, sysctl.ts paths and apply.ts link listing, without root
+ * state.ts, lock.ts, sysctl.ts paths and settle.ts link listing, without root
  * (state files go to a temporary directory). The cleanup lines are in
  * tests/unit/plan/cleanup_test.ts.
  */
@@ -15,7 +15,7 @@ import {
 } from "../../../mod/kernel/state.ts";
 import { withHostLock } from "../../../mod/kernel/lock.ts";
 import { sysctlPath } from "../../../mod/kernel/sysctl.ts";
-import { listedLinks, parseNetDev } from "../../../mod/kernel/apply.ts";
+import { listedLinks, parseNetDev } from "../../../mod/kernel/settle.ts";
 
 function sample(ifname: string): AttachmentState {
   return {

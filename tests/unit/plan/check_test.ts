@@ -1,23 +1,20 @@
 /**
  * plan/check.ts: CHECK's differences between an ADD's record and small fact
- * objects. No root.
+ * objects, for records of every version. No root. (Whole commands against a
+ * fake kernel, with records made by the planners: tests/unit/commands/.)
  */
 
 import assert from "node:assert/strict";
 import type { HostFacts, PodFacts } from "../../../mod/kernel/facts.ts";
+import { parseRoutes } from "../../../mod/kernel/ip_json.ts";
+import { mangleRuleText } from "../../../mod/kernel/iptables.ts";
 import type { AttachmentState } from "../../../mod/kernel/state.ts";
-import {
-  checkDifferences,
-  type CheckFacts,
-  type CheckWant,
-  mangleFamilies,
-  recordedRoutes,
-  rpFilterKeys,
-} from "../../../mod/plan/check.ts";
-import { mangleRules } from "../../../mod/plan/underlay.ts";
+import { checkDifferences, type CheckFacts, expectedOf } from "../../../mod/plan/check.ts";
+import { connmarkRules } from "../../../mod/plan/underlay.ts";
 
 const POD_MAC = "02:00:00:00:00:01";
 const HOST_MAC = "02:00:00:00:00:02";
+const CONF = { txQueueLen: 0, podRPFilter: 0 };
 
 function state(over: Partial<AttachmentState> = {}): AttachmentState {
   return {
@@ -50,11 +47,11 @@ function facts(): CheckFacts {
       { ifindex: 3, ifname: "veth0", flags: ["UP"], mtu: 1500, address: POD_MAC, link_index: 9 },
     ],
     addrs: [],
-    routes: [
+    routes: parseRoutes([
       { dst: "10.0.0.1", dev: "veth0", table: "101" },
       { dst: "10.0.0.1", dev: "veth0" },
       { dst: "default", dev: "veth0", table: "100" },
-    ],
+    ]),
     rules4: [
       { priority: 999, src: "10.0.0.5", table: "101" },
       { priority: 1000, src: "all", fwmark: "0x1", table: "100" },
@@ -64,32 +61,26 @@ function facts(): CheckFacts {
   };
   const host: HostFacts = {
     links: [{ ifindex: 9, ifname: "vethc0ffee", flags: ["UP"], mtu: 1500, address: HOST_MAC }],
-    routes: [{ dst: "10.0.0.5", dev: "vethc0ffee", table: "500" }],
+    routes: parseRoutes([{ dst: "10.0.0.5", dev: "vethc0ffee", table: "500" }]),
     rules4: [{ priority: 1000, src: "all", table: "500" }],
     rules6: [],
     neigh: [{ dst: "10.0.0.5", dev: "vethc0ffee", lladdr: POD_MAC, state: ["PERMANENT"] }],
   };
+  const rp = ["all", "default", "eth0"].map((n) => `net.ipv4.conf.${n}.rp_filter`);
   return {
     pod,
     host,
-    mangle: new Map([[4, mangleRules("veth0")]]),
-    sysctls: new Map(rpFilterKeys("eth0").map((k) => [k, "0"])),
+    missingMangle: [],
+    sysctls: new Map(rp.map((k) => [k, "0"])),
+    nodeSysctls: new Map(),
   };
 }
 
-const want = (s = state(), over: Partial<CheckWant> = {}): CheckWant => ({
-  state: s,
-  ifname: "eth0",
-  txQueueLen: 0,
-  podRPFilter: 0,
-  ...over,
+Deno.test("checkDifferences() finds nothing when the facts are what a version 1 record says", () => {
+  assert.deepEqual(checkDifferences(expectedOf(state(), CONF), facts()), []);
 });
 
-Deno.test("checkDifferences() finds nothing when the facts are what ADD made", () => {
-  assert.deepEqual(checkDifferences(want(), facts()), []);
-});
-
-Deno.test("checkDifferences() lists every difference, in order and wording", () => {
+Deno.test("checkDifferences() lists every difference once, in order and wording (version 1)", () => {
   const s = state({ mac: "02:bb:00:00:00:05" });
   const f = facts();
   f.pod.links[0] = { ...f.pod.links[0]!, flags: [], txqlen: 500 };
@@ -100,27 +91,27 @@ Deno.test("checkDifferences() lists every difference, in order and wording", () 
   f.pod.routes = [];
   f.pod.neigh = [];
   f.pod.rules4 = [];
-  f.mangle = new Map([[4, mangleRules("veth0").slice(1)]]);
+  f.missingMangle = connmarkRules("veth0", 4).slice(0, 1);
   f.sysctls = new Map([["net.ipv4.conf.all.rp_filter", "1"], [
     "net.ipv4.conf.eth0.rp_filter",
     undefined,
   ]]);
-  assert.deepEqual(checkDifferences(want(s, { txQueueLen: 1000 }), f), [
-    `"eth0" is down`,
-    `"eth0" MAC "02:aa:00:00:00:05" is not "02:bb:00:00:00:05"`,
-    `"eth0" txqueuelen 500 is not 1000`,
+  assert.deepEqual(checkDifferences(expectedOf(s, { ...CONF, txQueueLen: 1000 }), f), [
     `"veth0" MAC "02:cc:00:00:00:01" is not "${POD_MAC}"`,
     `"vethc0ffee" is not the peer of "veth0"`,
-    `node route "10.0.0.5" dev "vethc0ffee" table 500`,
-    `node neighbour "10.0.0.5" lladdr "${POD_MAC}" dev "vethc0ffee"`,
     `node IPv4 rule "1000: from all lookup 500"`,
-    `pod route "10.0.0.1" dev "veth0" table 101`,
-    `pod route "10.0.0.1" dev "veth0"`,
-    `pod neighbour "10.0.0.1" lladdr "${HOST_MAC}" dev "veth0"`,
-    `pod rule "999: from 10.0.0.5 lookup 101"`,
+    `node route "10.0.0.5 dev vethc0ffee table 500"`,
+    `node neighbour "10.0.0.5" lladdr "${POD_MAC}" dev "vethc0ffee"`,
+    `"eth0" is down`,
+    `"eth0" txqueuelen 500 is not 1000`,
+    `"eth0" MAC "02:aa:00:00:00:05" is not "02:bb:00:00:00:05"`,
+    `pod route "10.0.0.1 dev veth0 table 101"`,
+    `pod route "10.0.0.1 dev veth0"`,
+    `pod IPv4 rule "999: from 10.0.0.5 lookup 101"`,
     `pod IPv4 rule "1000: from all fwmark 0x1 lookup 100"`,
-    `pod iptables mangle rule "-A ${mangleRules("veth0")[0]}"`,
-    `pod default route in table 100`,
+    `pod route "default dev veth0 table 100"`,
+    `pod neighbour "10.0.0.1" lladdr "${HOST_MAC}" dev "veth0"`,
+    `pod iptables mangle rule "-A ${mangleRuleText(connmarkRules("veth0", 4)[0]!)}"`,
     `pod sysctl "net.ipv4.conf.all.rp_filter" is 1, not 0`,
   ]);
 });
@@ -129,70 +120,52 @@ Deno.test("checkDifferences() names missing interfaces", () => {
   const f = facts();
   f.pod.links = [];
   f.host.links = [];
-  assert.deepEqual(checkDifferences(want(), f).slice(0, 3), [
-    `interface "eth0"`,
+  assert.deepEqual(checkDifferences(expectedOf(state(), CONF), f).slice(0, 3), [
     `pod interface "veth0"`,
     `node interface "vethc0ffee"`,
+    `pod interface "eth0"`,
   ]);
 });
 
 Deno.test("checkDifferences() skips what the mode and configuration do not manage", () => {
-  // An overlay later NIC: no veth MAC, main routes, reply path; no txqueuelen or rp_filter.
+  // An overlay later NIC: no veth MACs, no main routes, no reply path; no txqueuelen or rp_filter.
   const s = state({ mode: "overlay", firstInvoke: false, podRules: [] });
   const f = facts();
   f.pod.links[1] = { ...f.pod.links[1]!, address: "02:cc:00:00:00:01" };
-  f.pod.routes = [{ dst: "10.0.0.1", dev: "veth0", table: "101" }];
+  f.pod.routes = parseRoutes([{ dst: "10.0.0.1", dev: "veth0", table: "101" }]);
   f.pod.neigh = [];
   f.pod.rules4 = [];
-  f.mangle = new Map();
   f.sysctls = new Map([["net.ipv4.conf.all.rp_filter", "2"]]);
-  assert.deepEqual(checkDifferences(want(s, { podRPFilter: -1 }), f), []);
+  const want = expectedOf(s, { ...CONF, podRPFilter: -1 });
+  assert.deepEqual(want.mangle, []);
+  // The node neighbour names veth0's MAC as ADD recorded it; veth0's MAC changed since.
+  f.host.neigh = [{ dst: "10.0.0.5", dev: "vethc0ffee", lladdr: POD_MAC, state: ["PERMANENT"] }];
+  assert.deepEqual(checkDifferences(want, f), [
+    `node neighbour "10.0.0.5" lladdr "${POD_MAC}" is not the MAC of "veth0" ("02:cc:00:00:00:01")`,
+  ]);
 });
 
-Deno.test("checkDifferences() checks the IPv6 side of a dual-stack pod", () => {
+Deno.test("checkDifferences() checks the IPv6 side of a dual-stack pod (version 1)", () => {
   const s = state({ podIPs: ["10.0.0.5", "fd00::5"], podRules: [] });
   const f = facts();
-  f.host.routes.push({ dst: "fd00::5", dev: "vethc0ffee", table: "500" });
+  f.host.routes.push(...parseRoutes([{ dst: "fd00::5", dev: "vethc0ffee", table: "500" }]));
   f.host.neigh.push({ dst: "fd00::5", dev: "vethc0ffee", lladdr: POD_MAC, state: ["PERMANENT"] });
-  f.mangle = new Map([[4, mangleRules("veth0")], [6, []]]);
-  assert.deepEqual(checkDifferences(want(s), f), [
+  const want = expectedOf(s, CONF);
+  assert.deepEqual(
+    want.mangle.map((m) => m.family),
+    [4, 4, 4, 6, 6, 6],
+    "connmark rules of both families",
+  );
+  f.missingMangle = want.mangle.filter((m) => m.family === 6);
+  assert.deepEqual(checkDifferences(want, f), [
     `node IPv6 rule "1000: from all lookup 500"`,
     `pod IPv6 rule "1000: from all fwmark 0x1 lookup 100"`,
-    ...mangleRules("veth0").map((m) => `pod ip6tables mangle rule "-A ${m}"`),
+    `pod route "default dev veth0 table 100"`,
+    ...connmarkRules("veth0", 6).map((m) => `pod ip6tables mangle rule "-A ${mangleRuleText(m)}"`),
   ]);
 });
 
-Deno.test("mangleFamilies() and rpFilterKeys() name what CHECK reads", () => {
-  assert.deepEqual(mangleFamilies(state()), [4]);
-  assert.deepEqual(mangleFamilies(state({ podIPs: ["fd00::5"] })), [6]);
-  assert.deepEqual(mangleFamilies(state({ podIPs: ["10.0.0.5"], nodeIPs: ["fd00::1"] })), [4, 6]);
-  assert.deepEqual(mangleFamilies(state({ firstInvoke: false })), []);
-  assert.deepEqual(mangleFamilies(state({ mode: "overlay" })), []);
-  assert.deepEqual(rpFilterKeys("net1"), [
-    "net.ipv4.conf.all.rp_filter",
-    "net.ipv4.conf.default.rp_filter",
-    "net.ipv4.conf.net1.rp_filter",
-  ]);
-});
-
-Deno.test("recordedRoutes() records the pod batch's routes as `ip -j route` prints them", () => {
-  const lines = [
-    { args: ["route", "add", "10.0.0.1/32", "dev", "veth0", "scope", "link", "table", "101"] },
-    { args: ["route", "add", "10.233.0.0/18", "via", "10.0.0.1", "dev", "veth0", "src", "x"] },
-    { args: ["route", "replace", "0.0.0.0/0", "via", "10.0.0.1", "dev", "veth0", "table", "100"] },
-    { args: ["route", "add", "fd00::1/128", "dev", "veth0"] },
-    { args: ["route", "del", "default", "dev", "eth0"] },
-    { args: ["rule", "add", "from", "10.0.0.5", "table", "101"] },
-  ];
-  assert.deepEqual(recordedRoutes(lines), [
-    { dst: "10.0.0.1", dev: "veth0", table: "101", family: 4 },
-    { dst: "10.233.0.0/18", via: "10.0.0.1", dev: "veth0", table: "main", family: 4 },
-    { dst: "default", via: "10.0.0.1", dev: "veth0", table: "100", family: 4 },
-    { dst: "fd00::1", dev: "veth0", table: "main", family: 6 },
-  ]);
-});
-
-Deno.test("checkDifferences() compares a version 2 record: routes, sysctls, MTU, prefix", () => {
+Deno.test("checkDifferences() compares a version 2 record: routes, removed routes, sysctls, MTU", () => {
   const s = state({
     version: 2,
     pod: {
@@ -200,6 +173,7 @@ Deno.test("checkDifferences() compares a version 2 record: routes, sysctls, MTU,
         { dst: "10.233.0.0/18", via: "10.0.0.1", dev: "veth0", table: "main", family: 4 },
         { dst: "fd00:10::/64", via: "fd00::1", dev: "veth0", table: "main", family: 6 },
       ],
+      removed: [{ dst: "default", via: "10.0.0.254", dev: "eth0", table: "main", family: 4 }],
       sysctls: [
         { key: "net.ipv4.conf.eth0.rp_filter", value: 0, optional: true },
         { key: "net.ipv4.conf.net9.rp_filter", value: 0, optional: true },
@@ -211,17 +185,59 @@ Deno.test("checkDifferences() compares a version 2 record: routes, sysctls, MTU,
   });
   const f = facts();
   f.sysctls = new Map([["net.ipv4.conf.eth0.rp_filter", "1"]]);
-  assert.deepEqual(checkDifferences(want(s), f), [
+  f.pod.routes.push(...parseRoutes([{ dst: "default", gateway: "10.0.0.254", dev: "eth0" }]));
+  assert.deepEqual(checkDifferences(expectedOf(s, CONF), f), [
     `"veth0" MTU 1500 is not 1480`,
-    `"eth0" MAC "02:aa:00:00:00:05" lacks the prefix "0a:1b"`,
     `pod route "10.233.0.0/18 via 10.0.0.1 dev veth0"`,
+    `pod route "fd00:10::/64 via fd00::1 dev veth0"`,
+    `pod route "default via 10.0.0.254 dev eth0" is back (ADD moved it out of the main table)`,
     `pod sysctl "net.ipv4.conf.eth0.rp_filter" is 1, not 0`,
   ]);
-  // The IPv6 route once IPv6 routes are read; and the neighbour against the peer's MAC.
-  f.routes6 = [];
+  // The node end's MAC changed: the pod neighbour no longer names it.
   f.host.links[0] = { ...f.host.links[0]!, address: "02:00:00:00:00:77" };
-  const d = checkDifferences(want(s), f);
-  assert.ok(d.includes(`pod route "fd00:10::/64 via fd00::1 dev veth0"`), d.join("\n"));
+  const d = checkDifferences(expectedOf(s, CONF), f);
   assert.ok(d.includes(`"vethc0ffee" MAC "02:00:00:00:00:77" is not "${HOST_MAC}"`), d.join("\n"));
-  assert.ok(d.some((x) => x.includes("is not the MAC of")), d.join("\n"));
+  assert.ok(
+    d.includes(
+      `pod neighbour "10.0.0.1" lladdr "${HOST_MAC}" is not the MAC of "vethc0ffee" ("02:00:00:00:00:77")`,
+    ),
+    d.join("\n"),
+  );
+});
+
+Deno.test("checkDifferences() compares exactly the intents of a version 3 record", () => {
+  const s = state({
+    version: 3,
+    podRules: [],
+    applied: {
+      node: [
+        { kind: "link", dev: "vethc0ffee", up: true },
+        { kind: "rule", op: "add", family: 4, priority: 1000, table: 500, tolerate: "exists" },
+      ],
+      pod: [
+        { kind: "link", dev: "eth0", up: true, txqueuelen: 100 },
+        { kind: "addr", dev: "veth0", cidr: "169.254.200.1/32", tolerate: "exists" },
+        {
+          kind: "route",
+          op: "add",
+          dst: "10.233.0.0/18",
+          via: "10.0.0.1",
+          dev: "veth0",
+          table: "main",
+        },
+      ],
+      sysctls: [{ key: "net.ipv4.conf.all.rp_filter", value: 0 }],
+      nodeSysctls: [{ key: "net.ipv6.conf.vethc0ffee.accept_ra", value: 0 }],
+      mangle: [],
+      vethMTU: 1500,
+    },
+  });
+  const f = facts();
+  f.nodeSysctls = new Map([["net.ipv6.conf.vethc0ffee.accept_ra", "1"]]);
+  f.pod.routes.push(...parseRoutes([{ dst: "10.233.0.0/18", gateway: "10.0.0.1", dev: "veth0" }]));
+  assert.deepEqual(checkDifferences(expectedOf(s, CONF), f), [
+    `"eth0" txqueuelen 0 is not 100`,
+    `pod address "169.254.200.1/32" on "veth0"`,
+    `node sysctl "net.ipv6.conf.vethc0ffee.accept_ra" is 1, not 0`,
+  ]);
 });

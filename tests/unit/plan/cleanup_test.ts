@@ -4,74 +4,66 @@
  */
 
 import assert from "node:assert/strict";
-import type { IpRoute, IpRule } from "../../../mod/kernel/iproute.ts";
+import { type IpRoute, type IpRule, parseRoutes } from "../../../mod/kernel/ip_json.ts";
+import { intentLine } from "../../../mod/kernel/iproute.ts";
 import type { AttachmentState } from "../../../mod/kernel/state.ts";
 import {
   hostCleanup,
   hostCleanupFromState,
-  hostCleanupLines,
-  podRuleCleanupLines,
+  hostCleanupIntents,
+  podRuleCleanup,
+  sharedRule,
   sharedRuleDrops,
-  sharedRuleLine,
 } from "../../../mod/plan/cleanup.ts";
+import { lines } from "../../_helpers/facts.ts";
 
-Deno.test("hostCleanupLines() deletes the veth, or only this NIC's routes and neighbours", () => {
+Deno.test("hostCleanupIntents() deletes the veth, or only this NIC's routes and neighbours", () => {
   assert.deepEqual(
-    hostCleanupLines({
+    lines(hostCleanupIntents(hostCleanup({
       hostVeth: "vethX",
       deleteVeth: true,
       podIps: ["10.0.0.5"],
       hostRuleTable: 500,
-      v6: false,
-    })
-      .map((l) => l.args.join(" ")),
+    }))),
     ["link del dev vethX"],
   );
-  const lines = hostCleanupLines({
+  const intents = hostCleanupIntents(hostCleanup({
     hostVeth: "vethX",
     deleteVeth: false,
     podIps: ["fd00::5"],
     hostRuleTable: 500,
-    v6: true,
-  });
-  assert.deepEqual(lines.map((l) => l.args.join(" ")), [
+  }));
+  assert.deepEqual(lines(intents), [
     "route del fd00::5/128 dev vethX table 500",
     "neigh flush to fd00::5 dev vethX nud all",
   ]);
-  assert.ok(lines[0]!.tolerate?.test("RTNETLINK answers: No such process"));
-  const pr = podRuleCleanupLines([
-    { family: 4, priority: 999, src: "10.0.0.5", table: 101 },
-    { family: 6, priority: 999, src: "fd00::5", table: 101 },
-  ]);
-  assert.deepEqual(pr.lines.map((l) => l.args.join(" ")), [
-    "rule del from 10.0.0.5 table 101 pref 999",
-  ]);
-  assert.deepEqual(pr.lines6.map((l) => l.args.join(" ")), [
-    "rule del from fd00::5 table 101 pref 999",
-  ]);
+  assert.ok(intentLine(intents[0]!).tolerate?.test("RTNETLINK answers: No such process"));
+  assert.deepEqual(
+    lines(podRuleCleanup([
+      { family: 4, priority: 999, src: "10.0.0.5", table: 101 },
+      { family: 6, priority: 999, src: "fd00::5", table: 101 },
+    ])),
+    ["rule del from 10.0.0.5 table 101 pref 999", "rule del from fd00::5 table 101 pref 999"],
+  );
+  assert.deepEqual(
+    podRuleCleanup([{ family: 6, priority: 9, src: "fd00::5", table: 1 }])[0]?.family,
+    6,
+  );
 });
 
-Deno.test("hostCleanup() drops the pod IPs when the veth goes with them", () => {
+Deno.test("hostCleanup() drops the pod IPs when the veth goes with them, and derives the IPv6 flag", () => {
   assert.deepEqual(
-    hostCleanup({
-      hostVeth: "vethX",
-      deleteVeth: true,
-      podIps: ["10.0.0.5"],
-      hostRuleTable: 500,
-      v6: true,
-    }),
+    hostCleanup({ hostVeth: "vethX", deleteVeth: true, podIps: ["fd00::5"], hostRuleTable: 500 }),
     { hostVeth: "vethX", deleteVeth: true, podIps: [], hostRuleTable: 500, v6: true },
   );
   assert.deepEqual(
-    hostCleanup({
-      hostVeth: "vethX",
-      deleteVeth: false,
-      podIps: ["10.0.0.5"],
-      hostRuleTable: 7,
-      v6: false,
-    })
-      .podIps,
-    ["10.0.0.5"],
+    hostCleanup({ hostVeth: "vethX", deleteVeth: false, podIps: ["10.0.0.5"], hostRuleTable: 7 }),
+    { hostVeth: "vethX", deleteVeth: false, podIps: ["10.0.0.5"], hostRuleTable: 7, v6: false },
+  );
+  // Addresses unknown (a DEL without a record): the pod may have had IPv6.
+  assert.equal(
+    hostCleanup({ hostVeth: "vethX", deleteVeth: true, podIps: "unknown", hostRuleTable: 500 }).v6,
+    true,
   );
 });
 
@@ -112,9 +104,10 @@ Deno.test("hostCleanupFromState() takes the veth, IPs and table of the state", (
 });
 
 const shared = (table: string): IpRule => ({ priority: 1000, src: "all", table });
-const route = (dst: string, dev: string, table = "500"): IpRoute => ({ dst, dev, table });
+const route = (dst: string, dev: string, table = "500"): IpRoute =>
+  parseRoutes([{ dst, dev, table }])[0]!;
 const veth = (hostVeth: string, v6 = false, hostRuleTable = 500) =>
-  hostCleanup({ hostVeth, deleteVeth: true, hostRuleTable, v6 });
+  hostCleanup({ hostVeth, deleteVeth: true, podIps: [v6 ? "fd00::5" : "10.0.0.5"], hostRuleTable });
 
 Deno.test("sharedRuleDrops() drops the IPv4 rule once no other route stays in its table", () => {
   const rules = [shared("500")];
@@ -149,7 +142,6 @@ Deno.test("sharedRuleDrops() counts the table routes of the pod IPs of a kept ve
     deleteVeth: false,
     podIps: ["10.0.0.7"],
     hostRuleTable: 500,
-    v6: false,
   });
   const rules = [shared("500")];
   assert.deepEqual(sharedRuleDrops([route("10.0.0.7", "vethA")], rules, [later]), [
@@ -166,9 +158,9 @@ Deno.test("sharedRuleDrops() drops the IPv6 rule only for a pod with IPv6, per f
   assert.deepEqual(sharedRuleDrops([route("fd00::6", "vethB")], rules, [veth("vethA", true)]), [
     { family: 4, table: 500 },
   ]);
-  // A default route counts as IPv6 when it has a "pref".
-  const default6 = { dst: "default", dev: "vethB", table: "500", pref: "medium" } as IpRoute;
-  assert.deepEqual(sharedRuleDrops([default6], rules, [veth("vethA", true)]), [
+  // A default route counts as IPv6 when it has a "pref" (decided by the parser).
+  const default6 = parseRoutes([{ dst: "default", dev: "vethB", table: "500", pref: "medium" }]);
+  assert.deepEqual(sharedRuleDrops(default6, rules, [veth("vethA", true)]), [
     { family: 4, table: 500 },
   ]);
   assert.deepEqual(sharedRuleDrops([], [], [veth("vethA", false)]), []);
@@ -184,11 +176,12 @@ Deno.test("sharedRuleDrops() decides per table of the cleanups", () => {
   );
 });
 
-Deno.test("sharedRuleLine() drops or restores the rule, tolerating what is already so", () => {
-  const del = sharedRuleLine({ family: 6, table: 500 }, "del");
-  assert.deepEqual(del.args, ["rule", "del", "pref", "1000", "table", "500"]);
+Deno.test("sharedRule() drops or restores the rule, accepting what is already so", () => {
+  const del = intentLine(sharedRule(6, 500, "del"));
+  assert.deepEqual(del.args, ["rule", "del", "table", "500", "pref", "1000"]);
   assert.ok(del.tolerate?.test("RTNETLINK answers: No such file or directory"));
-  const add = sharedRuleLine({ family: 4, table: 500 }, "add");
-  assert.deepEqual(add.args, ["rule", "add", "pref", "1000", "table", "500"]);
+  assert.ok(del.tolerate?.test("RTNETLINK answers: Address family not supported by protocol"));
+  const add = intentLine(sharedRule(4, 500, "add"));
+  assert.deepEqual(add.args, ["rule", "add", "table", "500", "pref", "1000"]);
   assert.ok(add.tolerate?.test("RTNETLINK answers: File exists"));
 });

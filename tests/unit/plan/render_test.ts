@@ -1,87 +1,84 @@
-/** The renderer of explain: batch lines as `ip ... show` prints their result. */
+/** The renderer of explain: intents as `ip ... show` prints what they leave. */
 
 import assert from "node:assert/strict";
-import { renderLine, renderText } from "../../../mod/plan/render.ts";
+import type { IpIntent } from "../../../mod/kernel/intent.ts";
+import { itemOf, renderText } from "../../../mod/plan/render.ts";
 import { factsFromResult } from "../../../mod/plan/explain.ts";
 
-const text = (args: string[], six = false) => renderLine({ args }, "pod", six)?.text;
+const text = (i: IpIntent) => itemOf(i, "pod").text;
 
-Deno.test("routes render as ip route show prints them", () => {
+Deno.test("itemOf() renders routes as ip route show prints them, beside the translator's line", () => {
+  const reply: IpIntent = {
+    kind: "route",
+    op: "replace",
+    dst: "0.0.0.0/0",
+    via: "10.6.212.101",
+    dev: "veth0",
+    src: "10.6.212.241",
+    table: 100,
+  };
+  assert.equal(text(reply), "default via 10.6.212.101 dev veth0 table 100 src 10.6.212.241");
   assert.equal(
-    text([
-      "route",
-      "replace",
-      "0.0.0.0/0",
-      "via",
-      "10.6.212.101",
-      "dev",
-      "veth0",
-      "src",
-      "10.6.212.241",
-      "table",
-      "100",
-    ]),
-    "default via 10.6.212.101 dev veth0 table 100 src 10.6.212.241",
+    itemOf(reply, "pod").args.join(" "),
+    "route replace 0.0.0.0/0 via 10.6.212.101 dev veth0 src 10.6.212.241 table 100",
   );
   assert.equal(
-    text([
-      "route",
-      "add",
-      "10.6.212.101/32",
-      "dev",
-      "veth0",
-      "scope",
-      "link",
-      "src",
-      "10.6.212.241",
-      "table",
-      "101",
-    ]),
+    text({
+      kind: "route",
+      op: "add",
+      dst: "10.6.212.101/32",
+      dev: "veth0",
+      scope: "link",
+      src: "10.6.212.241",
+      table: 101,
+    }),
     "10.6.212.101 dev veth0 table 101 scope link src 10.6.212.241",
   );
   assert.equal(
-    text(["route", "add", "fd00:6::101/128", "dev", "veth0", "scope", "link"]),
+    text({
+      kind: "route",
+      op: "add",
+      dst: "fd00:6::101/128",
+      dev: "veth0",
+      scope: "link",
+      table: "main",
+    }),
     "fd00:6::101 dev veth0",
     "IPv6 routes have no scope",
   );
-  const del = renderLine({
-    args: ["route", "del", "0.0.0.0/0", "via", "10.7.0.1", "dev", "net1", "table", "main"],
+  const del = itemOf({
+    kind: "route",
+    op: "del",
+    dst: "0.0.0.0/0",
+    via: "10.7.0.1",
+    dev: "net1",
+    table: "main",
   }, "pod");
-  assert.equal(del?.op, "delete");
-  assert.equal(del?.text, "default via 10.7.0.1 dev net1");
+  assert.equal(del.op, "delete");
+  assert.equal(del.text, "default via 10.7.0.1 dev net1");
+  assert.equal(del.args.join(" "), "route del 0.0.0.0/0 via 10.7.0.1 dev net1 table main");
 });
 
-Deno.test("rules, neighbours and reads", () => {
-  assert.equal(text(["rule", "add", "pref", "1000", "table", "500"]), "1000: from all lookup 500");
+Deno.test("itemOf() renders rules, neighbours, links", () => {
+  const shared: IpIntent = { kind: "rule", op: "add", family: 6, priority: 1000, table: 500 };
+  assert.equal(text(shared), "1000: from all lookup 500");
+  assert.equal(itemOf(shared, "node").family, 6);
   assert.equal(
-    text(["rule", "add", "fwmark", "0x1", "table", "100", "pref", "1000"]),
+    text({ kind: "rule", op: "add", family: 4, priority: 1000, fwmark: "0x1", table: 100 }),
     "1000: from all fwmark 0x1 lookup 100",
   );
   assert.equal(
-    renderLine({ args: ["rule", "add", "pref", "1000", "table", "500"] }, "node", true)?.family,
-    6,
-  );
-  assert.equal(
-    text([
-      "neigh",
-      "replace",
-      "10.6.212.101",
-      "lladdr",
-      "aa:bb:cc:dd:ee:ff",
-      "dev",
-      "veth0",
-      "nud",
-      "permanent",
-    ]),
+    text({ kind: "neigh", dst: "10.6.212.101", lladdr: "aa:bb:cc:dd:ee:ff", dev: "veth0" }),
     "10.6.212.101 dev veth0 lladdr aa:bb:cc:dd:ee:ff PERMANENT",
   );
-  assert.equal(renderLine({ args: ["addr", "show"], read: true }, "node"), undefined);
+  assert.equal(text({ kind: "link", dev: "eth0", txqueuelen: 2000 }), "eth0 txqueuelen 2000");
+  assert.equal(itemOf({ kind: "neigh-flush", dst: "10.0.0.5" }, "node").op, "flush");
 });
 
 Deno.test("renderText groups by place, then by table", () => {
   const items = [
-    renderLine({ args: ["route", "add", "10.0.0.0/8", "dev", "veth0", "table", "101"] }, "pod")!,
-    renderLine({ args: ["rule", "add", "pref", "1000", "table", "500"] }, "node")!,
+    itemOf({ kind: "route", op: "add", dst: "10.0.0.0/8", dev: "veth0", table: 101 }, "pod"),
+    itemOf({ kind: "rule", op: "add", family: 4, priority: 1000, table: 500 }, "node"),
   ];
   assert.deepEqual(renderText(items, { pod: "pod:", node: "node:" }), [
     "pod:",
@@ -102,8 +99,8 @@ Deno.test("pod facts from a prevResult: the NIC, its addresses, connected and gi
   }, "eth0");
   assert.deepEqual(f.links.map((l) => l.ifname), ["lo", "eth0"]);
   assert.equal(f.addrs[1]?.addr_info[0]?.local, "10.6.212.241");
-  assert.deepEqual(f.routes.map((r) => `${r.dst} ${r.gateway ?? ""}`), [
-    "10.6.0.0/16 ",
-    "default 10.6.0.1",
+  assert.deepEqual(f.routes.map((r) => `${r.dst} ${r.gateway ?? ""} ${r.family}`), [
+    "10.6.0.0/16  4",
+    "default 10.6.0.1 4",
   ]);
 });

@@ -1,5 +1,5 @@
 /**
- * iproute.ts: incremental batch output (JsonValueStream, matchBatchValues) and
+ * ip_batch.ts: incremental batch output (JsonValueStream, matchBatchValues) and
  * BatchSession fed in parts. The session runs `ip` on unknown objects only:
  * nothing is read or changed in any netns, and no root is needed.
  */
@@ -13,7 +13,7 @@ import {
   matchBatchValues,
   parseBatchFailures,
   parseJsonArrays,
-} from "../../../mod/kernel/iproute.ts";
+} from "../../../mod/kernel/ip_batch.ts";
 
 Deno.test("JsonValueStream gives the same values however the text is split", () => {
   const text = '[{"a":"x][\\"}{"}]\n[]\n[{"b":[1,{"c":"\\\\"}]}]\n{"d":1}\n';
