@@ -49,7 +49,7 @@ import {
 } from "../kernel/iproute.ts";
 import { type AttachmentState, type PodRule, STATE_VERSION } from "../kernel/state.ts";
 import { familyOf } from "../ip.ts";
-import { type HostCleanup, hostCleanup, podRuleCleanup } from "../plan/cleanup.ts";
+import { type HostCleanup, hostCleanup, podUndo } from "../plan/cleanup.ts";
 import { type AddView, hostVethName, POD_VETH } from "../plan/mode.ts";
 import { MODES } from "../plan/modes.ts";
 import { findPair } from "../plan/pair.ts";
@@ -63,9 +63,12 @@ import { type Kernel, REAL_KERNEL } from "./port.ts";
 
 /** What one ADD changed so far, undone in reverse when a later step fails. */
 interface Undo {
+  /** The pod as ADD found it (what the pod's undoing restores). */
+  before?: PodFacts;
   /** The node side: the veth pair this ADD made, or its table routes on a pair that was there. */
   host?: HostCleanup;
-  podRules: PodRule[];
+  /** The pod changes that took effect, in order (`plan/cleanup.ts` podUndo). */
+  pod: IpIntent[];
   mangle: ConnmarkIntent[];
   state?: boolean;
 }
@@ -88,6 +91,8 @@ interface PodApplied {
   changes: IpIntent[];
   sysctls: SysctlIntent[];
   connmark: ConnmarkIntent[];
+  /** The `from` rules of the NIC (DEL removes them). */
+  rules: PodRule[];
 }
 
 /** Run a batch; any failure that is neither tolerated nor optional throws (103). */
@@ -105,9 +110,9 @@ async function rollback(ctx: CmdContext, k: Kernel, undo: Undo): Promise<void> {
   const [hostFailures, podFailures] = await Promise.all([
     undo.host === undefined ? Promise.resolve([]) : k.withLock(() => cleanHost(k, [undo.host!])),
     k.cleanups([{
-      changes: podRuleCleanup(undo.podRules),
+      changes: undo.before === undefined ? [] : podUndo(undo.pod, undo.before),
       where: { netns },
-      what: "Cannot roll back pod rules",
+      what: "Cannot roll back the pod",
     }]),
   ]);
   const failures = [...hostFailures, ...podFailures];
@@ -138,11 +143,12 @@ export async function cmdAdd(ctx: CmdContext, k: Kernel = REAL_KERNEL): Promise<
       "Missing prevResult: coordinator must run chained",
     );
   }
-  const undo: Undo = { podRules: [], mangle: [] };
+  const undo: Undo = { pod: [], mangle: [] };
   try {
     // 1. The pod.
     const rules6 = (prev.ips ?? []).some((ip) => familyOf(ip.address) === 6);
     const facts = await k.readPod(ctx.env.netns, { rules6 });
+    undo.before = structuredClone(facts);
     // 2. The plan.
     const plan = await planAdd(ctx, k, facts);
     // 3. The node.
@@ -156,11 +162,11 @@ export async function cmdAdd(ctx: CmdContext, k: Kernel = REAL_KERNEL): Promise<
     throwFailures(node, "Cannot configure the node");
     const nodeWritten = tuneNode(ctx, k, plan, node);
     // 4. Detection and the MAC.
-    const mac = await detectAndSetMac(ctx, k, plan);
+    const mac = await detectAndSetMac(ctx, k, plan, undo);
     // 5. The pod.
     const pod = await applyPod(ctx, k, plan, node.nodeIps, undo);
     // 6. The record.
-    k.state.save(stateOf(ctx, plan, node, nodeWritten, mac, pod, undo.podRules));
+    k.state.save(stateOf(ctx, k, plan, node, nodeWritten, mac, pod));
     undo.state = true;
     // 7. The result.
     return resultOf(prev, ctx.env.ifname, mac);
@@ -239,7 +245,12 @@ interface MacOutcome {
  *
  * @returns the NIC's MAC now, whether this ADD changed it, the MAC intent
  */
-async function detectAndSetMac(ctx: CmdContext, k: Kernel, plan: AddPlan): Promise<MacOutcome> {
+async function detectAndSetMac(
+  ctx: CmdContext,
+  k: Kernel,
+  plan: AddPlan,
+  undo: Undo,
+): Promise<MacOutcome> {
   const { conf, log } = ctx;
   const { netns, ifname, current, facts, family } = plan.view;
   let mac = plan.nic.address ?? "";
@@ -262,6 +273,7 @@ async function detectAndSetMac(ctx: CmdContext, k: Kernel, plan: AddPlan): Promi
     : { kind: "link", dev: ifname, mac: newMac };
   if (changed) {
     await checked(k, { changes: [intent!] }, { netns }, "Cannot change the NIC's MAC");
+    undo.pod.push(intent!);
     mac = newMac!;
     const failures = await k.detect.announce({ netns, ifname, mac, ips: current });
     if (failures.length > 0) log.warn("Announce after the MAC change failed", { failures });
@@ -294,21 +306,28 @@ async function applyPod(
 
   const pod = planPod(view, nodeIps, plan.hostMac);
   for (const w of pod.warnings) log.warn(w);
-  undo.podRules = pod.rules;
   // IPv6: the addresses are read after the batch, to wait out their DAD.
   const after: { nic?: AddrsRead } = family === "v4" ? {} : { nic: READ.addrs(ifname) };
-  const [podRes] = await Promise.all([
-    checked(
-      k,
+  const podBatch = async () => {
+    const out = await k.run(
       { changes: pod.changes, after },
       family === "v6" ? { netns, family: 6 } : { netns },
-      "Cannot configure the pod",
-    ),
+    );
+    // What took effect is undone on a failure; an add that found its object there is not.
+    undo.pod.push(...pod.changes.filter((c) => !out.failed.has(c)));
+    return throwFailures(out, "Cannot configure the pod");
+  };
+  // Both run to their end before a failure is thrown: the rollback then
+  // knows everything either of them did.
+  const [podRes, connmark] = await Promise.allSettled([
+    podBatch(),
     applyConnmark(k, netns, facts, pod.connmark, undo),
   ]);
-  const nic = podRes.after.nic;
+  if (podRes.status === "rejected") throw podRes.reason;
+  if (connmark.status === "rejected") throw connmark.reason;
+  const nic = podRes.value.after.nic;
   if (nic !== undefined) await settleAddresses(k, netns, ifname, nic[0]?.addr_info ?? []);
-  return { changes: pod.changes, sysctls, connmark: pod.connmark };
+  return { changes: pod.changes, sysctls, connmark: pod.connmark, rules: pod.rules };
 }
 
 /**
@@ -325,9 +344,15 @@ async function applyConnmark(
   if (wanted.length === 0) return;
   const rerun = [...facts.rules4, ...(facts.rules6 ?? [])].some(isFwmarkRule);
   const add = rerun ? await k.missingMangle(wanted, netns) : [...wanted];
-  if (add.length === 0) return;
-  await k.mangle("-A", add, netns);
-  undo.mangle.push(...add);
+  // One iptables-restore per family; each family's rules are undone once applied.
+  const results = await Promise.allSettled([4, 6].map(async (f) => {
+    const rules = add.filter((r) => r.family === f);
+    if (rules.length === 0) return;
+    await k.mangle("-A", rules, netns);
+    undo.mangle.push(...rules);
+  }));
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
 }
 
 /** Wait until no address of the NIC is tentative (IPv6 DAD), at most ~3 s. */
@@ -363,19 +388,36 @@ async function settleAddresses(
   );
 }
 
-/** Step 6: what DEL, CHECK and GC need of this ADD: the intents it applied. */
+/** The items of `a`, then those of `b` that `a` lacks (plain data compared as JSON). */
+function union<T>(a: readonly T[], b: readonly T[]): T[] {
+  const seen = new Set(a.map((x) => JSON.stringify(x)));
+  return [...a, ...b.filter((x) => !seen.has(JSON.stringify(x)))];
+}
+
+/** The sysctls of `a` that `b` does not write again, then `b` (the later value wins). */
+function byKey(a: readonly SysctlIntent[], b: readonly SysctlIntent[]): SysctlIntent[] {
+  return [...a.filter((x) => !b.some((y) => y.key === x.key)), ...b];
+}
+
+/**
+ * Step 6: what DEL, CHECK and GC need of this ADD: the intents it applied. A
+ * re-run keeps what the record of the ADD before it holds: a route it moved
+ * or a rule it added is no longer for this one to plan.
+ */
 function stateOf(
   ctx: CmdContext,
+  k: Kernel,
   plan: AddPlan,
   node: NodeBatch,
   nodeWritten: SysctlIntent[],
   mac: MacOutcome,
   pod: PodApplied,
-  podRules: PodRule[],
 ): AttachmentState {
   const { view } = plan;
   const { decision } = view;
   const rules = MODES[decision.mode];
+  const earlier = k.state.load(ctx.conf.name, view.containerId, view.ifname);
+  const was = earlier?.applied;
   return {
     version: STATE_VERSION,
     network: ctx.conf.name,
@@ -393,14 +435,17 @@ function stateOf(
     table: decision.table,
     podIPs: view.current,
     nodeIPs: node.nodeIps,
-    podRules,
-    ...(mac.changed ? { mac: mac.mac } : {}),
+    podRules: union(earlier?.podRules ?? [], pod.rules),
+    ...(mac.changed ? { mac: mac.mac } : earlier?.mac === undefined ? {} : { mac: earlier.mac }),
     applied: {
-      node: node.changes,
-      pod: [...(mac.intent === undefined ? [] : [mac.intent]), ...pod.changes],
-      sysctls: pod.sysctls,
-      nodeSysctls: nodeWritten,
-      mangle: pod.connmark,
+      node: union(was?.node ?? [], node.changes),
+      pod: union(was?.pod ?? [], [
+        ...(mac.intent === undefined ? [] : [mac.intent]),
+        ...pod.changes,
+      ]),
+      sysctls: byKey(was?.sysctls ?? [], pod.sysctls),
+      nodeSysctls: byKey(was?.nodeSysctls ?? [], nodeWritten),
+      mangle: union(was?.mangle ?? [], pod.connmark),
       ...(rules.pairIsOurs ? { vethMTU: ctx.conf.vethMTU } : {}),
     },
   };

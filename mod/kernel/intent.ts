@@ -77,10 +77,13 @@ export interface AddrIntent {
   tolerate?: "exists";
 }
 
-/** A route added, replaced or deleted. */
+/**
+ * A route added, appended (kept beside another of the same destination and
+ * metric, as IPv4 refuses with "add"), replaced or deleted.
+ */
 export interface RouteIntent {
   kind: "route";
-  op: "add" | "replace" | "del";
+  op: "add" | "append" | "replace" | "del";
   /** Destination CIDR ("0.0.0.0/0", "10.6.212.101/32", "10.233.0.0/18"). */
   dst: string;
   via?: string;

@@ -153,6 +153,7 @@ export function statePath(network: string, containerId: string, ifname: string):
  * Write the state (atomically: temp file + rename).
  *
  * @param s the state
+ * @throws CniError 5 when the file cannot be written (naming it and why)
  */
 export function saveState(s: AttachmentState): void {
   const path = statePath(s.network, s.containerId, s.ifname);
@@ -160,15 +161,21 @@ export function saveState(s: AttachmentState): void {
   const tmp = `${path}.tmp${Deno.pid}`;
   const text = JSON.stringify(s) + "\n";
   for (let attempt = 0;; attempt++) {
-    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     try {
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
       Deno.writeTextFileSync(tmp, text, { mode: 0o600 });
       Deno.renameSync(tmp, path);
       return;
     } catch (err) {
       // The last DEL of the network may have removed its emptied folder in
       // between (removeState): make it again, once.
-      if (!(err instanceof Deno.errors.NotFound) || attempt > 0) throw err;
+      if (err instanceof Deno.errors.NotFound && attempt === 0) continue;
+      if (!(err instanceof Error)) throw err;
+      throw new CniError(
+        ErrorCode.IoFailure,
+        `Cannot record the attachment in "${path}": ${err.message}`,
+        { cause: err },
+      );
     }
   }
 }
@@ -209,13 +216,20 @@ function noState(err: unknown): boolean {
  * @param network network name
  * @param containerId CNI_CONTAINERID
  * @param ifname CNI_IFNAME
+ * @throws CniError 5 when the file is there and cannot be removed
  */
 export function removeState(network: string, containerId: string, ifname: string): void {
   const path = statePath(network, containerId, ifname);
   try {
     Deno.removeSync(path);
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (err instanceof Deno.errors.NotFound) {
+      // Gone already: the folder below may still go.
+    } else if (err instanceof Error) {
+      throw new CniError(ErrorCode.IoFailure, `Cannot remove "${path}": ${err.message}`, {
+        cause: err,
+      });
+    } else throw err;
   }
   // The network's folder goes with its last attachment, so that the node ends
   // as it was; a folder that still holds another attachment stays.

@@ -25,9 +25,9 @@ export function dstCidr(r: IpRoute): string {
   return r.dst.includes("/") ? r.dst : hostPrefix(r.dst);
 }
 
-/** Whether the pod has a `from <src> lookup <table>` rule already. */
-export function hasRule(rules: readonly IpRule[], src: string, table: number): boolean {
-  return rules.some((r) => ruleSrc(r) === canonicalIp(src) && ruleTable(r) === table);
+/** The pod's `from <src> lookup <table>` rule, when it has one already. */
+export function findRule(rules: readonly IpRule[], src: string, table: number): IpRule | undefined {
+  return rules.find((r) => ruleSrc(r) === canonicalIp(src) && ruleTable(r) === table);
 }
 
 /** The kernel's choice for a rule without priority: second rule's priority - 1. */

@@ -1,9 +1,9 @@
 /**
- * What DEL, GC and the ADD rollback remove, and the lines that remove it:
- * the node side of one attachment ({@linkcode HostCleanup}), the pod's `from`
- * rules, and the decision to drop the shared `from all lookup <table>` rule
- * once the last pod of its table is gone. Pure: `commands/_host.ts` reads the
- * node and runs the lines.
+ * What DEL, GC and the ADD rollback remove, as intents: the node side of one
+ * attachment ({@linkcode HostCleanup}), the pod's `from` rules, the undoing of
+ * a failed ADD's pod changes, and the decision to drop the shared
+ * `from all lookup <table>` rule once the last pod of its table is gone. Pure:
+ * `commands/_host.ts` and `commands/add.ts` read the node and run them.
  *
  * @example
  * ```ts
@@ -15,10 +15,12 @@
  * @module
  */
 
+import type { PodFacts } from "../kernel/facts.ts";
 import type { Family, IpIntent, RuleIntent } from "../kernel/intent.ts";
 import type { IpRoute, IpRule } from "../kernel/ip_json.ts";
 import type { AttachmentState, PodRule } from "../kernel/state.ts";
 import { bareIp, canonicalIp, familyOf, hostPrefix } from "../ip.ts";
+import { dstCidr } from "./_routes.ts";
 import { RULE_PRIORITY } from "./mode.ts";
 
 /** The node side of one attachment, to remove. */
@@ -175,4 +177,58 @@ export function sharedRuleDrops(
     if (v6 && !kept(6)) drops.push({ family: 6, table: t });
   }
   return drops;
+}
+
+/**
+ * The changes that undo what a failed ADD changed in the pod, last first. An
+ * added route, rule or neighbour goes again, a route ADD moved out of the
+ * main table comes back, a replaced route the pod did not have before goes,
+ * and the NIC's MAC and txqueuelen get their values of before. Give only the
+ * changes that took effect: an add that found its object there already is
+ * the pod's own. The NIC stays up, an address on the pair's pod end goes
+ * with the pair (the node's rollback deletes a pair ADD made).
+ *
+ * @param applied the pod changes that took effect, in order
+ * @param before the pod as ADD found it
+ * @returns the undoing changes (each accepts "already gone" / "already there")
+ */
+export function podUndo(applied: readonly IpIntent[], before: PodFacts): IpIntent[] {
+  const undo: IpIntent[] = [];
+  const had = (dst: string, dev: string, table: string) =>
+    before.routes.some((r) => dstCidr(r) === dst && r.dev === dev && (r.table ?? "main") === table);
+  for (const i of [...applied].reverse()) {
+    switch (i.kind) {
+      case "route":
+        // A route moved out of main goes back beside the others of its destination.
+        if (i.op === "del") undo.push({ ...i, op: "append", tolerate: "exists" });
+        else if (i.op !== "replace" || !had(i.dst, i.dev, String(i.table))) {
+          undo.push({ ...i, op: "del", tolerate: "gone" });
+        }
+        break;
+      case "rule":
+        undo.push({
+          ...i,
+          op: i.op === "add" ? "del" : "add",
+          tolerate: i.op === "add" ? "gone" : "exists",
+        });
+        break;
+      case "neigh":
+        undo.push({ kind: "neigh-flush", dst: i.dst, dev: i.dev, tolerate: "gone" });
+        break;
+      case "link": {
+        const link = before.links.find((l) => l.ifname === i.dev);
+        if (link === undefined) break;
+        if (i.mac !== undefined && link.address !== undefined) {
+          undo.push({ kind: "link", dev: i.dev, mac: link.address });
+        }
+        if (i.txqueuelen !== undefined) {
+          undo.push({ kind: "link", dev: i.dev, txqueuelen: link.txqlen ?? 0 });
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return undo;
 }

@@ -9,7 +9,7 @@ import type { PodFacts } from "../kernel/facts.ts";
 import type { IpIntent } from "../kernel/intent.ts";
 import type { PodRule } from "../kernel/state.ts";
 import { familyOf } from "../ip.ts";
-import { copyRoute, dstCidr, hasRule, isDefaultRoute, isMain, nextPriority } from "./_routes.ts";
+import { copyRoute, dstCidr, findRule, isDefaultRoute, isMain, nextPriority } from "./_routes.ts";
 import { type AddView, type Family, hasFamily, linkAddrs, REPLY_TABLE } from "./mode.ts";
 import { MODES } from "./modes.ts";
 
@@ -71,11 +71,13 @@ export function planTune(v: AddView): {
     r.priority
   );
   const rules6 = facts.rules6 ?? [];
+  // A rule the pod has already (a re-run) keeps its priority: it is still this
+  // NIC's (DEL removes it), and its add finds it there.
   const addRule = (ip: string, t: number) => {
     const f = familyOf(ip);
     const known = f === 4 ? facts.rules4 : rules6;
-    if (hasRule(known, ip, t)) return;
-    const priority = nextPriority(f === 4 ? prios4 : prios6);
+    const had = findRule(known, ip, t);
+    const priority = had?.priority ?? nextPriority(f === 4 ? prios4 : prios6);
     rules.push({ family: f, priority, src: ip, table: t });
     changes.push({
       kind: "rule",

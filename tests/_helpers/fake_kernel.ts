@@ -703,6 +703,12 @@ export class FakeKernel implements Kernel {
     }
     if (!ns.links.some((l) => l.ifname === i.dev)) return noDevice(i.dev);
     if (at >= 0 && i.op === "add") return EXISTS;
+    // An appended route stays beside one of the same destination (not the very same route).
+    const same = ns.routes.some((r) =>
+      r.family === family && r.table === table && r.dst === dst && r.dev === i.dev &&
+      r.gateway === gateway
+    );
+    if (i.op === "append" && same) return EXISTS;
     const route: FakeRoute = {
       family,
       type: "unicast",
@@ -716,7 +722,7 @@ export class FakeKernel implements Kernel {
       ...(i.src === undefined ? {} : { prefsrc: canonicalIp(i.src) }),
       ...(family === 6 ? { metric: 1024 } : {}),
     };
-    if (at >= 0) ns.routes[at] = route;
+    if (at >= 0 && i.op === "replace") ns.routes[at] = route;
     else ns.routes.push(route);
     return undefined;
   }
@@ -952,8 +958,11 @@ export class FakeKernel implements Kernel {
     save: (s) => {
       const key = `${s.network}/${s.containerId}_${s.ifname}`;
       if (this.#op({ kind: "state", text: `state save ${key}` })) {
-        throw new Deno.errors.PermissionDenied(
-          `Permission denied (os error 13): open '/run/cni/coordinator/${key}.json.tmp1'`,
+        // As the real saveState() reports a file it cannot write.
+        throw new CniError(
+          ErrorCode.IoFailure,
+          `Cannot record the attachment in "/run/cni/coordinator/${key}.json": ` +
+            `Permission denied (os error 13)`,
         );
       }
       this.#files.set(key, JSON.stringify(s));
@@ -961,7 +970,10 @@ export class FakeKernel implements Kernel {
     remove: (network, containerId, ifname) => {
       const key = `${network}/${containerId}_${ifname}`;
       if (this.#op({ kind: "state", text: `state remove ${key}` })) {
-        throw new Deno.errors.PermissionDenied(`Permission denied (os error 13): remove '${key}'`);
+        throw new CniError(
+          ErrorCode.IoFailure,
+          `Cannot remove "/run/cni/coordinator/${key}.json": Permission denied (os error 13)`,
+        );
       }
       this.#files.delete(key);
     },

@@ -235,3 +235,35 @@ worldTest(
     assert.deepEqual(d, {}, "node clean after a DEL without state");
   },
 );
+
+worldTest(
+  skip,
+  "overlay net1: an ADD failing in the pod batch puts the pod back (net1's default in main again, no rule, route or neighbour of its own) and the node",
+  async (w) => {
+    const pod = await w.addPod();
+    const ptp = `vethp${Math.floor(Math.random() * 1e6)}`;
+    await addPtpEth0(w, pod, ptp);
+    const prev = await addMacvlanNic(w.node, pod, {
+      ifname: "net1",
+      addrs: ["10.6.212.243/16"],
+      gateways: ["10.6.0.1"],
+    });
+    const node0 = await readback(w.node);
+    const pod0 = await readback(pod);
+    const call = { containerId: containerId(), netns: pod.path, ifname: "net1" };
+    // The kernel refuses a policy route whose gateway is not on-link.
+    const bad = { ...CONF, policyRoutes: [{ dst: "10.99.0.0/16", gw: "10.98.0.1" }] };
+    const fail = await cni(w.node, "ADD", bad, call, prev);
+    assert.equal(fail.code, 1, fail.stdout);
+    assert.equal((fail.json as { code: number }).code, 103, fail.stdout);
+    assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {}, "node rolled back");
+    const podD = diffSnapshots(pod0, await readback(pod));
+    delete podD.sysctls; // rp_filter written by the failed ADD stays (the pod goes anyway)
+    assert.deepEqual(podD, {}, "pod rolled back, net1's default route in main again");
+    const ok = await cni(w.node, "ADD", CONF, call, prev);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const del = await cni(w.node, "DEL", CONF, call);
+    assert.equal(del.code, 0, del.stdout + del.stderr);
+  },
+  { ipv6: false },
+);

@@ -6,10 +6,11 @@
  * `iptables-restore`, the state save); then, for each of them, ADD runs again
  * in a fresh world with exactly that operation failing. ADD must fail with
  * the error the runtime would print (103 for the kernel, 100/101 for
- * detection, 11 for the lock), leave the node exactly as it was, the pod
- * without the pair's end, ADD's routes, rules, neighbours or mangle rules,
- * and no state file. The sysctls ADD wrote in the pod and the NIC's flags,
- * MAC and txqueuelen may stay (the pod is torn down after a failed ADD).
+ * detection, 11 for the lock, 5 for the state file), leave the node exactly
+ * as it was, the pod without the pair's end, ADD's routes, rules,
+ * neighbours or mangle rules, and no state file. The sysctls ADD wrote in
+ * the pod and the NIC's up flag may stay (the pod is torn down after a
+ * failed ADD).
  * Operations whose failure ADD tolerates (an optional line, a `route get`
  * without answer, the node end's accept_ra, the announcement) must leave a
  * working attachment: CHECK passes and DEL restores the node.
@@ -47,9 +48,8 @@ function outcomeOf(op: Op): number | "ok" {
     case "lock":
       return ErrorCode.TryAgainLater;
     case "state":
-      // Not a CniError: a state file that cannot be written is a Deno error,
-      // which the dispatcher reports as 999 (see the report of this suite).
-      return ErrorCode.Internal;
+      // A state file that cannot be written: an I/O failure.
+      return ErrorCode.IoFailure;
     default:
       return ErrorCode.NetworkSetupFailed;
   }
@@ -58,22 +58,6 @@ function outcomeOf(op: Op): number | "ok" {
 /** The pod sections a rolled-back ADD must leave as they were. */
 const POD_SECTIONS = ["routes", "rules4", "rules6", "neigh", "mangle4", "mangle6"] as const;
 type PodSection = (typeof POD_SECTIONS)[number];
-
-/**
- * TODO(lead): what the rollback leaves in the pod today (see the report):
- * the reply path's `fwmark 0x1 lookup 100` rules of a first NIC (not in
- * Undo.podRules); the mangle rules of one family when the other family's
- * restore failed (Undo.mangle is filled only after both succeeded); a later
- * NIC's routes and neighbours and its default route moved out of main. These
- * sections are checked by the ignored twin test below instead.
- */
-const KNOWN_LEAKS: Record<ScenarioName, PodSection[]> = {
-  "underlay IPv4": ["rules4"],
-  "underlay dual stack": ["rules4", "rules6", "mangle4", "mangle6"],
-  "underlay IPv6 only": ["rules6"],
-  "overlay net1": ["routes", "neigh"],
-  "underlay net1 after eth0": ["routes"],
-};
 
 const MAC = /([0-9a-f]{2}:){5}[0-9a-f]{2}/g;
 const masked = (op: Op) => `${op.kind} ${op.netns ?? "node"} ${op.text.replace(MAC, "<mac>")}`;
@@ -140,18 +124,8 @@ const STEPS: Record<ScenarioName, number> = {
 };
 
 for (const name of SCENARIOS) {
-  const sections = POD_SECTIONS.filter((x) => !KNOWN_LEAKS[name].includes(x));
-  Deno.test(`cmdAdd() rolls back the node, the pod's ${sections.join(", ")} and the record after a failure at each step (${name})`, async () => {
-    assert.equal(await failEachStep(name, sections), STEPS[name], "steps covered");
-  });
-  Deno.test({
-    name: `cmdAdd() rolls back the pod's ${
-      KNOWN_LEAKS[name].join(", ")
-    } after a failure at each step (${name}) [ignored: TODO(lead) the rollback leaves them]`,
-    ignore: true,
-    async fn() {
-      await failEachStep(name, KNOWN_LEAKS[name]);
-    },
+  Deno.test(`cmdAdd() rolls back the node, the pod's routes, rules, neighbours and mangle rules, and the record after a failure at each step (${name})`, async () => {
+    assert.equal(await failEachStep(name, POD_SECTIONS), STEPS[name], "steps covered");
   });
 }
 
@@ -160,7 +134,7 @@ Deno.test("cmdAdd() throws its own error when the rollback fails too, and logs w
   s.k.failWhen((op) => op.text === "state save ut-underlay/0123456789abcdef_eth0");
   s.k.failWhen((op) => op.text === "link del dev veth0123456789a");
   const ctx = cmdContext("ADD", s.conf, s.call, s.prev);
-  await assert.rejects(() => cmdAdd(ctx, s.k), Deno.errors.PermissionDenied);
+  await assert.rejects(() => cmdAdd(ctx, s.k), { code: ErrorCode.IoFailure });
   const warned = ctx.log.lines.filter((l) => l.msg === "ADD rollback incomplete");
   assert.equal(warned.length, 1);
   assert.match(

@@ -388,54 +388,29 @@ for (const name of SCENARIOS) {
   });
 }
 
-/**
- * What a re-run may change in the record: the pair exists, so no veth is
- * created and no node sysctl written; a MAC that is the prefix's already is
- * no change.
- */
-function rerunRecord(first: AttachmentState): AttachmentState {
-  const { mac: _mac, ...rest } = first;
-  return {
-    ...rest,
-    applied: {
-      ...first.applied!,
-      node: first.applied!.node.filter((i) => i.kind !== "veth"),
-      nodeSysctls: [],
-    },
-  };
-}
-
-/** TODO(lead): a re-run ADD of a later NIC forgets its pod `from` rules (see the report). */
-const RERUN_LOSES_RULES = new Set<ScenarioName>(["overlay net1", "underlay net1 after eth0"]);
-
 for (const name of SCENARIOS) {
-  const known = RERUN_LOSES_RULES.has(name);
-  Deno.test({
-    name:
-      `cmdAdd() run twice makes no duplicate rule, route or mangle rule and keeps its record (${name})` +
-      (known ? " [ignored: TODO(lead) the re-run's record loses podRules]" : ""),
-    ignore: known,
-    async fn() {
-      const s = await buildScenario(name, cmdAdd);
-      await cmdAdd(cmdContext("ADD", s.conf, s.call, s.prev), s.k);
-      const node1 = s.k.snapshot();
-      const pod1 = s.k.snapshot(POD);
-      const first = load(s)!;
-      s.k.reset();
-      const again = cmdContext("ADD", s.conf, s.call, s.prev);
-      await cmdAdd(again, s.k);
-      assert.deepEqual(s.k.snapshot(), node1, "the node unchanged");
-      assert.deepEqual(s.k.snapshot(POD), pod1, "the pod unchanged: no duplicates");
-      assert.ok(!s.k.ops.some((o) => o.kind === "mangle"), "no mangle rule appended again");
-      assert.deepEqual(load(s), rerunRecord(first));
-      await cmdCheck(cmdContext("CHECK", s.conf, s.call, s.prev), s.k);
-      // The record still lets DEL remove what the first ADD made (the pod rules of a later NIC).
-      await cmdDel(cmdContext("DEL", s.conf, s.call), s.k);
-      const after = s.k.snapshot(POD);
-      const own = (r: string) =>
-        first.podRules.some((p) => r.endsWith(`from ${p.src} lookup ${p.table}`));
-      assert.deepEqual([...after.rules4, ...after.rules6].filter(own), [], "its pod rules gone");
-    },
+  Deno.test(`cmdAdd() run twice makes no duplicate rule, route or mangle rule and keeps its record (${name})`, async () => {
+    const s = await buildScenario(name, cmdAdd);
+    await cmdAdd(cmdContext("ADD", s.conf, s.call, s.prev), s.k);
+    const node1 = s.k.snapshot();
+    const pod1 = s.k.snapshot(POD);
+    const first = load(s)!;
+    s.k.reset();
+    const again = cmdContext("ADD", s.conf, s.call, s.prev);
+    await cmdAdd(again, s.k);
+    assert.deepEqual(s.k.snapshot(), node1, "the node unchanged");
+    assert.deepEqual(s.k.snapshot(POD), pod1, "the pod unchanged: no duplicates");
+    assert.ok(!s.k.ops.some((o) => o.kind === "mangle"), "no mangle rule appended again");
+    // The re-run finds the pair, the moved routes and the rules made: the
+    // record keeps what the first ADD applied.
+    assert.deepEqual(load(s), first);
+    await cmdCheck(cmdContext("CHECK", s.conf, s.call, s.prev), s.k);
+    // The record still lets DEL remove what the first ADD made (the pod rules of a later NIC).
+    await cmdDel(cmdContext("DEL", s.conf, s.call), s.k);
+    const after = s.k.snapshot(POD);
+    const own = (r: string) =>
+      first.podRules.some((p) => r.endsWith(`from ${p.src} lookup ${p.table}`));
+    assert.deepEqual([...after.rules4, ...after.rules6].filter(own), [], "its pod rules gone");
   });
 }
 

@@ -12,6 +12,7 @@ import {
   hostCleanupFromState,
   hostCleanupIntents,
   podRuleCleanup,
+  podUndo,
   sharedRule,
   sharedRuleDrops,
 } from "../../../mod/plan/cleanup.ts";
@@ -184,4 +185,31 @@ Deno.test("sharedRule() drops or restores the rule, accepting what is already so
   const add = intentLine(sharedRule(4, 500, "add"));
   assert.deepEqual(add.args, ["rule", "add", "table", "500", "pref", "1000"]);
   assert.ok(add.tolerate?.test("RTNETLINK answers: File exists"));
+});
+
+Deno.test("podUndo() undoes what took effect, last first: routes and rules go, a moved route is appended back, the NIC's MAC returns", () => {
+  const before = {
+    links: [{ ifindex: 3, ifname: "net1", flags: ["UP"], mtu: 1500, address: "02:aa:00:00:00:01" }],
+    addrs: [],
+    routes: parseRoutes([{ dst: "default", dev: "veth0", table: "100" }]),
+    rules4: [],
+  };
+  const undo = podUndo([
+    { kind: "link", dev: "net1", mac: "0a:1b:0a:07:d4:05" },
+    { kind: "route", op: "add", dst: "0.0.0.0/0", via: "10.7.0.1", dev: "net1", table: 101 },
+    { kind: "route", op: "del", dst: "0.0.0.0/0", via: "10.7.0.1", dev: "net1", table: "main" },
+    { kind: "rule", op: "add", family: 6, priority: 999, from: "fd00:10:7::5", table: 101 },
+    { kind: "neigh", dst: "10.6.212.101", lladdr: "02:00:00:00:00:02", dev: "eth0" },
+    // Replaced where the pod had it already (a re-run): the pod's own, left alone.
+    { kind: "route", op: "replace", dst: "0.0.0.0/0", dev: "veth0", table: 100 },
+    { kind: "link", dev: "net1", up: true },
+  ], before);
+  assert.deepEqual(lines(undo), [
+    "neigh flush to 10.6.212.101 dev eth0 nud all",
+    "rule del from fd00:10:7::5 table 101 pref 999",
+    "route append 0.0.0.0/0 via 10.7.0.1 dev net1",
+    "route del 0.0.0.0/0 via 10.7.0.1 dev net1 table 101",
+    "link set dev net1 address 02:aa:00:00:00:01",
+  ]);
+  assert.ok(undo.every((i) => "tolerate" in i || i.kind === "link"), "each accepts what is so");
 });
