@@ -32,7 +32,7 @@ import {
   parseReceivedArpBatch,
   readArpBatchInto,
 } from "../mod/codec/batch.ts";
-import type { IpNeigh } from "../mod/kernel/iproute.ts";
+import type { IpNeigh } from "../mod/kernel/ip_json.ts";
 import {
   createLinkedNetns,
   ipJson,

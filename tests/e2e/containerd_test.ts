@@ -19,7 +19,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { IpLink, IpRoute, IpRouteGet, IpRule } from "../../mod/kernel/iproute.ts";
+import type { IpLink, IpRoute, IpRouteGet, IpRule } from "../../mod/kernel/ip_json.ts";
 import { retryNonEmpty } from "../../tools/lib/poll.ts";
 import { ipJson, pinNetns, readback, type Snapshot, type TestNetns } from "../_helpers/netns.ts";
 import {

@@ -15,7 +15,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { IpLink } from "../../mod/kernel/iproute.ts";
+import type { IpLink } from "../../mod/kernel/ip_json.ts";
 import {
   ipJson,
   macOf,

@@ -27,7 +27,7 @@ import type { RawSocket } from "../../mod/detect/rawsock.ts";
 import { CodecError, parseFrame } from "../../mod/codec/mod.ts";
 import type { ArpFrame, Frame, NdpFrame } from "../../mod/codec/mod.ts";
 import { CniError, ErrorCode } from "../../mod/errors.ts";
-import type { IpAddrLink } from "../../mod/kernel/iproute.ts";
+import type { IpAddrLink } from "../../mod/kernel/ip_json.ts";
 import { addMacvlanNic, createWorld, WORLD } from "../_helpers/world.ts";
 import { containerId, runCoordinator } from "../_helpers/cni.ts";
 import { runLogFile } from "../_helpers/run.ts";
