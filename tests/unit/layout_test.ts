@@ -150,8 +150,9 @@ function namedFiles(path: string): string[] {
   const missing: string[] = [];
   for (const m of read(path).matchAll(re)) {
     const ref = m[1]!;
+    // "./x" is relative to the file, or to the repository (as `deno test` prints paths).
     const candidates = ref.startsWith(".")
-      ? [new URL(ref, new URL(dir, "file:///")).pathname.slice(1)]
+      ? [new URL(ref, new URL(dir, "file:///")).pathname.slice(1), ref.replace(/^\.\//, "")]
       : /^(mod|tools|tests)\//.test(ref)
       ? [ref]
       : [`mod/${ref}`, `${dir}${ref}`];

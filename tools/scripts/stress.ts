@@ -152,7 +152,7 @@ export function parseSummary(output: string): TestSummary | undefined {
 
 /**
  * The names of the failed tests: the lines of the "FAILURES" block of `deno
- * test` output (`name => ./file.ts:line:col`).
+ * test` output (`name => FILE:line:col`).
  *
  * @param output the whole output
  * @returns the lines, in order
