@@ -215,14 +215,14 @@ for (const c of CASES) {
   });
 }
 
-Deno.test("cmdCheck() fails with 104 without a record of the ADD", async () => {
-  const a = await added("underlay IPv4");
+Deno.test("cmdCheck() without a record plans what ADD made, says so, and finds it there", async () => {
+  const a = await added("underlay IPv4", EXTRA);
   a.k.state.remove(String(a.s.conf["name"]), a.s.call.containerId, "eth0");
-  await assert.rejects(
-    () => cmdCheck(cmdContext("CHECK", a.s.conf, a.s.call, a.s.prev), a.k),
-    (err: unknown) =>
-      err instanceof CniError && err.code === 104 && /No record of an ADD/.test(err.message),
-  );
+  const ctx = cmdContext("CHECK", a.s.conf, a.s.call, a.s.prev);
+  await cmdCheck(ctx, a.k);
+  assert.ok(ctx.log.lines.some((l) => l.msg.startsWith("CHECK without a record")));
+  pod(a).routes = without(pod(a).routes, (r) => r.dst === "10.233.0.0/18");
+  await checkFails(a, ['pod route "10.233.0.0/18 via 10.6.212.101 dev veth0"']);
 });
 
 Deno.test("cmdCheck() lists every difference at once: the whole pair gone", async () => {
