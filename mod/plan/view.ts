@@ -62,6 +62,36 @@ export function nicOf(
 }
 
 /**
+ * What the configuration asks of the NIC that its kind cannot do (undefined:
+ * nothing), from `ip -d` link info. An ipvlan NIC shares its master's MAC and
+ * refuses another (EOPNOTSUPP): no podMACPrefix, which Spiderpool's webhook
+ * refuses for ipvlan too. An ipvlan NIC in mode l3 or l3s does no ARP or
+ * neighbour discovery of its own (NOARP; the master answers at layer 2):
+ * probes from it would take every address for free and every gateway for
+ * unreachable, so detection is refused there. A VF of SR-IOV is a plain
+ * device (no link kind), a macvlan has its own MAC: both can do all of it.
+ *
+ * @param conf the configuration
+ * @param nic the NIC as `ip -j -d link show` lists it
+ * @returns the problem, naming the fields to change
+ */
+export function nicKindProblem(conf: CoordinatorConfig, nic: IpLink): string | undefined {
+  if (nic.linkinfo?.info_kind !== "ipvlan") return undefined;
+  const mode = nic.linkinfo.info_data?.["mode"];
+  if (conf.podMACPrefix !== "") {
+    return `Interface "${nic.ifname}" is an ipvlan (mode ${String(mode ?? "?")}): it shares ` +
+      `its master's MAC and cannot take one from podMACPrefix "${conf.podMACPrefix}": ` +
+      `set podMACPrefix to "" for this network`;
+  }
+  if ((mode === "l3" || mode === "l3s") && (conf.detectIPConflict || conf.detectGateway)) {
+    return `Interface "${nic.ifname}" is an ipvlan in mode ${mode}, which does no ARP or ` +
+      `neighbour discovery of its own: set detectIPConflict and detectGateway to false for ` +
+      `this network (or use ipvlan mode l2)`;
+  }
+  return undefined;
+}
+
+/**
  * The NIC, its family, the mode decision and the pod addresses.
  *
  * @param conf the configuration
@@ -69,7 +99,7 @@ export function nicOf(
  * @param ifname CNI_IFNAME
  * @param netns the pod netns (messages)
  * @returns the plan of the NIC
- * @throws CniError 7 on a mode conflict, 102 on a missing NIC
+ * @throws CniError 7 on a mode conflict or what the NIC's kind cannot do, 102 on a missing NIC
  */
 export function planNic(
   conf: CoordinatorConfig,
@@ -78,6 +108,8 @@ export function planNic(
   netns: string,
 ): NicPlan {
   const { nic, nicAddrs, family } = nicOf(facts, ifname, netns);
+  const kind = nicKindProblem(conf, nic);
+  if (kind !== undefined) throw new CniError(ErrorCode.InvalidNetworkConfig, kind);
   const current = linkAddrs(facts.addrs, ifname, family);
   const decision = resolveMode(conf, ifname, facts, current);
   const allPodIps = facts.addrs

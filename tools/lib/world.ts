@@ -263,6 +263,17 @@ export async function addMacvlanNic(
   ]);
   await node.ip(["link", "set", tmp, "netns", pod.name]);
   await pod.ip(["link", "set", tmp, "name", opts.ifname]);
+  return await configureNic(pod, opts);
+}
+
+/**
+ * What the main plugin and its IPAM do to a NIC once it is in the pod: its
+ * addresses, up, a default route per gateway; and the prevResult that says so.
+ */
+async function configureNic(
+  pod: TestNetns,
+  opts: { ifname: string; addrs: string[]; gateways: string[] },
+): Promise<Result> {
   for (const a of opts.addrs) {
     await pod.ip(["addr", "add", a, "dev", opts.ifname, ...(a.includes(":") ? ["nodad"] : [])]);
   }
@@ -333,4 +344,29 @@ export async function addPtpEth0(w: World, pod: TestNetns, hostEnd: string): Pro
     "10.233.100.2",
   ]);
   await pod.ip(["route", "add", "default", "via", "10.233.100.1", "dev", "eth0"]);
+}
+
+/**
+ * Give a pod a NIC that stands in for an SR-IOV VF: a plain L2 device with a
+ * MAC of its own on the underlay, here one end of a veth pair whose other end
+ * is a port of the world's switch (this kernel has no VFs; in the pod a VF has
+ * no link kind, a veth end is a `veth`, which the plugin does not look at for
+ * an underlay NIC). Addresses, default routes and prevResult as
+ * {@linkcode addMacvlanNic}.
+ *
+ * @param w the world
+ * @param pod the pod
+ * @param opts NIC name, addresses (CIDR), gateways
+ * @returns the 1.0.0 prevResult
+ */
+export async function addSwitchPortNic(
+  w: World,
+  pod: TestNetns,
+  opts: { ifname: string; addrs: string[]; gateways: string[] },
+): Promise<Result> {
+  const port = `vf${Math.floor(Math.random() * 1e6)}`;
+  await addVethPair(w.sw, port, pod, opts.ifname);
+  await w.sw.ip(["link", "set", port, "master", "br0"]);
+  await w.sw.ip(["link", "set", port, "up"]);
+  return await configureNic(pod, opts);
 }
