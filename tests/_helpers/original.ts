@@ -1,9 +1,10 @@
 /**
  * Pods exactly as Spiderpool's Go coordinator (v1.2.1) leaves them, built in a
- * test world without the Go binary and without a state file: what
- * `../shared/spec/coordinator.md` says its ADD does, step by step (3.3, in the
- * order of 3.1), with plain `ip -batch`, `iptables-restore` / `ip6tables-restore`
- * and sysctl writes in the pod and node namespaces. The end states are those
+ * test world without the Go binary and without a state file: what the spec of
+ * the original (`spec/coordinator.md` of the shared folder) says its ADD
+ * does, step by step (3.3, in the order of 3.1), with plain `ip -batch`,
+ * `iptables-restore` / `ip6tables-restore` and sysctl writes in the pod and
+ * node namespaces. The end states are those
  * of 3.7 (observed verbatim: 3.7.1 underlay IPv4, 3.7.2 overlay ptp eth0 +
  * macvlan net1) and of 3.6 (worked examples: 3a dual stack with podMACPrefix,
  * 3b a later underlay NIC). IPv6-only follows the same steps with one family.
@@ -73,6 +74,11 @@ export interface OriginalAgent {
   vethMTU: number;
   /** The CNI config's `podDefaultCniNic` (default "eth0"). */
   podDefaultCniNic: string;
+  /**
+   * `podDefaultRouteNIC`: the pod annotation `ipam.spidernet.io/default-route-nic`,
+   * else the SpiderCoordinator's (2.2); "" = none.
+   */
+  podDefaultRouteNic: string;
 }
 
 /** The agent payload of the world of 3.7 (and the defaults of 3.6). */
@@ -87,6 +93,7 @@ export const AGENT_37: OriginalAgent = {
   txQueueLen: 0,
   vethMTU: 1500,
   podDefaultCniNic: "eth0",
+  podDefaultRouteNic: "",
 };
 
 /** The agent payload of example 3 of 3.6 (dual stack, podMACPrefix `0a:1b`, no hijack CIDR). */
@@ -121,6 +128,7 @@ export function confOfAgent(name: string, log: string, agent: OriginalAgent) {
     txQueueLen: agent.txQueueLen,
     vethMTU: agent.vethMTU,
     podDefaultCniNic: agent.podDefaultCniNic,
+    ...(agent.podDefaultRouteNic === "" ? {} : { podDefaultRouteNic: agent.podDefaultRouteNic }),
   };
 }
 
@@ -410,7 +418,16 @@ export async function originalAdd(
   // Step 18: route tuning (3.3.18).
   if (agent.tunePodRoutes && (!firstInvoke || mode === "overlay")) {
     addrs = parseAddrs(await ipJson(pod, ["addr", "show"]));
-    await originalTune(pod, { ifname, family, families, mode, firstInvoke, table, current, addrs });
+    await originalTune(pod, {
+      ifname,
+      family,
+      mode,
+      firstInvoke,
+      table,
+      current,
+      addrs,
+      cfg: agent.podDefaultRouteNic,
+    });
   }
   return {
     mode,
@@ -498,12 +515,13 @@ function copyWords(r: IpRoute, keepSrc: boolean): string {
 async function originalTune(pod: TestNetns, t: {
   ifname: string;
   family: PodFamily;
-  families: readonly Family[];
   mode: "underlay" | "overlay";
   firstInvoke: boolean;
   table: number;
   current: readonly string[];
   addrs: readonly IpAddrLink[];
+  /** podDefaultRouteNic ("" = none). */
+  cfg: string;
 }): Promise<void> {
   const links = parseLinks(await ipJson(pod, ["link", "show"]));
   const main = parseRoutes(await ipJson(pod, ["route", "show", "table", "main"]))
@@ -517,11 +535,23 @@ async function originalTune(pod: TestNetns, t: {
     )
   )?.ifname;
   if (defNic === undefined) return; // "podDefaultRouteNIC no found in pod, ignore tuneRoutes"
-  // B: cfg empty -> the current NIC moves. C: rules without priority (the kernel picks).
+  // B: which NIC gives up its routes.
+  let cfg = t.cfg;
+  let moveIf = t.ifname;
+  if (cfg === "" || cfg === defNic) cfg = defNic;
+  else if (!links.some((l) => l.ifname === cfg)) {
+    throw new Error(`podDefaultRouteNIC: ${cfg} don't exist in pod`);
+  } else moveIf = defNic;
+  // C: rules without priority (the kernel picks).
   const lines: (string | Line)[] = [];
-  for (const ip of t.current) lines.push(ruleFrom(ip, t.table));
-  if (t.mode === "overlay" && t.firstInvoke) {
-    for (const ip of addrsOf(t.addrs, defNic, t.family)) {
+  const defAddrs = addrsOf(t.addrs, defNic, t.family);
+  if (cfg === t.ifname) {
+    for (const ip of defAddrs) lines.push(ruleFrom(ip, t.table));
+  } else {
+    for (const ip of t.current) lines.push(ruleFrom(ip, t.table));
+  }
+  if (cfg !== t.ifname && t.mode === "overlay" && t.firstInvoke) {
+    for (const ip of defAddrs) {
       lines.push(ruleFrom(ip, 100));
     }
     // The copy-only variant: eth0's default routes into table 100.
@@ -532,28 +562,28 @@ async function originalTune(pod: TestNetns, t: {
       });
     }
   }
-  // D: the current NIC's main routes: a default one moves, the others are copied.
+  // D: moveIf's main routes: a default one moves, the others are copied.
   for (const r of main) {
     if (r.dst === "fe80::/64") continue;
-    if (r.dev === t.ifname) {
+    if (r.dev === moveIf) {
       const dst = isDefault(r) ? defaultOf(r.family) : r.dst;
       lines.push({
-        line: `route add ${dst}${copyWords(r, !isDefault(r))} dev ${t.ifname} table ${t.table}`,
+        line: `route add ${dst}${copyWords(r, !isDefault(r))} dev ${moveIf} table ${t.table}`,
         ok: EXISTS,
       });
       if (isDefault(r)) {
         const via = r.gateway === undefined ? "" : ` via ${r.gateway}`;
-        lines.push(`route del ${dst}${via} dev ${t.ifname} table main`);
+        lines.push(`route del ${dst}${via} dev ${moveIf} table main`);
       }
     } else if (r.dev === undefined) {
-      for (const nh of (r.nexthops ?? []).filter((n) => n.dev === t.ifname)) {
+      for (const nh of (r.nexthops ?? []).filter((n) => n.dev === moveIf)) {
         const via = nh.gateway === undefined ? "" : ` via ${nh.gateway}`;
         lines.push(
           {
-            line: `route add ${defaultOf(r.family)}${via} dev ${t.ifname} table ${t.table}`,
+            line: `route add ${defaultOf(r.family)}${via} dev ${moveIf} table ${t.table}`,
             ok: EXISTS,
           },
-          `route del ${defaultOf(r.family)}${via} dev ${t.ifname} table main`,
+          `route del ${defaultOf(r.family)}${via} dev ${moveIf} table main`,
         );
       }
     }
