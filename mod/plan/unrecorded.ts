@@ -14,7 +14,12 @@
  *   end's current MAC (the MACs ADD chose at random only a record knows);
  * - the node IPs come from the node's reads as ADD's do; the first of each
  *   family (the pod's gateway to the node) is the one the pod's routes go
- *   via, when they go via one.
+ *   via, when they go via one;
+ * - what ADD itself added is not the pod as ADD found it: a later NIC that
+ *   podDefaultRouteNic names takes the default route over, with rules from
+ *   the first NIC's addresses to its own table and the first NIC's default
+ *   route moved there ({@linkcode defaultTakenOver}); routes ADD adds to the
+ *   main table are no routes it found (and copied).
  *
  * Where the original does less than this plugin, only what both do is held:
  * rp_filter on `all` only (not `default` and each link), no txqueuelen (the
@@ -29,11 +34,11 @@ import type { CoordinatorConfig } from "../config/types.ts";
 import { CniError } from "../errors.ts";
 import type { PodFacts } from "../kernel/facts.ts";
 import type { IpIntent } from "../kernel/intent.ts";
-import type { IpLink, IpRoute } from "../kernel/ip_json.ts";
-import { bareIp, canonicalIp, familyOf, maskCidrText } from "../ip.ts";
-import { dstCidr } from "./_routes.ts";
+import type { IpLink, IpRoute, IpRule } from "../kernel/ip_json.ts";
+import { bareIp, canonicalIp, familyOf, isDefaultDst, maskCidrText } from "../ip.ts";
+import { dstCidr, isMain } from "./_routes.ts";
 import type { Expected } from "./check.ts";
-import { type AddView, hostVethName } from "./mode.ts";
+import { type AddView, FIRST_TABLE, hostVethName, linkAddrs, ruleSrc, ruleTable } from "./mode.ts";
 import { MODES } from "./modes.ts";
 import { type NodePlan, planNode } from "./node.ts";
 import { findPair } from "./pair.ts";
@@ -72,6 +77,70 @@ export function factsBeforeAdd(pod: PodFacts, prev: Result, ifname: string): Pod
   return { ...pod, routes };
 }
 
+/**
+ * What the ADD of a later NIC that podDefaultRouteNic names added to take the
+ * default route over (spec 3.3.18 B and C, "cfg == current NIC"; this plugin's
+ * `plan/policy.ts` alike): rules `from <address of the NIC that held the
+ * default route> lookup <this NIC's table>`, and that NIC's default routes
+ * moved from the main table into the table. The NIC that held it is the first
+ * NIC: no ADD tunes the first NIC itself, so rules from its addresses to a
+ * per-NIC table, and its default routes in such a table, are this ADD's.
+ * Without them the NIC's table would look taken by another NIC, and the pod
+ * as ADD found it would have no default route to take over. One of the two
+ * is enough to tell the table (the other is then missing, and CHECK says so):
+ * a moved route that is gone comes back without its gateway, which only a
+ * record knows.
+ *
+ * @param conf the configuration
+ * @param ifname CNI_IFNAME
+ * @param pod the pod now
+ * @returns the NIC's table, the rules and the moved routes (as they were in
+ *   main); undefined when the configuration does not name this NIC or the pod
+ *   shows nothing of the takeover
+ */
+export function defaultTakenOver(
+  conf: Pick<CoordinatorConfig, "podDefaultRouteNic" | "podDefaultCniNic">,
+  ifname: string,
+  pod: PodFacts,
+): { table: number; rules: IpRule[]; moved: IpRoute[] } | undefined {
+  const first = conf.podDefaultCniNic;
+  if (conf.podDefaultRouteNic !== ifname || ifname === first) return undefined;
+  const perNic = (t: number | undefined): t is number =>
+    t !== undefined && t >= FIRST_TABLE && t <= 252;
+  const firstAddrs = new Set(linkAddrs(pod.addrs, first).map(canonicalIp));
+  const fromFirst = [...pod.rules4, ...(pod.rules6 ?? [])].filter((r) => {
+    const src = ruleSrc(r);
+    return perNic(ruleTable(r)) && src !== undefined && firstAddrs.has(src);
+  });
+  const defaults = pod.routes.filter((r) =>
+    r.dev === first && isDefaultDst(r.dst) && perNic(Number(r.table))
+  );
+  const rule = fromFirst[0];
+  const table = rule === undefined ? Number(defaults[0]?.table) : ruleTable(rule);
+  if (!perNic(table)) return undefined;
+  const rules = fromFirst.filter((r) => ruleTable(r) === table);
+  const moved = defaults.filter((r) => r.table === String(table));
+  for (const f of new Set(rules.map((r) => familyOf(ruleSrc(r)!)))) {
+    if (!moved.some((r) => r.family === f)) moved.push({ family: f, dst: "default", dev: first });
+  }
+  return { table, rules, moved };
+}
+
+/** The pod with routes added to its main table, unless there already. */
+function withMainRoutes(pod: PodFacts, add: readonly IpRoute[]): PodFacts {
+  const routes = [...pod.routes];
+  for (const r of add) {
+    const route: IpRoute = { ...r };
+    delete route.table;
+    const there = routes.some((x) =>
+      isMain(x) && x.dev === route.dev && x.family === route.family &&
+      dstCidr(x) === dstCidr(route)
+    );
+    if (!there) routes.push(route);
+  }
+  return { ...pod, routes };
+}
+
 /** The first step of a CHECK without a record: the NIC, its mode and the pair, planned. */
 export interface UnrecordedPlan {
   nic: NicPlan;
@@ -99,21 +168,35 @@ export function planUnrecorded(
   nodeLinks: readonly IpLink[],
 ): UnrecordedPlan | { missing: string[] } {
   let nic: NicPlan;
+  const over = defaultTakenOver(conf, call.ifname, before);
+  const ownRules = (rs: readonly IpRule[]) => rs.filter((r) => !over?.rules.includes(r));
   try {
-    nic = planNic(conf, before, call.ifname, call.netns);
+    // The mode and table from the pod without the rules this ADD added.
+    const forMode = over === undefined ? before : {
+      ...before,
+      rules4: ownRules(before.rules4),
+      ...(before.rules6 === undefined ? {} : { rules6: ownRules(before.rules6) }),
+    };
+    nic = planNic(conf, forMode, call.ifname, call.netns);
   } catch (err) {
     if (!(err instanceof CniError)) throw err;
     return { missing: [err.message] };
   }
+  let found = before;
+  if (over !== undefined) {
+    // The NIC's table is the one its rules use; the default it took over was in main.
+    nic = { ...nic, decision: { ...nic.decision, table: over.table } };
+    found = withMainRoutes(before, over.moved);
+  }
   const rules = MODES[nic.decision.mode];
-  const pair = findPair(rules, conf, before.links, nodeLinks, hostVethName(call.containerId));
+  const pair = findPair(rules, conf, found.links, nodeLinks, hostVethName(call.containerId));
   if (pair.podEnd === undefined || pair.nodeEnd === undefined) {
     const what = pair.podEnd === undefined
       ? `pod interface "${rules.podEnd(conf)}"`
       : pair.problem?.message ?? "the node end of the pair";
     return { missing: [what] };
   }
-  const view = addView(conf, call, before, nic, {
+  const view = addView(conf, call, found, nic, {
     podVeth: pair.podEnd.ifname,
     podVethMac: pair.podEnd.address ?? "",
     hostVeth: pair.nodeEnd.ifname,
@@ -159,6 +242,27 @@ export function gatewaysFirst(
 }
 
 /**
+ * The view without the main-table routes ADD adds (node IPs, hijack CIDRs):
+ * ADD plans from the pod before them, so they are no routes it found. Route
+ * tuning copies the main routes of the NIC that gives its routes up; that
+ * NIC is the pair's pod end (`eth0` in overlay mode) when podDefaultRouteNic
+ * names this NIC, and then the original copies these routes into the NIC's
+ * table while this plugin does not: neither copy is held.
+ */
+function withoutOwnMainRoutes(view: AddView, nodeIps: readonly string[], hostMac: string): AddView {
+  const adds = planPod(view, nodeIps, hostMac).changes.filter((i) =>
+    i.kind === "route" && i.table === "main" && i.op !== "del"
+  );
+  const routes = view.facts.routes.filter((r) =>
+    !(isMain(r) &&
+      adds.some((i) => i.kind === "route" && i.dev === r.dev && i.dst === dstCidr(r)))
+  );
+  return routes.length === view.facts.routes.length
+    ? view
+    : { ...view, facts: { ...view.facts, routes } };
+}
+
+/**
  * What CHECK expects without a record: the node's and the pod's intents as
  * ADD plans them, the pair without the MACs only a record knows, the sysctls
  * both plugins write.
@@ -171,7 +275,7 @@ export function expectedUnrecorded(p: UnrecordedPlan, nodeIps: readonly string[]
   const { view, nic } = p;
   const { conf, decision } = view;
   const rules = MODES[decision.mode];
-  const pod = planPod(view, nodeIps, p.hostMac);
+  const pod = planPod(withoutOwnMainRoutes(view, nodeIps, p.hostMac), nodeIps, p.hostMac);
   const mac = plannedMac(conf.podMACPrefix, nic.nicAddrs[0], nic.nic.address ?? "").mac;
   const podIntents: IpIntent[] = [
     ...(mac === undefined ? [] : [{ kind: "link" as const, dev: view.ifname, mac }]),

@@ -456,6 +456,96 @@ const KINDS: Kind[] = [
       }];
     },
   },
+  {
+    name: "overlay, podDefaultRouteNic = net1 (spec 3.6 example 2, second part)",
+    agent: { ...AGENT_37, podDefaultRouteNic: "net1" },
+    overlay: true,
+    nics: [{
+      ifname: "net1",
+      make: (w, pod) => addMacvlanNic(w.node, pod, { ifname: "net1", ...V4 }),
+    }],
+    spec: ({ hostVeth: hv, P, H }) => ({
+      pod: {
+        // eth0's default moves into 101, its other main routes (also the ones ADD just
+        // added) are copied there; net1's routes stay in main; no table-100 rule.
+        routes4: {
+          added: [
+            "10.6.212.101 dev eth0 scope link src 10.233.100.2",
+            "10.233.0.0/18 via 10.233.100.1 dev eth0 src 10.233.100.2",
+            "10.233.64.0/18 via 10.233.100.1 dev eth0 src 10.233.100.2",
+            "169.254.20.10 via 10.233.100.1 dev eth0 src 10.233.100.2",
+            "default via 10.233.100.1 dev eth0 table 101",
+            "10.233.100.0/24 via 10.233.100.1 dev eth0 table 101 src 10.233.100.2",
+            "10.233.100.1 dev eth0 table 101 scope link src 10.233.100.2",
+            "10.6.212.101 dev eth0 table 101 scope link src 10.233.100.2",
+            "10.233.0.0/18 via 10.233.100.1 dev eth0 table 101 src 10.233.100.2",
+            "10.233.64.0/18 via 10.233.100.1 dev eth0 table 101 src 10.233.100.2",
+            "169.254.20.10 via 10.233.100.1 dev eth0 table 101 src 10.233.100.2",
+          ].sort(),
+          removed: ["default via 10.233.100.1 dev eth0"],
+        },
+        rules4: added(["32765:\tfrom 10.233.100.2 lookup 101"]),
+        neigh: added([
+          `10.233.100.1 dev eth0 lladdr ${H} PERMANENT`,
+          `10.6.212.101 dev eth0 lladdr ${H} PERMANENT`,
+        ]),
+      },
+      node: {
+        routes4: added([`10.6.212.241 dev ${hv} table 500 scope link`]),
+        rules4: added(["1000:\tfrom all lookup 500"]),
+        neigh: added([`10.6.212.241 dev ${hv} lladdr ${P} PERMANENT`]),
+      },
+    }),
+    async breakIt(w, pod, { hostVeth: hv }) {
+      await pod.ip(["-4", "rule", "del", "pref", "32765", "from", "10.233.100.2", "lookup", "101"]);
+      await pod.ip(["route", "append", "default", "via", "10.233.100.1", "dev", "eth0"]);
+      await w.node.ip(["route", "del", "10.6.212.241", "table", "500"]);
+      return [{
+        ifname: "net1",
+        items: [
+          'pod IPv4 rule "32765: from 10.233.100.2 lookup 101"',
+          'pod route "default via 10.233.100.1 dev eth0" is back (ADD moved it out of the main table)',
+          `node route "10.6.212.241 dev ${hv} table 500"`,
+        ],
+      }];
+    },
+  },
+  {
+    name: "underlay dual stack, then net1 with podDefaultRouteNic = net1",
+    agent: { ...AGENT_3A, podDefaultRouteNic: "net1" },
+    nics: [
+      { ifname: "eth0", make: (w, pod) => addMacvlanNic(w.node, pod, { ifname: "eth0", ...DUAL }) },
+      {
+        ifname: "net1",
+        make: (w, pod) => addMacvlanNic(w.node, pod, { ifname: "net1", ...NET1_DUAL }),
+      },
+    ],
+    async breakIt(w, pod, { hostVeth: hv, P }) {
+      await pod.ip(["-4", "rule", "del", "pref", "999", "from", "10.6.212.241", "lookup", "101"]);
+      await pod.ip([
+        "-6",
+        "route",
+        "del",
+        "default",
+        "via",
+        "fd00:6::1",
+        "dev",
+        "eth0",
+        "table",
+        "101",
+      ]);
+      await w.node.ip(["neigh", "del", "fd00:7::5", "dev", hv]);
+      return [{
+        ifname: "net1",
+        items: [
+          'pod IPv4 rule "999: from 10.6.212.241 lookup 101"',
+          // Its gateway only a record knows: any default route of eth0 in 101 would do.
+          'pod route "default dev eth0 table 101"',
+          `node neighbour "fd00:7::5" lladdr "${P}" dev "${hv}"`,
+        ],
+      }];
+    },
+  },
 ];
 
 /**
