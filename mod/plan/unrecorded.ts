@@ -23,8 +23,10 @@
  *
  * Where the original does less than this plugin, only what both do is held:
  * rp_filter on `all` only (not `default` and each link), no txqueuelen (the
- * original sets it on a node link of the NIC's name). Pure: the reads happen
- * in `commands/check.ts`.
+ * original sets it on a node link of the NIC's name). Where it decides
+ * otherwise, its decision is taken when the pod shows it: an overlay NIC it
+ * planned as a later one because it counted another UP link (spec 8.1-8).
+ * Pure: the reads happen in `commands/check.ts`.
  *
  * @module
  */
@@ -38,7 +40,16 @@ import type { IpLink, IpRoute, IpRule } from "../kernel/ip_json.ts";
 import { bareIp, canonicalIp, familyOf, isDefaultDst, maskCidrText } from "../ip.ts";
 import { dstCidr, isMain } from "./_routes.ts";
 import type { Expected } from "./check.ts";
-import { type AddView, FIRST_TABLE, hostVethName, linkAddrs, ruleSrc, ruleTable } from "./mode.ts";
+import {
+  type AddView,
+  FIRST_TABLE,
+  hostVethName,
+  linkAddrs,
+  type ModeDecision,
+  ruleSrc,
+  ruleTable,
+  upLinks,
+} from "./mode.ts";
 import { MODES } from "./modes.ts";
 import { type NodePlan, planNode } from "./node.ts";
 import { findPair } from "./pair.ts";
@@ -126,6 +137,23 @@ export function defaultTakenOver(
   return { table, rules, moved };
 }
 
+/**
+ * The original decides whether an overlay NIC is the first one by counting
+ * the pod's UP+BROADCAST+MULTICAST links (spec 3.2, weakness 8.1-8): with
+ * another such link beside the first NIC and this one, it planned this NIC as
+ * a later one (no node neighbours in the pod, routes in the NIC's table only,
+ * no table-100 rule). This plugin decides by the other NICs' rules. A first
+ * NIC on a pair that is not the coordinator's own (overlay mode; an underlay
+ * first NIC is the one named podDefaultCniNic, in both) leaves PERMANENT
+ * neighbours of the node IPs on the pair's pod end, whoever made it: without
+ * them and with more than two such links, the pod is one the original
+ * planned as a later NIC, and is checked so.
+ */
+function originalLaterNic(d: ModeDecision, pod: PodFacts, podEnd: string): boolean {
+  if (MODES[d.mode].pairIsOurs || !d.firstInvoke || upLinks(pod.links).length <= 2) return false;
+  return !(pod.neigh ?? []).some((n) => n.dev === podEnd && (n.state ?? []).includes("PERMANENT"));
+}
+
 /** The pod with routes added to its main table, unless there already. */
 function withMainRoutes(pod: PodFacts, add: readonly IpRoute[]): PodFacts {
   const routes = [...pod.routes];
@@ -189,6 +217,9 @@ export function planUnrecorded(
     found = withMainRoutes(before, over.moved);
   }
   const rules = MODES[nic.decision.mode];
+  if (originalLaterNic(nic.decision, found, rules.podEnd(conf))) {
+    nic = { ...nic, decision: { ...nic.decision, firstInvoke: false } };
+  }
   const pair = findPair(rules, conf, found.links, nodeLinks, hostVethName(call.containerId));
   if (pair.podEnd === undefined || pair.nodeEnd === undefined) {
     const what = pair.podEnd === undefined

@@ -546,6 +546,33 @@ const KINDS: Kind[] = [
       }];
     },
   },
+  {
+    name: "overlay with another UP link in the pod (the original's first-NIC count, spec 8.1-8)",
+    agent: AGENT_37,
+    overlay: true,
+    nics: [{
+      ifname: "net1",
+      async make(w, pod) {
+        await pod.ip(["link", "add", "xtra0", "type", "veth", "peer", "name", "xtra1"]);
+        await pod.ip(["link", "set", "xtra0", "up"]);
+        await pod.ip(["link", "set", "xtra1", "up"]);
+        return addMacvlanNic(w.node, pod, { ifname: "net1", ...V4 });
+      },
+    }],
+    async breakIt(w, pod, { hostVeth: hv, P }) {
+      await pod.ip(["route", "append", "default", "via", "10.6.0.1", "dev", "net1"]);
+      pod.setSysctl("net.ipv4.conf.all.rp_filter", 1);
+      await w.node.ip(["neigh", "del", "10.6.212.241", "dev", hv]);
+      return [{
+        ifname: "net1",
+        items: [
+          'pod route "default via 10.6.0.1 dev net1" is back (ADD moved it out of the main table)',
+          RP_FILTER,
+          `node neighbour "10.6.212.241" lladdr "${P}" dev "${hv}"`,
+        ],
+      }];
+    },
+  },
 ];
 
 /**
