@@ -222,9 +222,19 @@ export function planUnrecorded(
   }
   const pair = findPair(rules, conf, found.links, nodeLinks, hostVethName(call.containerId));
   if (pair.podEnd === undefined || pair.nodeEnd === undefined) {
-    const what = pair.podEnd === undefined
+    let what = pair.podEnd === undefined
       ? `pod interface "${rules.podEnd(conf)}"`
       : pair.problem?.message ?? "the node end of the pair";
+    // In auto mode a later NIC runs on the coordinator's own pair when its pod
+    // end is there, else on the first NIC's: when the first NIC cannot carry
+    // that either, the pod most likely lost the pod end of the own pair.
+    const own = Object.values(MODES).find((m) => m.pairIsOurs)!;
+    const firstUnusable = pair.podEnd === undefined ||
+      rules.podEndProblem(pair.podEnd) !== undefined;
+    if (conf.mode === "auto" && !rules.pairIsOurs && firstUnusable) {
+      what = `pod interface "${own.podEnd(conf)}" (without it "${call.ifname}" would be in ` +
+        `${rules.mode} mode: ${what})`;
+    }
     return { missing: [what] };
   }
   const view = addView(conf, call, found, nic, {
