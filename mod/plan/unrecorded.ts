@@ -15,11 +15,12 @@
  * - the node IPs come from the node's reads as ADD's do; the first of each
  *   family (the pod's gateway to the node) is the one the pod's routes go
  *   via, when they go via one;
- * - what ADD itself added is not the pod as ADD found it: a later NIC that
- *   podDefaultRouteNic names takes the default route over, with rules from
- *   the first NIC's addresses to its own table and the first NIC's default
- *   route moved there ({@linkcode defaultTakenOver}); routes ADD adds to the
- *   main table are no routes it found (and copied).
+ * - what ADD itself added, and what came after it, is not the pod as ADD
+ *   found it: a later NIC that podDefaultRouteNic names takes the default
+ *   route over, with rules from the first NIC's addresses to its own table
+ *   and the first NIC's default route moved there ({@linkcode defaultTakenOver});
+ *   routes ADD adds to the main table are no routes it found (and copied);
+ *   the rules of NICs attached after this one (to higher tables) were not there.
  *
  * Where the original does less than this plugin, only what both do is held:
  * rp_filter on `all` only (not `default` and each link), no txqueuelen (the
@@ -56,6 +57,10 @@ import { findPair } from "./pair.ts";
 import { planPod } from "./pod.ts";
 import { nodeSysctls, plannedMac, podSysctls } from "./tune.ts";
 import { addView, type NicPlan, planNic } from "./view.ts";
+
+/** A per-NIC policy table (101 to 252, as `./mode.ts` gives them). */
+const perNicTable = (t: number | undefined): t is number =>
+  t !== undefined && t >= FIRST_TABLE && t <= 252;
 
 /**
  * The pod as ADD found it, as far as it can be told without a record: the
@@ -116,19 +121,17 @@ export function defaultTakenOver(
 ): { table: number; rules: IpRule[]; moved: IpRoute[] } | undefined {
   const first = conf.podDefaultCniNic;
   if (conf.podDefaultRouteNic !== ifname || ifname === first) return undefined;
-  const perNic = (t: number | undefined): t is number =>
-    t !== undefined && t >= FIRST_TABLE && t <= 252;
   const firstAddrs = new Set(linkAddrs(pod.addrs, first).map(canonicalIp));
   const fromFirst = [...pod.rules4, ...(pod.rules6 ?? [])].filter((r) => {
     const src = ruleSrc(r);
-    return perNic(ruleTable(r)) && src !== undefined && firstAddrs.has(src);
+    return perNicTable(ruleTable(r)) && src !== undefined && firstAddrs.has(src);
   });
   const defaults = pod.routes.filter((r) =>
-    r.dev === first && isDefaultDst(r.dst) && perNic(Number(r.table))
+    r.dev === first && isDefaultDst(r.dst) && perNicTable(Number(r.table))
   );
   const rule = fromFirst[0];
   const table = rule === undefined ? Number(defaults[0]?.table) : ruleTable(rule);
-  if (!perNic(table)) return undefined;
+  if (!perNicTable(table)) return undefined;
   const rules = fromFirst.filter((r) => ruleTable(r) === table);
   const moved = defaults.filter((r) => r.table === String(table));
   for (const f of new Set(rules.map((r) => familyOf(ruleSrc(r)!)))) {
@@ -152,6 +155,44 @@ export function defaultTakenOver(
 function originalLaterNic(d: ModeDecision, pod: PodFacts, podEnd: string): boolean {
   if (MODES[d.mode].pairIsOurs || !d.firstInvoke || upLinks(pod.links).length <= 2) return false;
   return !(pod.neigh ?? []).some((n) => n.dev === podEnd && (n.state ?? []).includes("PERMANENT"));
+}
+
+/**
+ * The pod without some of its rules (IPv4 and IPv6).
+ *
+ * @param pod the pod
+ * @param drop whether a rule goes
+ * @returns the pod without them
+ */
+function withoutRules(pod: PodFacts, drop: (r: IpRule) => boolean): PodFacts {
+  const keep = (rs: readonly IpRule[]) => rs.filter((r) => !drop(r));
+  return {
+    ...pod,
+    rules4: keep(pod.rules4),
+    ...(pod.rules6 === undefined ? {} : { rules6: keep(pod.rules6) }),
+  };
+}
+
+/**
+ * The pod without the rules of NICs attached after this one. Tables are
+ * given in increasing order as NICs are attached (by this plugin: the lowest
+ * free one; by the original: by the count of links), so a rule to a per-NIC
+ * table above this NIC's own is a later NIC's. With them, a first overlay NIC
+ * would look like a later one once another NIC followed, and a missing rule
+ * would be planned at another priority than its ADD gave it. This NIC's own
+ * table is that of the rules from its addresses (or of the takeover, see
+ * {@linkcode defaultTakenOver}); without any, nothing is left out.
+ */
+function withoutLaterNics(ifname: string, pod: PodFacts, takeover: number | undefined): PodFacts {
+  const mine = new Set(linkAddrs(pod.addrs, ifname).map(canonicalIp));
+  const own = takeover ?? [...pod.rules4, ...(pod.rules6 ?? [])]
+    .filter((r) => perNicTable(ruleTable(r)) && mine.has(ruleSrc(r) ?? ""))
+    .map((r) => ruleTable(r)!)[0];
+  if (own === undefined) return pod;
+  return withoutRules(pod, (r) => {
+    const t = ruleTable(r);
+    return perNicTable(t) && t > own;
+  });
 }
 
 /** The pod with routes added to its main table, unless there already. */
@@ -197,24 +238,19 @@ export function planUnrecorded(
 ): UnrecordedPlan | { missing: string[] } {
   let nic: NicPlan;
   const over = defaultTakenOver(conf, call.ifname, before);
-  const ownRules = (rs: readonly IpRule[]) => rs.filter((r) => !over?.rules.includes(r));
+  let found = withoutLaterNics(call.ifname, before, over?.table);
   try {
     // The mode and table from the pod without the rules this ADD added.
-    const forMode = over === undefined ? before : {
-      ...before,
-      rules4: ownRules(before.rules4),
-      ...(before.rules6 === undefined ? {} : { rules6: ownRules(before.rules6) }),
-    };
+    const forMode = over === undefined ? found : withoutRules(found, (r) => over.rules.includes(r));
     nic = planNic(conf, forMode, call.ifname, call.netns);
   } catch (err) {
     if (!(err instanceof CniError)) throw err;
     return { missing: [err.message] };
   }
-  let found = before;
   if (over !== undefined) {
     // The NIC's table is the one its rules use; the default it took over was in main.
     nic = { ...nic, decision: { ...nic.decision, table: over.table } };
-    found = withMainRoutes(before, over.moved);
+    found = withMainRoutes(found, over.moved);
   }
   const rules = MODES[nic.decision.mode];
   if (originalLaterNic(nic.decision, found, rules.podEnd(conf))) {

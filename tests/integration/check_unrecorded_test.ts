@@ -573,6 +573,38 @@ const KINDS: Kind[] = [
       }];
     },
   },
+  {
+    name: "overlay: eth0 = ptp, net1, then net2 (a later overlay NIC)",
+    agent: AGENT_37,
+    overlay: true,
+    nics: [
+      { ifname: "net1", make: (w, pod) => addMacvlanNic(w.node, pod, { ifname: "net1", ...V4 }) },
+      {
+        ifname: "net2",
+        make: (w, pod) =>
+          addMacvlanNic(w.node, pod, {
+            ifname: "net2",
+            addrs: ["10.6.212.242/16"],
+            gateways: ["10.6.0.1"],
+          }),
+      },
+    ],
+    async breakIt(w, pod, { hostVeth: hv, P }) {
+      await pod.ip(["route", "del", "default", "table", "102"]);
+      await pod.ip(["-4", "rule", "del", "pref", "32763", "from", "10.6.212.242", "lookup", "102"]);
+      await w.node.ip(["neigh", "del", "10.6.212.241", "dev", hv]);
+      return [{
+        ifname: "net1",
+        items: [`node neighbour "10.6.212.241" lladdr "${P}" dev "${hv}"`],
+      }, {
+        ifname: "net2",
+        items: [
+          'pod route "default via 10.6.0.1 dev net2 table 102"',
+          'pod IPv4 rule "32763: from 10.6.212.242 lookup 102"',
+        ],
+      }];
+    },
+  },
 ];
 
 /**
@@ -658,7 +690,7 @@ worldTest(
 
 worldTest(
   skip,
-  "pods of this plugin whose state file was deleted (IPv4, IPv6, dual stack + net1, overlay): CHECK passes, names each broken item (104); DEL cleans the node",
+  "pods of this plugin whose state file was deleted (IPv4, IPv6, dual stack + net1, overlay, net2): CHECK passes, names each broken item (104); DEL cleans the node",
   async (w) => {
     await worldOf37(w);
     for (const kind of KINDS) await runKind(w, kind, "plugin");

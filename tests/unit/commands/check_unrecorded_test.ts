@@ -274,6 +274,36 @@ Deno.test("cmdCheck() without a record of a NIC that podDefaultRouteNic names: p
   }
 });
 
+Deno.test("cmdCheck() without a record of the first overlay NIC once a later one followed: the later NIC's rules are not the pod its ADD found", async () => {
+  const s = await buildScenario("overlay net1", cmdAdd);
+  const net1: Nic = {
+    conf: s.conf,
+    call: s.call,
+    prev: await cmdAdd(cmdContext("ADD", s.conf, s.call, s.prev), s.k),
+  };
+  const prev2 = addMacvlanNic(s.k, POD, {
+    ifname: "net2",
+    addrs: ["10.6.212.242/16"],
+    gateways: [WORLD.gateway4],
+  });
+  const conf2 = { ...s.conf, name: "ut-overlay-net2" };
+  const call2 = { ...s.call, ifname: "net2" };
+  const net2: Nic = {
+    conf: conf2,
+    call: call2,
+    prev: await cmdAdd(cmdContext("ADD", conf2, call2, prev2), s.k),
+  };
+  assert.ok(pod(s.k).rules[4].some((r) => r.src === "10.6.212.242" && r.table === "102"));
+  for (const n of [net1, net2]) {
+    s.k.state.remove(String(n.conf["name"]), n.call.containerId, n.call.ifname);
+  }
+  await checkPasses(s.k, net1);
+  await checkPasses(s.k, net2);
+  // net1 is still held to a first NIC's items.
+  pod(s.k).rules[4] = without(pod(s.k).rules[4], (r) => r.table === "100");
+  await checkFails(s.k, net1, ['pod IPv4 rule "32764: from 10.233.100.2 lookup 100"']);
+});
+
 // --- Pods as Spiderpool's Go coordinator leaves them (spec 3.7) ------------
 
 const NODE4 = WORLD.nodeIp4;
