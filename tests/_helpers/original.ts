@@ -208,8 +208,11 @@ async function ipRun(ns: TestNetns, lines: readonly Line[]): Promise<void> {
   }
 }
 
+/** An `ip -j` answer; `ip` prints `[]` for an empty list, so no output is an error, not "none". */
 async function ipJson(ns: TestNetns, args: readonly string[]): Promise<unknown> {
-  return JSON.parse((await ns.ip(["-j", ...args])) || "[]");
+  const out = await ns.ip(["-j", ...args]);
+  if (out.trim() === "") throw new Error(`"ip -j ${args.join(" ")}" in ${ns.name} printed nothing`);
+  return JSON.parse(out);
 }
 
 function hasFamily(f: PodFamily, v: Family): boolean {

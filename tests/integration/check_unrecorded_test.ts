@@ -618,7 +618,8 @@ async function runKind(w: World, kind: Kind, by: "original" | "plugin"): Promise
   const log = `unrec-${by}`;
   const pod = await w.addPod();
   const cid = containerId();
-  if (kind.overlay) await addPtpEth0(w, pod, `vethp${cid.slice(0, 6)}`);
+  const ptp = `vethp${cid.slice(0, 6)}`;
+  if (kind.overlay) await addPtpEth0(w, pod, ptp);
   const nics: Nic[] = [];
   let node0: Snapshot | undefined;
   let pod0: Snapshot | undefined;
@@ -676,6 +677,9 @@ async function runKind(w: World, kind: Kind, by: "original" | "plugin"): Promise
     assert.equal(res.code, 0, `${what}: DEL of ${nic.call.ifname}: ${res.stdout}${res.stderr}`);
   }
   await nodeClean(w, node0!, what);
+  // The overlay CNI's DEL: its veth goes now (a netns is torn down in the
+  // background, and the next pod's ptp route to 10.233.100.2 must not meet it).
+  if (kind.overlay) await w.node.ip(["link", "del", ptp]);
   await pod.destroy();
 }
 
