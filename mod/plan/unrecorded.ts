@@ -114,7 +114,7 @@ export function factsBeforeAdd(pod: PodFacts, prev: Result, ifname: string): Pod
  *   main); undefined when the configuration does not name this NIC or the pod
  *   shows nothing of the takeover
  */
-export function defaultTakenOver(
+function defaultTakenOver(
   conf: Pick<CoordinatorConfig, "podDefaultRouteNic" | "podDefaultCniNic">,
   ifname: string,
   pod: PodFacts,
