@@ -25,13 +25,14 @@ function read(path: string): string {
   return Deno.readTextFileSync(new URL(path, ROOT));
 }
 
-/** Relative specifiers of imports (static, re-exports, literal dynamic), as repository paths. */
+/** Relative specifiers of imports (static, bare, re-exports, literal dynamic), as repository paths. */
 function importsOf(path: string): string[] {
   const text = read(path);
   const dir = path.slice(0, path.lastIndexOf("/") + 1);
   const out: string[] = [];
   const specs = [
     ...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*"(\.{1,2}\/[^"]+)"/gms),
+    ...text.matchAll(/^import\s*"(\.{1,2}\/[^"]+)"/gm),
     ...text.matchAll(/\bimport\(\s*"(\.{1,2}\/[^"]+)"\s*\)/g),
   ];
   for (const m of specs) out.push(new URL(m[1]!, new URL(dir, "file:///")).pathname.slice(1));
@@ -187,4 +188,25 @@ Deno.test("comments and documents name only files that exist (mod/, tools/, test
     "build.ts",
   ];
   assert.deepEqual(files.flatMap(namedFiles), []);
+});
+
+/** The modules only the subcommands load (`coordinator <subcommand>`, no CNI_COMMAND). */
+const CLI_ONLY = (f: string) => f.startsWith("mod/cli/");
+
+Deno.test("the CNI path reaches no module of the subcommands (mod/cli/, its YAML reader)", () => {
+  // Everything main.ts can load for a CNI_COMMAND: static and literal dynamic
+  // imports, followed to the end, but not into mod/cli/mod.ts (loaded only
+  // without CNI_COMMAND). In the bundle, a module no import of this path
+  // reaches is never evaluated by a CNI call.
+  const reached = new Set<string>();
+  const todo = ["main.ts"];
+  while (todo.length > 0) {
+    const f = todo.pop()!;
+    if (reached.has(f)) continue;
+    reached.add(f);
+    for (const i of importsOf(f)) if (i !== "mod/cli/mod.ts") todo.push(i);
+  }
+  assert.ok(reached.has("mod/commands/add.ts") && reached.has("mod/detect/detect.ts"));
+  assert.deepEqual([...reached].filter(CLI_ONLY), []);
+  assert.ok(MOD.includes("mod/cli/yaml.ts"));
 });
