@@ -335,15 +335,19 @@ export function parseConfig(raw: unknown, opts: ParseOptions = {}): CoordinatorC
   const layers: Layer[] = [{ keys: resolveKeys("", CONFIG_FIELDS, obj, ctx), where: "" }];
   if (opts.defaults !== undefined) {
     const where = opts.defaults.path;
-    const c = { ...ctx, where };
+    let keys: Map<string, Found> | undefined;
     try {
-      const layer = { keys: resolveKeys("", CONFIG_FIELDS, opts.defaults.raw, c), where };
-      // Every field of the file is checked, also those the entry overrides.
-      if (!ctx.lenient) readFields("", CONFIG_FIELDS, [layer], { ...ctx, notes: [] });
-      layers.push(layer);
+      keys = resolveKeys("", CONFIG_FIELDS, opts.defaults.raw, { ...ctx, where });
     } catch (err) {
       if (!ctx.lenient) throw withWhere(err, where);
       ctx.notes.push({ level: "warn", msg: `${errorMessage(withWhere(err, where))} (ignored)` });
+    }
+    if (keys !== undefined) {
+      const layer = { keys, where };
+      // Every field of the file is checked, also those the entry overrides
+      // (readFields names the file in its errors).
+      if (!ctx.lenient) readFields("", CONFIG_FIELDS, [layer], { ...ctx, notes: [] });
+      layers.push(layer);
     }
   }
   const f = readFields("", CONFIG_FIELDS, layers, ctx);

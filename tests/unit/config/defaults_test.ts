@@ -104,7 +104,7 @@ Deno.test("precedence: the entry, then the file, then the built-in defaults", as
   });
 });
 
-Deno.test("an invalid defaults file is code 7 naming the file and the field", async () => {
+Deno.test("an invalid defaults file is code 7 naming the file (once) and the field", async () => {
   const cases: [string, RegExp][] = [
     ["{", /not valid JSON/],
     ["[]", /not a JSON object/],
@@ -122,6 +122,11 @@ Deno.test("an invalid defaults file is code 7 naming the file and the field", as
       code7(() => parseConfig(ENTRY, { defaults: readDefaults(path)! }), where);
       code7(() => parseConfig(ENTRY, { defaults: readDefaults(path)! }), re);
       code7(() => checkDefaultsFile(path), re);
+      assert.throws(
+        () => checkDefaultsFile(path),
+        (e: unknown) => e instanceof CniError && e.message.split(path).length === 2,
+        "the file is named once",
+      );
     });
   }
   // A bad field the entry overrides still makes the file invalid.
