@@ -85,9 +85,29 @@ export function readDefaults(path: string = defaultsPath()): NodeDefaults | unde
 const BARE_ENTRY = { cniVersion: "1.1.0", name: "defaults-check", type: "coordinator" };
 
 /**
- * Validate a node defaults file and merge it (for `coordinator defaults --check FILE`).
+ * Validate node defaults (the object of a defaults file) with ADD's rules and
+ * merge an entry over them.
  *
- * Every field of the file is checked, also those the entry overrides.
+ * Every field of the defaults is checked, also those the entry overrides.
+ *
+ * @param defaults the object, and the name its errors start with (`path`)
+ * @param entry the conflist / NAD entry to merge over it (default: `{"type": "coordinator"}`
+ *   with a name); an entry without `name` gets "defaults-check"
+ * @returns the merged configuration and the notes (case variants, ignored keys)
+ * @throws CniError 7 naming `path` and the field
+ */
+export function checkDefaults(
+  defaults: NodeDefaults,
+  entry: Record<string, unknown> = BARE_ENTRY,
+): { conf: CoordinatorConfig; notes: ConfigNote[] } {
+  const notes: ConfigNote[] = [];
+  const conf = parseConfig({ name: BARE_ENTRY.name, ...entry }, { defaults, notes });
+  return { conf, notes };
+}
+
+/**
+ * Validate a node defaults file and merge it (for `coordinator defaults --check FILE`):
+ * {@linkcode readDefaults} as ADD reads it, then {@linkcode checkDefaults}.
  *
  * @param path the file
  * @param entry the conflist / NAD entry to merge over it (default: `{"type": "coordinator"}`
@@ -103,7 +123,5 @@ export function checkDefaultsFile(
   if (defaults === undefined) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, `${path}: no such node defaults file`);
   }
-  const notes: ConfigNote[] = [];
-  const conf = parseConfig({ name: BARE_ENTRY.name, ...entry }, { defaults, notes });
-  return { conf, notes };
+  return checkDefaults(defaults, entry);
 }
