@@ -18,11 +18,19 @@ export const ALLOWED_COMMANDS: readonly string[] = [
 ];
 
 /**
- * Directories the plugin may write through Deno's fs APIs: logs, state, lock.
- * Sysctls under /proc/sys and netns files are not listed: Deno refuses those
- * paths to anything short of --allow-all, so they go through libc (--allow-ffi).
+ * Directories the plugin may write through Deno's fs APIs: logs, state, lock,
+ * and the node defaults file's directory (config/defaults.ts), which only
+ * `coordinator defaults --from-spidercoordinator --out` writes (a CNI call
+ * only reads it). Sysctls under /proc/sys and netns files are not listed:
+ * Deno refuses those paths to anything short of --allow-all, so they go
+ * through libc (--allow-ffi).
  */
-export const WRITABLE_PATHS: readonly string[] = ["/var/log", "/run/cni", "/var/run/cni"];
+export const WRITABLE_PATHS: readonly string[] = [
+  "/var/log",
+  "/run/cni",
+  "/var/run/cni",
+  "/etc/cni/net.d/coordinator.d",
+];
 
 /**
  * The `deno run` / `deno compile` permission flags.

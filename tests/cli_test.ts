@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { pluginArgv, runPlugin } from "./_helpers/cni.ts";
+import { RUN } from "./_helpers/run.ts";
 
 const prevResult = {
   cniVersion: "1.0.0",
@@ -105,5 +106,68 @@ Deno.test("main.ts disable mode: ADD echoes prevResult, DEL/CHECK succeed silent
     const out = await runPlugin({ command, ...env, conf });
     assert.equal(out.code, 0, out.stdout);
     assert.equal(out.stdout, "");
+  }
+});
+
+Deno.test("main.ts defaults --from-spidercoordinator: YAML, JSON and a List through the bundle, --out where the binary may write", async () => {
+  const testdata = new URL("./testdata/spidercoordinator/", import.meta.url).pathname;
+  const run = (args: string[], stdin = "") =>
+    runPlugin({ command: "", argv: [...pluginArgv(), "defaults", ...args], stdin });
+  const yaml = await run(["--from-spidercoordinator", `${testdata}docs_crd_reference.yaml`]);
+  assert.equal(yaml.code, 0, yaml.stderr);
+  assert.equal((yaml.json as { mode: string }).mode, "underlay");
+  assert.match(
+    yaml.stderr,
+    /^warn: spec\.enableVethLinkLocalAddress: Unknown field, not carried over$/m,
+  );
+  const json = await run(["--from-spidercoordinator", `${testdata}e2e_host_rule_table.json`]);
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal((json.json as { hostRuleTable: number }).hostRuleTable, 200);
+  const list = await run(
+    ["--from-spidercoordinator", "-"],
+    await Deno.readTextFile(`${testdata}list_two.yaml`),
+  );
+  assert.equal(list.code, 0, list.stderr);
+  assert.equal((list.json as { podDefaultRouteNic: string }).podDefaultRouteNic, "net1");
+  const bad = await run(["--from-spidercoordinator", `${testdata}e2e_mac_prefix_invalid.yaml`]);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stdout, "");
+  assert.match(bad.stderr, /spec\.podMACPrefix: Invalid "podMACPrefix": "01:10"/);
+
+  // --out: under /run/cni the binary may write (this run's directory there).
+  const dir = `${RUN.runDir}/defaults-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const out = await run([
+      "--from-spidercoordinator",
+      `${testdata}list.json`,
+      "--out",
+      `${dir}/defaults.json`,
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, "");
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/defaults.json`)).overlayPodCIDR, [
+      "10.244.64.0/18",
+    ]);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["defaults.json"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  // Elsewhere the binary's permissions refuse, and say what to do.
+  const tmp = await Deno.makeTempDir({ prefix: "coordinator-cli-out-" });
+  try {
+    const refused = await run([
+      "--from-spidercoordinator",
+      `${testdata}list.json`,
+      "--out",
+      `${tmp}/defaults.json`,
+    ]);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /Cannot write ".*\/defaults\.json": this binary may write only under \/var\/log, \/run\/cni, \/var\/run\/cni, \/etc\/cni\/net\.d\/coordinator\.d: give --out a path there, or write to stdout/,
+    );
+    assert.deepEqual([...Deno.readDirSync(tmp)], []);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
   }
 });

@@ -27,7 +27,7 @@ export const SUBCOMMANDS: Readonly<
     load: async () => (await import("./doctor.ts")).DOCTOR,
   },
   defaults: {
-    summary: "validate a node defaults file and print the merged configuration",
+    summary: "check a node defaults file, or make one from a Spiderpool SpiderCoordinator",
     load: async () => (await import("./defaults.ts")).DEFAULTS,
   },
 };

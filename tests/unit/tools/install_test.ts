@@ -23,7 +23,7 @@ Deno.test("launcherScript() runs the bundle with exactly the binary's flags", ()
   assert.ok(text.includes(`exec ${argv} '/opt/cni/bin/coordinator.js' "$@"\n`), text);
 });
 
-Deno.test("deno task install --launcher: a working plugin, nothing else left in the dir", async () => {
+Deno.test("deno task install --launcher: a working plugin and subcommand, nothing else left in the dir", async () => {
   const dir = await Deno.makeTempDir({ prefix: "install-test-" });
   try {
     const res = await new Deno.Command(Deno.execPath(), {
@@ -52,6 +52,18 @@ Deno.test("deno task install --launcher: a working plugin, nothing else left in 
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     const v = JSON.parse(new TextDecoder().decode(out.stdout)) as { supportedVersions: string[] };
     assert.ok(v.supportedVersions.includes("1.0.0"));
+    // A subcommand as a person runs it, with the YAML kubectl prints (issue 21).
+    const sc = new URL("../../testdata/spidercoordinator/list_two.yaml", import.meta.url).pathname;
+    const conv = await new Deno.Command(`${dir}/coordinator`, {
+      args: ["defaults", "--from-spidercoordinator", sc],
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(conv.code, 0, new TextDecoder().decode(conv.stderr));
+    const d = JSON.parse(new TextDecoder().decode(conv.stdout)) as Record<string, unknown>;
+    assert.deepEqual(d["hijackCIDR"], ["169.254.0.0/16", "10.96.0.10/32"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
