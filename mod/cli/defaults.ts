@@ -24,6 +24,7 @@
  * @module
  */
 
+import { MAX_STDIN_BYTES } from "../cni/versions.ts";
 import { checkDefaults, checkDefaultsFile } from "../config/defaults.ts";
 import { convertSpiderCoordinator } from "../config/spidercoordinator.ts";
 import { CniError, ErrorCode, errorMessage } from "../errors.ts";
@@ -148,9 +149,15 @@ async function fromSpiderCoordinator(
 ): Promise<number> {
   let text: string;
   try {
-    text = source === "-"
-      ? new TextDecoder().decode(await io.stdin())
-      : await Deno.readTextFile(source);
+    if (source === "-") {
+      const bytes = await io.stdin();
+      if (bytes.length > MAX_STDIN_BYTES) {
+        throw new RangeError(`more than ${MAX_STDIN_BYTES} bytes on stdin: give a file`);
+      }
+      text = new TextDecoder().decode(bytes);
+    } else {
+      text = await Deno.readTextFile(source);
+    }
   } catch (err) {
     io.err(`defaults: Cannot read "${source}": ${errorMessage(err)}\n`);
     return 1;

@@ -182,6 +182,13 @@ Deno.test("defaults --from-spidercoordinator: unreadable input and usage errors"
   assert.equal(missing.code, 1);
   assert.match(missing.err, /^defaults: Cannot read "\/nonexistent\/sc\.yaml": /);
 
+  const huge = await cli(["defaults", "--from-spidercoordinator", "-"], "#".repeat((1 << 20) + 1));
+  assert.equal(huge.code, 1);
+  assert.match(
+    huge.err,
+    /^defaults: Cannot read "-": more than 1048576 bytes on stdin: give a file$/m,
+  );
+
   const notYaml = await cli(["defaults", "--from-spidercoordinator", "-"], "spec:\n\tmode: auto\n");
   assert.equal(notYaml.code, 1);
   assert.match(notYaml.err, /Cannot read "-": not YAML as kubectl prints it: .*tab.*line 2/);
