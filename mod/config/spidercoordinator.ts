@@ -3,7 +3,7 @@
  * keeps them in the `SpiderCoordinator` object (group spiderpool.spidernet.io,
  * version v2beta1, named `default` unless the chart's `coordinator.name`
  * says otherwise); its agent answered every ADD with them (`GetCoordinatorConfig`,
- * ../shared/spec/coordinator.md 2.2). {@linkcode convertSpiderCoordinator}
+ * `shared/spec/coordinator.md` 2.2). {@linkcode convertSpiderCoordinator}
  * maps that object to the plugin's fields as the agent did, validates every
  * field with the rules ADD applies to the node defaults file (the same
  * `parseConfig`), and says what it could not carry over.
