@@ -209,11 +209,17 @@ function routeKey(r: RouteIntent): string {
   return `${shownDst(r.dst)}${via} dev ${r.dev}${table}`;
 }
 
+/** A route, or one nexthop of a multipath route, by device and gateway. */
+function hopMatches(dev: string | undefined, gateway: string | undefined, want: RouteIntent) {
+  return dev === want.dev && (want.via === undefined ||
+    (gateway !== undefined && canonicalIp(gateway) === canonicalIp(want.via)));
+}
+
 function routeMatches(have: IpRoute, want: RouteIntent): boolean {
-  if (have.dev !== want.dev || (have.table ?? "main") !== String(want.table)) return false;
-  if (dstCidr(have) !== want.dst) return false;
-  return want.via === undefined ||
-    (have.gateway !== undefined && canonicalIp(have.gateway) === canonicalIp(want.via));
+  if ((have.table ?? "main") !== String(want.table) || dstCidr(have) !== want.dst) return false;
+  // A route ADD moved out of main may come back as a nexthop of an IPv6 ECMP route.
+  return hopMatches(have.dev, have.gateway, want) ||
+    (have.nexthops ?? []).some((h) => hopMatches(h.dev, h.gateway, want));
 }
 
 function ruleMatches(have: IpRule, want: RuleIntent): boolean {

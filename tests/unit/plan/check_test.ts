@@ -241,3 +241,33 @@ Deno.test("checkDifferences() compares exactly the intents of a version 3 record
     `node sysctl "net.ipv6.conf.vethc0ffee.accept_ra" is 1, not 0`,
   ]);
 });
+
+Deno.test("checkDifferences() finds a route ADD moved out of main back as a nexthop of an ECMP route", () => {
+  const s = state({
+    version: 3,
+    podRules: [],
+    applied: {
+      node: [],
+      pod: [{
+        kind: "route",
+        op: "del",
+        dst: "::/0",
+        via: "fd00:10:7::1",
+        dev: "net1",
+        table: "main",
+      }],
+      sysctls: [],
+      nodeSysctls: [],
+      mangle: [],
+    },
+  });
+  const f = facts();
+  f.pod.routes.push(...parseRoutes([{
+    dst: "default",
+    pref: "medium",
+    nexthops: [{ gateway: "fd00:6::1", dev: "eth0" }, { gateway: "fd00:10:7::1", dev: "net1" }],
+  }]));
+  assert.deepEqual(checkDifferences(expectedOf(s, CONF), f), [
+    `pod route "default via fd00:10:7::1 dev net1" is back (ADD moved it out of the main table)`,
+  ]);
+});
