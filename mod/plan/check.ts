@@ -9,6 +9,10 @@
  * end names the other end's current MAC. Pure: the reads happen in
  * `commands/check.ts`.
  *
+ * One file (about 410 lines): the record of each version, what it stands
+ * for and the comparison of its intents with the facts are one contract
+ * with the state file and change together.
+ *
  * @example
  * ```ts ignore
  * import { checkDifferences, expectedOf } from "./check.ts";
