@@ -10,12 +10,13 @@
  *   [node] ens192 10.6.212.101/16, fd00:6::101/64 ───────────────────────── br0
  *          cali<n> (ee:ee:ee:ee:ee:ee, proxy_arp) ── eth0 [backend] 10.233.64.10/32,
  *                                                     fd00:10:233:64::10/128
- *          nat:    ClusterIP 10.233.0.10:80 / [fd00:10:233::10]:80 -> backend:8080
+ *          kube-proxy (iptables mode, tools/lib/kube_proxy.ts):
+ *                  ClusterIP 10.233.0.10:80 / [fd00:10:233::10]:80 -> backend:8080
  *                  (PREROUTING + OUTPUT, masquerade unless from 10.233.64.0/18)
  *                  NodePort <node IP>:30080 -> underlay pod:8080 (Local: no masquerade)
  *                  NodePort <node IP>:30081 -> overlay pod's eth0:8080 (Local)
- *          filter: KUBE-FORWARD (conntrack INVALID dropped, as kube-proxy does),
- *                  TEST-ACCT (counts TCP port 8080 replies the node forwards)
+ *                  KUBE-FORWARD (conntrack INVALID dropped, as kube-proxy does)
+ *          mangle: TEST-ACCT (counts TCP port 8080 replies the node forwards)
  *   [pods] made by addUnderlayPod() / addOverlayPod(): rp_filter 2 as a distro
  *          leaves it; the plugins under test fill them
  * ```
@@ -24,9 +25,12 @@
  * its netns) that answers with its own name and the peer address it saw;
  * {@linkcode KubeWorld.serve} starts the same server in any netns, and
  * {@linkcode KubeWorld.exchange} is one real TCP exchange with a short
- * timeout. Everything (servers first, then every netns) is removed by
+ * timeout ({@linkcode tcpExchanges}: several from one netns in one client process).
+ * The two-node world (tools/lib/cluster_world.ts) is built of the same parts:
+ * {@linkcode addCalicoEth0}, {@linkcode addExternalClient}, {@linkcode startTcpServer},
+ * {@linkcode addForwardAccounting}. Everything (servers first, then every netns) is removed by
  * `destroy()` / `await using`, also on failure. Requires root, iproute2,
- * iptables/ip6tables (nat, filter, conntrack, addrtype, comment).
+ * iptables/ip6tables (nat, filter, mangle; conntrack, addrtype, comment, statistic).
  *
  * @example
  * ```ts ignore
@@ -42,6 +46,7 @@
 import { addVethPair, createNetns, type TestNetns } from "./netns.ts";
 import { errorMessage } from "../../mod/errors.ts";
 import { pollUntil, within } from "./poll.ts";
+import { applyKubeProxy, type ProxyConfig } from "./kube_proxy.ts";
 import { createWorld, WORLD, type World } from "./world.ts";
 
 /** The fixed addresses and ports of every kube world. */
@@ -84,72 +89,104 @@ export const KUBE = {
 /** The IP family of an address. */
 export type Family = 4 | 6;
 
-/** The kube-proxy (and test accounting) rules of the node, per family. */
-export function kubeProxyRules(family: Family): string {
-  const v6 = family === 6;
-  const c = (s4: string, s6: string) => (v6 ? s6 : s4);
-  const host = v6 ? 128 : 32;
-  const podCidr = c(KUBE.overlayPodCIDR[0], KUBE.overlayPodCIDR[1]);
-  const clusterIp = c(KUBE.clusterIp4, KUBE.clusterIp6);
-  const backend = c(KUBE.backendIp4, KUBE.backendIp6);
-  const dnat = (ip: string) => v6 ? `[${ip}]:${KUBE.serverPort}` : `${ip}:${KUBE.serverPort}`;
-  const underlay = c(KUBE.underlayIp4, KUBE.underlayIp6);
-  const overlay = c(KUBE.overlayEth0Ip4, KUBE.overlayEth0Ip6);
-  const accounted = [
-    underlay,
-    c(KUBE.overlayNet1Ip4, KUBE.overlayNet1Ip6),
-    overlay,
-    backend,
+/** The name of the kube world's node (the endpoints' `nodeName`). */
+export const KUBE_NODE = "node";
+
+/**
+ * The node's Services of one family, as kube-proxy sees them: the backend's ClusterIP, the
+ * underlay pod's and the overlay pod's NodePorts (externalTrafficPolicy=Local; their
+ * ClusterIPs 10.233.0.20 / .21 are not used by the tests).
+ *
+ * @param family the family
+ * @returns kube-proxy's config for {@linkcode applyKubeProxy}
+ */
+export function kubeProxyConfig(family: Family): ProxyConfig {
+  const c = (s4: string, s6: string) => (family === 6 ? s6 : s4);
+  const ep = (ip4: string, ip6: string) => [
+    { ip: c(ip4, ip6), port: KUBE.serverPort, node: KUBE_NODE },
   ];
-  return [
-    "*nat",
-    ":KUBE-SERVICES - [0:0]",
-    ":KUBE-NODEPORTS - [0:0]",
-    ":KUBE-POSTROUTING - [0:0]",
-    ":KUBE-MARK-MASQ - [0:0]",
-    ":KUBE-SVC-BACKEND - [0:0]",
-    ":KUBE-SEP-BACKEND - [0:0]",
-    ":KUBE-EXT-UNDERLAY - [0:0]",
-    ":KUBE-SEP-UNDERLAY - [0:0]",
-    ":KUBE-EXT-OVERLAY - [0:0]",
-    ":KUBE-SEP-OVERLAY - [0:0]",
-    `-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES`,
-    `-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES`,
-    `-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING`,
-    "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000",
-    "-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN",
-    "-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0",
-    `-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE`,
-    `-A KUBE-SERVICES -d ${clusterIp}/${host} -p tcp -m tcp --dport ${KUBE.servicePort} -j KUBE-SVC-BACKEND`,
-    // kube-proxy's masquerade rule for sources outside the cluster pod CIDR
-    // (clusterCIDR): an underlay pod's address is one of them.
-    `-A KUBE-SVC-BACKEND ! -s ${podCidr} -d ${clusterIp}/${host} -p tcp -m tcp --dport ${KUBE.servicePort} -j KUBE-MARK-MASQ`,
-    "-A KUBE-SVC-BACKEND -j KUBE-SEP-BACKEND",
-    `-A KUBE-SEP-BACKEND -s ${backend}/${host} -j KUBE-MARK-MASQ`,
-    `-A KUBE-SEP-BACKEND -p tcp -m tcp -j DNAT --to-destination ${dnat(backend)}`,
-    // externalTrafficPolicy=Local: no masquerade, the client's address reaches the pod.
-    `-A KUBE-NODEPORTS -p tcp -m tcp --dport ${KUBE.nodePort} -j KUBE-EXT-UNDERLAY`,
-    "-A KUBE-EXT-UNDERLAY -j KUBE-SEP-UNDERLAY",
-    `-A KUBE-SEP-UNDERLAY -p tcp -m tcp -j DNAT --to-destination ${dnat(underlay)}`,
-    `-A KUBE-NODEPORTS -p tcp -m tcp --dport ${KUBE.overlayNodePort} -j KUBE-EXT-OVERLAY`,
-    "-A KUBE-EXT-OVERLAY -j KUBE-SEP-OVERLAY",
-    `-A KUBE-SEP-OVERLAY -p tcp -m tcp -j DNAT --to-destination ${dnat(overlay)}`,
-    `-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`,
-    "COMMIT",
-    "*filter",
-    ":KUBE-FORWARD - [0:0]",
-    ":TEST-ACCT - [0:0]",
-    "-A FORWARD -j TEST-ACCT",
-    `-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD`,
-    ...accounted.map((ip) =>
-      `-A TEST-ACCT -s ${ip}/${host} -p tcp -m tcp --sport ${KUBE.serverPort} -m comment --comment "forwarded replies of ${ip}"`
-    ),
-    "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP",
-    `-A KUBE-FORWARD -m mark --mark 0x4000/0x4000 -j ACCEPT`,
-    "-A KUBE-FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
-    "COMMIT",
-    "",
-  ].join("\n");
+  const svc = { namespace: "default", portName: "http", port: KUBE.servicePort } as const;
+  return {
+    family,
+    node: KUBE_NODE,
+    nodeIps: [c(KUBE.nodeIp4, KUBE.nodeIp6)],
+    clusterCidr: c(KUBE.overlayPodCIDR[0], KUBE.overlayPodCIDR[1]),
+    serviceCidr: c(KUBE.serviceCIDR[0], KUBE.serviceCIDR[1]),
+    services: [
+      {
+        ...svc,
+        name: "backend",
+        clusterIp: c(KUBE.clusterIp4, KUBE.clusterIp6),
+        endpoints: ep(KUBE.backendIp4, KUBE.backendIp6),
+      },
+      {
+        ...svc,
+        name: "underlay",
+        clusterIp: c("10.233.0.20", "fd00:10:233::20"),
+        nodePort: KUBE.nodePort,
+        externalTrafficPolicy: "Local",
+        endpoints: ep(KUBE.underlayIp4, KUBE.underlayIp6),
+      },
+      {
+        ...svc,
+        name: "overlay",
+        clusterIp: c("10.233.0.21", "fd00:10:233::21"),
+        nodePort: KUBE.overlayNodePort,
+        externalTrafficPolicy: "Local",
+        endpoints: ep(KUBE.overlayEth0Ip4, KUBE.overlayEth0Ip6),
+      },
+    ],
+  };
+}
+
+/**
+ * Count, in the node's `mangle` FORWARD chain (`TEST-ACCT`), the TCP packets from port 8080
+ * of each source that the node forwards: the replies of the test servers. Before kube-proxy's
+ * filter rules (which may drop them) and untouched when they are rewritten. Call once per node.
+ *
+ * @param node the node netns
+ * @param sources pod addresses (both families)
+ */
+export async function addForwardAccounting(
+  node: TestNetns,
+  sources: readonly string[],
+): Promise<void> {
+  for (const v6 of [false, true]) {
+    const host = v6 ? 128 : 32;
+    const mine = sources.filter((ip) => ip.includes(":") === v6);
+    if (mine.length === 0) continue;
+    await node.exec([v6 ? "ip6tables-restore" : "iptables-restore", "--noflush"], {
+      stdin: [
+        "*mangle",
+        ":TEST-ACCT - [0:0]",
+        "-A FORWARD -j TEST-ACCT",
+        ...mine.map((ip) =>
+          `-A TEST-ACCT -s ${ip}/${host} -p tcp -m tcp --sport ${KUBE.serverPort} -m comment --comment "forwarded replies of ${ip}"`
+        ),
+        "COMMIT",
+        "",
+      ].join("\n"),
+    });
+  }
+}
+
+/**
+ * How many packets from `src` (TCP source port 8080) the node has forwarded
+ * ({@linkcode addForwardAccounting}); throws when its rule is not found.
+ *
+ * @param node the node netns
+ * @param src the source address
+ * @returns the packet counter
+ */
+export async function forwardedPackets(node: TestNetns, src: string): Promise<number> {
+  const v6 = src.includes(":");
+  const save = await node.exec([v6 ? "ip6tables-save" : "iptables-save", "-c", "-t", "mangle"]);
+  const line = save.stdout.split("\n").find((l) =>
+    l.includes("-A TEST-ACCT ") && l.includes(` -s ${src}/${v6 ? 128 : 32} `)
+  );
+  const m = /^\[(\d+):\d+\]/.exec(line ?? "");
+  if (!m) throw new Error(`No TEST-ACCT rule for ${src} in ${node.name}:\n${save.stdout}`);
+  return Number(m[1]);
 }
 
 /** A running test server; dispose it to stop it. */
@@ -170,8 +207,16 @@ export interface Exchange {
   peer?: string;
   /** The client's local address, when connected. */
   local?: string;
+  /** The TCP handshake completed (a SYN-ACK came back), whatever happened next. */
+  connected?: boolean;
   /** Why not: "timeout", the connect error, a short answer. */
   error?: string;
+}
+
+/** The destination of one exchange. */
+export interface ExchangeTarget {
+  ip: string;
+  port: number;
 }
 
 /** Options of {@linkcode KubeWorld.exchange}. */
@@ -235,7 +280,13 @@ export interface KubeWorldOptions {
 
 const DISTRO_RP_FILTER = 2;
 
-function setDistroSysctls(ns: TestNetns): void {
+/**
+ * What Debian/Ubuntu leave in a fresh netns (systemd's 50-default.conf): rp_filter 2 on all,
+ * default and lo.
+ *
+ * @param ns the pod netns
+ */
+export function setDistroSysctls(ns: TestNetns): void {
   // Debian/Ubuntu (systemd 50-default.conf): rp_filter 2 for default and "*".
   for (const k of ["all", "default", "lo"]) {
     ns.setSysctl(`net.ipv4.conf.${k}.rp_filter`, DISTRO_RP_FILTER);
@@ -309,19 +360,37 @@ for await (const c of l) {
 }
 `;
 
-const CLIENT_JS = (ip: string, port: number, timeoutMs: number) => `
-const out = (o) => { console.log(JSON.stringify(o)); Deno.exit(0); };
-setTimeout(() => out({ ok: false, error: "timeout" }), ${timeoutMs});
-try {
-  const c = await Deno.connect({ hostname: ${JSON.stringify(ip)}, port: ${port} });
-  const local = c.localAddr.hostname.replace(/^::ffff:/, "");
-  await c.write(new TextEncoder().encode("GET / HTTP/1.0\\r\\nHost: t\\r\\n\\r\\n"));
-  const text = await new Response(c.readable).text();
-  const m = /\\r\\n\\r\\n(\\S+) peer=(\\S+)\\n$/.exec(text);
-  out(m ? { ok: true, server: m[1], peer: m[2], local } : { ok: false, local, error: "answer: " + JSON.stringify(text) });
-} catch (err) {
-  out({ ok: false, error: String(err) });
-}
+const CLIENT_JS = (targets: readonly ExchangeTarget[], timeoutMs: number) => `
+const dec = (s) => s.replace(/^::ffff:/, "");
+const one = (t) => new Promise((resolve) => {
+  let conn;
+  let connected = false;
+  let done = false;
+  const finish = (o) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    try { conn?.close(); } catch { /* closed by the answer */ }
+    resolve({ ...o, connected });
+  };
+  const timer = setTimeout(() => finish({ ok: false, error: "timeout" }), ${timeoutMs});
+  (async () => {
+    try {
+      conn = await Deno.connect({ hostname: t.ip, port: t.port });
+      connected = true;
+      const local = dec(conn.localAddr.hostname);
+      await conn.write(new TextEncoder().encode("GET / HTTP/1.0\\r\\nHost: t\\r\\n\\r\\n"));
+      const text = await new Response(conn.readable).text();
+      conn = undefined;
+      const m = /\\r\\n\\r\\n(\\S+) peer=(\\S+)\\n$/.exec(text);
+      finish(m ? { ok: true, server: m[1], peer: m[2], local } : { ok: false, local, error: "answer: " + JSON.stringify(text) });
+    } catch (err) {
+      finish({ ok: false, error: String(err) });
+    }
+  })();
+});
+console.log(JSON.stringify(await Promise.all(${JSON.stringify(targets)}.map(one))));
+Deno.exit(0);
 `;
 
 /** How long a test server or client may take to start (a Deno start on a busy machine). */
@@ -331,7 +400,21 @@ function denoEval(code: string): string[] {
   return [Deno.execPath(), "eval", "--no-config", "--no-npm", "--no-remote", code];
 }
 
-async function startServer(ns: TestNetns, name: string, port: number): Promise<TcpServer> {
+/**
+ * Start the test server in a netns on `[::]:port` (both families): it answers every
+ * connection with `HTTP/1.0 200` and the body `<name> peer=<addr>`. It is running (listening)
+ * when this returns.
+ *
+ * @param ns where it runs
+ * @param name the name it answers with
+ * @param port the port
+ * @returns the server; stop it before the netns goes
+ */
+export async function startTcpServer(
+  ns: TestNetns,
+  name: string,
+  port: number = KUBE.serverPort,
+): Promise<TcpServer> {
   const child = new Deno.Command("ip", {
     args: ["netns", "exec", ns.name, ...denoEval(SERVER_JS(name, port))],
     stdin: "null",
@@ -372,12 +455,64 @@ async function startServer(ns: TestNetns, name: string, port: number): Promise<T
 }
 
 /**
- * One TCP exchange from a netns, within a timeout counted by the client
- * program itself once it runs (so a slow start on a busy machine does not
- * count as a lost exchange). Only what the client reports is an outcome: a
- * client that ends without its report (killed, crashed; a hard kill a minute
- * after the timeout covers a hung start) is an error, never a failed
- * exchange, or a case that must fail would pass on it.
+ * TCP exchanges (HTTP GET) from one netns, all at once in one client process, each within
+ * its own timeout counted by the client program itself once it runs (so a slow start on a
+ * busy machine does not count as a lost exchange). Only what the client reports is an
+ * outcome: an exchange that did not complete is `ok: false` with the reason, and a client
+ * that ends without its report of every target (killed, crashed; a hard kill a minute after
+ * the timeout covers a hung start) is an error, never a failed exchange, or a case that must
+ * fail would pass on it.
+ *
+ * @param from where the client runs
+ * @param targets the destinations
+ * @param opts the timeout
+ * @returns one outcome per target, in order
+ * @throws {Error} when the client ended without its report, with its exit code and output
+ */
+export async function tcpExchanges(
+  from: TestNetns,
+  targets: readonly ExchangeTarget[],
+  opts: ExchangeOptions = {},
+): Promise<Exchange[]> {
+  if (targets.length === 0) return [];
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", from.name, ...denoEval(CLIENT_JS(targets, timeoutMs))],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const kill = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* ended */ }
+  }, timeoutMs + SERVER_START_MS);
+  const out = await child.output();
+  clearTimeout(kill);
+  const text = new TextDecoder().decode(out.stdout).trim();
+  let report: unknown;
+  try {
+    report = JSON.parse(text);
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+  }
+  if (
+    Array.isArray(report) && report.length === targets.length &&
+    report.every((e) => typeof e === "object" && e !== null && typeof e.ok === "boolean")
+  ) {
+    return report as Exchange[];
+  }
+  throw new Error(
+    `The TCP client in ${from.name} (to ${
+      targets.map((t) => `${t.ip} port ${t.port}`).join(", ")
+    }) ended without its report: exit ${out.code}, stdout ${JSON.stringify(text)}, stderr ${
+      JSON.stringify(new TextDecoder().decode(out.stderr).trim().slice(-2000))
+    }`,
+  );
+}
+
+/**
+ * One TCP exchange from a netns ({@linkcode tcpExchanges} with one target).
  *
  * @param from where the client runs
  * @param ip the destination address
@@ -392,40 +527,34 @@ export async function tcpExchange(
   port: number,
   opts: ExchangeOptions = {},
 ): Promise<Exchange> {
-  const timeoutMs = opts.timeoutMs ?? 2000;
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", from.name, ...denoEval(CLIENT_JS(ip, port, timeoutMs))],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const kill = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* ended */ }
-  }, timeoutMs + SERVER_START_MS);
-  const out = await child.output();
-  clearTimeout(kill);
-  const text = new TextDecoder().decode(out.stdout).trim();
-  try {
-    const report = JSON.parse(text) as Exchange;
-    if (typeof report.ok === "boolean") return report;
-  } catch (err) {
-    if (!(err instanceof SyntaxError)) throw err;
-  }
-  throw new Error(
-    `The TCP client in ${from.name} (to ${ip} port ${port}) ended without its report: ` +
-      `exit ${out.code}, stdout ${JSON.stringify(text)}, stderr ${
-        JSON.stringify(new TextDecoder().decode(out.stderr).trim().slice(-2000))
-      }`,
-  );
+  return (await tcpExchanges(from, [{ ip, port }], opts))[0]!;
 }
 
-async function applyRules(node: TestNetns, families: readonly Family[]): Promise<void> {
-  for (const f of families) {
-    await node.exec([f === 6 ? "ip6tables-restore" : "iptables-restore"], {
-      stdin: kubeProxyRules(f),
-    });
+/**
+ * The external client one router hop away on the underlay network: `client`'s eth0
+ * 10.8.0.50/24 (fd00:8::50/64) behind the gateway's `ext0` 10.8.0.1 (fd00:8::1), which
+ * forwards (no redirects).
+ *
+ * @param gw the world's gateway
+ * @param client an empty netns
+ * @param ipv6 the IPv6 half too
+ */
+export async function addExternalClient(
+  gw: TestNetns,
+  client: TestNetns,
+  ipv6: boolean,
+): Promise<void> {
+  gw.setSysctl("net.ipv4.ip_forward", 1);
+  gw.setSysctl("net.ipv4.conf.all.send_redirects", 0);
+  await addVethPair(gw, "ext0", client, "eth0");
+  await gw.ip(["addr", "add", `${KUBE.clientGw4}/24`, "dev", "ext0"]);
+  await client.ip(["addr", "add", `${KUBE.clientIp4}/24`, "dev", "eth0"]);
+  await client.ip(["route", "add", "default", "via", KUBE.clientGw4]);
+  if (ipv6) {
+    gw.setSysctl("net.ipv6.conf.all.forwarding", 1);
+    await gw.ip(["addr", "add", `${KUBE.clientGw6}/64`, "dev", "ext0", "nodad"]);
+    await client.ip(["addr", "add", `${KUBE.clientIp6}/64`, "dev", "eth0", "nodad"]);
+    await client.ip(["-6", "route", "add", "default", "via", KUBE.clientGw6]);
   }
 }
 
@@ -464,18 +593,7 @@ export async function createKubeWorld(opts: KubeWorldOptions = {}): Promise<Kube
     const { node, gw } = world;
     // The external client, one router hop away on the underlay network.
     const client = await newNetns("client");
-    gw.setSysctl("net.ipv4.ip_forward", 1);
-    gw.setSysctl("net.ipv4.conf.all.send_redirects", 0);
-    await addVethPair(gw, "ext0", client, "eth0");
-    await gw.ip(["addr", "add", `${KUBE.clientGw4}/24`, "dev", "ext0"]);
-    await client.ip(["addr", "add", `${KUBE.clientIp4}/24`, "dev", "eth0"]);
-    await client.ip(["route", "add", "default", "via", KUBE.clientGw4]);
-    if (ipv6) {
-      gw.setSysctl("net.ipv6.conf.all.forwarding", 1);
-      await gw.ip(["addr", "add", `${KUBE.clientGw6}/64`, "dev", "ext0", "nodad"]);
-      await client.ip(["addr", "add", `${KUBE.clientIp6}/64`, "dev", "eth0", "nodad"]);
-      await client.ip(["-6", "route", "add", "default", "via", KUBE.clientGw6]);
-    }
+    await addExternalClient(gw, client, ipv6);
 
     const backend = await newNetns("backend");
     const backendCali = await addCalicoEth0(
@@ -484,7 +602,15 @@ export async function createKubeWorld(opts: KubeWorldOptions = {}): Promise<Kube
       KUBE.backendIp4,
       ipv6 ? KUBE.backendIp6 : undefined,
     );
-    await applyRules(node, families);
+    await applyKubeProxy(node, "iptables", families.map(kubeProxyConfig));
+    await addForwardAccounting(
+      node,
+      families.flatMap((f) =>
+        f === 4
+          ? [KUBE.underlayIp4, KUBE.overlayNet1Ip4, KUBE.overlayEth0Ip4, KUBE.backendIp4]
+          : [KUBE.underlayIp6, KUBE.overlayNet1Ip6, KUBE.overlayEth0Ip6, KUBE.backendIp6]
+      ),
+    );
 
     const kw: KubeWorld = {
       world,
@@ -511,7 +637,7 @@ export async function createKubeWorld(opts: KubeWorldOptions = {}): Promise<Kube
         return { ns, cali };
       },
       serve: async (ns, name, port = KUBE.serverPort) => {
-        const s = await startServer(ns, name, port);
+        const s = await startTcpServer(ns, name, port);
         servers.push(s);
         return s;
       },
@@ -529,22 +655,7 @@ export async function createKubeWorld(opts: KubeWorldOptions = {}): Promise<Kube
           { until: (entry) => /\bREACHABLE\b/.test(entry), timeoutMs: 30_000 },
         );
       },
-      forwardedFrom: async (src) => {
-        const v6 = src.includes(":");
-        const save = await node.exec([
-          v6 ? "ip6tables-save" : "iptables-save",
-          "-c",
-          "-t",
-          "filter",
-        ]);
-        const host = v6 ? 128 : 32;
-        const line = save.stdout.split("\n").find((l) =>
-          l.includes("-A TEST-ACCT ") && l.includes(` -s ${src}/${host} `)
-        );
-        const m = /^\[(\d+):\d+\]/.exec(line ?? "");
-        if (!m) throw new Error(`no TEST-ACCT rule for ${src} on the node:\n${save.stdout}`);
-        return Number(m[1]);
-      },
+      forwardedFrom: (src) => forwardedPackets(node, src),
       destroy,
       [Symbol.asyncDispose]: destroy,
     };
