@@ -4,7 +4,7 @@
  * {@linkcode Finding}: OK / WARN / FAIL, what was found and the remedy. The
  * reads are in `./gather.ts`; the readiness checks STATUS shares in `./ready.ts`.
  *
- * One file (about 420 lines): the evaluators are one table of small rules
+ * One file (about 500 lines): the evaluators are one table of small rules
  * over the same facts, each short; split, they would only scatter it.
  *
  * @example
@@ -407,4 +407,95 @@ export function evalInstall(
       remedy: "fix the config (coordinator explain shows what a config does)",
     },
   ];
+}
+
+/** A rule on the node's forward path that drops packets conntrack calls INVALID. */
+export interface InvalidDrop {
+  family: 4 | 6;
+  chain: string;
+  /** The rule as `iptables-save` prints it. */
+  rule: string;
+}
+
+const IFACE = /(^|\s)(!\s+)?-[io]\s/;
+
+/**
+ * The rules of `iptables-save -t filter` (or ip6tables-save) output that drop conntrack
+ * INVALID packets on the forward path: in FORWARD or a chain it jumps to, following only
+ * jumps that hold for every interface. A rule or jump limited to interfaces (`-i`/`-o`, as
+ * Calico's per-workload chains are) is left out.
+ *
+ * @param save the save output (other tables in it are ignored)
+ * @param family which family it is of
+ * @returns the dropping rules, in the order they were found
+ */
+export function invalidDrops(save: string, family: 4 | 6): InvalidDrop[] {
+  const chains = new Map<string, string[]>();
+  let inFilter = false;
+  for (const line of save.split("\n")) {
+    if (line.startsWith("*")) inFilter = line.trim() === "*filter";
+    const m = /^-A (\S+) /.exec(line);
+    if (!inFilter || !m) continue;
+    chains.set(m[1]!, [...(chains.get(m[1]!) ?? []), line.trim()]);
+  }
+  const out: InvalidDrop[] = [];
+  const seen = new Set<string>();
+  const walk = (chain: string) => {
+    if (seen.has(chain)) return;
+    seen.add(chain);
+    for (const rule of chains.get(chain) ?? []) {
+      if (IFACE.test(rule)) continue;
+      if (/\s-j DROP\b/.test(rule) && /--(ct)?state (\S+,)?INVALID\b/.test(rule)) {
+        out.push({ family, chain, rule });
+      }
+      const target = /\s-[jg] (\S+)/.exec(rule)?.[1];
+      if (target !== undefined && chains.has(target)) walk(target);
+    }
+  };
+  walk("FORWARD");
+  return out;
+}
+
+/**
+ * A rule dropping conntrack INVALID packets on the forward path (kube-proxy's iptables mode
+ * writes `-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP`) breaks TCP between an
+ * underlay pod and an overlay pod on another node: that path crosses this node one way
+ * only (out by the pod's veth0 and the hijack route, back straight over the underlay, or
+ * the other way round), so conntrack never sees the handshake complete and calls every
+ * later packet INVALID. `nf_conntrack_tcp_be_liberal=1` does not change that (it relaxes
+ * the window check, not the state table; docs/network.md has the measurements); kube-proxy
+ * 1.29+ leaves the rule out while it is 1, its nftables mode never writes one.
+ *
+ * @param drops the rules found ({@linkcode invalidDrops}), both families
+ * @param liberal net.netfilter.nf_conntrack_tcp_be_liberal (undefined: no conntrack)
+ * @returns the finding
+ */
+export function evalInvalidDrop(
+  drops: readonly InvalidDrop[],
+  liberal: number | undefined,
+): Finding {
+  const id = "conntrack-invalid";
+  const setting = `net.netfilter.nf_conntrack_tcp_be_liberal=${liberal ?? "?"}`;
+  if (drops.length === 0) return ok(id, `no INVALID drop on the forward path (${setting})`);
+  const rules = [...new Set(drops.map((d) => d.rule))].map((r) => `"${r}"`).join(", ");
+  const families = [...new Set(drops.map((d) => `IPv${d.family}`))].join(", ");
+  const found = `conntrack INVALID dropped on the forward path: ${rules} (${families})`;
+  const path =
+    'TCP between an underlay pod and an overlay pod on another node crosses this node one way only and is dropped here (docs/network.md, "Two nodes")';
+  if (liberal === 1) {
+    return {
+      id,
+      level: "WARN",
+      found: `${found} although ${setting}`,
+      remedy:
+        `${path}; the setting alone does not let it through (conntrack's state table, not its window check, calls those packets INVALID): kube-proxy before 1.29 writes the rule whatever the setting, so upgrade it (1.29+ leaves the rule out while the setting is 1) or run it in nftables mode; if other software wrote the rule, remove it there`,
+    };
+  }
+  return {
+    id,
+    level: "WARN",
+    found: `${found}; ${setting}`,
+    remedy:
+      `${path}: set net.netfilter.nf_conntrack_tcp_be_liberal=1 (kube-proxy: conntrack.tcpBeLiberal: true) and restart kube-proxy 1.29 or later, which then leaves the rule out; or run kube-proxy in nftables mode`,
+  };
 }

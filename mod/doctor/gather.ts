@@ -6,7 +6,8 @@
  * under the state dir (`COORDINATOR_STATE_DIR`). Read-only.
  *
  * Processes: `ip -V` (readiness), one `ip -j -batch` and one `ip -6 -j -batch`
- * (the IPv6 rules) beside it, `iptables -V`, `iptables-save -t nat`.
+ * (the IPv6 rules) beside it, `iptables -V`, `iptables-save -t nat`,
+ * `iptables-save -t filter`, `ip6tables-save -t filter`.
  *
  * @module
  */
@@ -23,6 +24,7 @@ import { readSysctls } from "../kernel/sysctl.ts";
 import {
   evalHostTable,
   evalInstall,
+  evalInvalidDrop,
   evalIptablesBackend,
   evalLinkPolicy,
   evalNeighHeadroom,
@@ -32,6 +34,7 @@ import {
   evalRpFilter,
   type FileText,
   type Finding,
+  invalidDrops,
   type StateSeen,
 } from "./checks.ts";
 import { readyChecks } from "./ready.ts";
@@ -174,7 +177,10 @@ function states(): StateSeen[] {
 export async function runDoctor(opts: DoctorOptions = {}): Promise<Finding[]> {
   const root = opts.root ?? "/";
   const findings: Finding[] = await readyChecks();
-  const [batch, ver, nat] = await Promise.all([
+  // Exit codes 1-4: a table the kernel lacks, no permission; read as nothing there.
+  const save = (argv: string[]) =>
+    run(argv, { okCodes: [0, 1, 2, 3, 4] }).then((r) => r.stdout + r.stderr, () => "");
+  const [batch, ver, nat, filter4, filter6] = await Promise.all([
     runIp({
       before: {
         links: READ.links(),
@@ -185,10 +191,9 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<Finding[]> {
       },
     }).catch(() => undefined),
     run(["iptables", "-V"]).then((r) => r.stdout + r.stderr, () => undefined),
-    run(["iptables-save", "-t", "nat"], { okCodes: [0, 1, 2, 3, 4] }).then(
-      (r) => r.stdout + r.stderr,
-      () => "",
-    ),
+    save(["iptables-save", "-t", "nat"]),
+    save(["iptables-save", "-t", "filter"]),
+    save(["ip6tables-save", "-t", "filter"]),
   ]);
   // A read that failed reads as empty (its answer is empty), as a node without them.
   const links: IpLink[] = batch?.before.links ?? [];
@@ -212,6 +217,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<Finding[]> {
     "net.ipv4.conf.all.rp_filter",
     ...uplinks.map((u) => `net.ipv4.conf.${u}.rp_filter`),
     "net.ipv4.neigh.default.gc_thresh3",
+    "net.netfilter.nf_conntrack_tcp_be_liberal",
   ];
   const sys = readSysctls(keys);
   const num = (k: string) => {
@@ -229,6 +235,12 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<Finding[]> {
   findings.push(evalHostTable(rules, routes, hostRuleTable));
   findings.push(evalReplyMark(rules, routes));
   findings.push(evalNeighHeadroom(num("net.ipv4.neigh.default.gc_thresh3"), neigh.length));
+  findings.push(
+    evalInvalidDrop(
+      [...invalidDrops(filter4, 4), ...invalidDrops(filter6, 6)],
+      num("net.netfilter.nf_conntrack_tcp_be_liberal"),
+    ),
+  );
   findings.push(...evalOrphans(states(), links, routes, hostRuleTable));
   const binDir = under(root, opts.binDir ?? "/opt/cni/bin");
   let bin = false;

@@ -2,65 +2,22 @@
  * `coordinator doctor` in a world's node netns: a clean node reports no
  * problem; each planted problem (a foreign rule at 1000, an orphan state
  * file, an orphan host veth, rp_filter 1 on the uplink, NetworkManager without
- * the veth rule, a persistent MAC policy) is reported, and only it. STATUS
- * starts at most one child process.
+ * the veth rule, a persistent MAC policy, kube-proxy's conntrack INVALID drop)
+ * is reported, and only it. STATUS starts at most one child process.
  */
 
 import assert from "node:assert/strict";
 import { itConf, WORLD, type World, worldTest } from "../_helpers/world.ts";
 import { privilegedSkipReason } from "../_helpers/netns.ts";
-import { driverArgv, pluginArgv, runProcess } from "../_helpers/cni.ts";
+import { applyKubeProxy } from "../../tools/lib/kube_proxy.ts";
+import { kubeProxyConfig } from "../../tools/lib/kube_world.ts";
+import { driverArgv, runProcess } from "../_helpers/cni.ts";
 import { RUN } from "../_helpers/run.ts";
-import type { Finding } from "../../mod/doctor/checks.ts";
+import { doctor as doctorIn, type Planted, problems, withPlanted } from "../_helpers/doctor.ts";
+
+const doctor = (w: World, p: Planted) => doctorIn(w.node, p);
 
 const skip = privilegedSkipReason();
-
-interface Planted {
-  root: string;
-  stateDir: string;
-}
-
-async function plantRoot(): Promise<Planted> {
-  const root = await Deno.makeTempDir({ prefix: "doctor-root-" });
-  await Deno.mkdir(`${root}/opt/cni/bin`, { recursive: true });
-  await Deno.writeTextFile(`${root}/opt/cni/bin/coordinator`, "#!/bin/sh\n", { mode: 0o755 });
-  // Under /run/cni: the plugin may write only there (permissions.ts).
-  await Deno.mkdir("/run/cni", { recursive: true });
-  const stateDir = await Deno.makeTempDir({ dir: "/run/cni", prefix: "doctor-state-" });
-  return { root, stateDir };
-}
-
-async function doctor(w: World, p: Planted): Promise<{ code: number; findings: Finding[] }> {
-  const run = await runProcess(
-    [...pluginArgv(), "doctor", "--json", "--root", p.root],
-    {
-      PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
-      COORDINATOR_STATE_DIR: p.stateDir,
-      // The readiness checks take the host lock: this run's, not the machine's.
-      COORDINATOR_LOCK_FILE: `${p.stateDir}/coordinator.lock`,
-    },
-    "",
-    { netns: w.node },
-  );
-  const json = run.json as { findings: Finding[] } | undefined;
-  assert.ok(json, run.stdout + run.stderr);
-  return { code: run.code, findings: json.findings };
-}
-
-/** The ids that are not OK. */
-function problems(findings: readonly Finding[]): string[] {
-  return findings.filter((f) => f.level !== "OK").map((f) => f.id).sort();
-}
-
-async function withPlanted(fn: (p: Planted) => Promise<void>): Promise<void> {
-  const p = await plantRoot();
-  try {
-    await fn(p);
-  } finally {
-    await Deno.remove(p.root, { recursive: true });
-    await Deno.remove(p.stateDir, { recursive: true });
-  }
-}
 
 worldTest(skip, "doctor: a clean node reports no problem and exits 0", async (w) => {
   await withPlanted(async (p) => {
@@ -135,6 +92,39 @@ worldTest(skip, "doctor: NetworkManager and .link files under --root", async (w)
     assert.deepEqual(problems((await doctor(w, p)).findings), []);
   });
 });
+
+worldTest(
+  skip,
+  "doctor: kube-proxy's INVALID drop (iptables mode) with be_liberal 0, then 1, then without the rule",
+  async (w) => {
+    await withPlanted(async (p) => {
+      // The node's own netns: nf_conntrack_tcp_be_liberal is per netns.
+      w.node.setSysctl("net.netfilter.nf_conntrack_tcp_be_liberal", 0);
+      await applyKubeProxy(w.node, "iptables", [kubeProxyConfig(4), kubeProxyConfig(6)]);
+      const strict = await doctor(w, p);
+      assert.deepEqual(problems(strict.findings), ["conntrack-invalid"]);
+      const f = strict.findings.find((x) => x.id === "conntrack-invalid")!;
+      assert.match(
+        f.found,
+        /"-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP" \(IPv4, IPv6\)/,
+      );
+      assert.match(f.remedy, /nf_conntrack_tcp_be_liberal=1/);
+      assert.equal(strict.code, 0, "a WARN is not a failure");
+      w.node.setSysctl("net.netfilter.nf_conntrack_tcp_be_liberal", 1);
+      const liberal = await doctor(w, p);
+      assert.match(
+        liberal.findings.find((x) => x.id === "conntrack-invalid")!.found,
+        /although net\.netfilter\.nf_conntrack_tcp_be_liberal=1/,
+      );
+      // kube-proxy 1.29+ leaves the rule out while the setting is 1.
+      await applyKubeProxy(w.node, "iptables", [
+        { ...kubeProxyConfig(4), dropInvalid: false },
+        { ...kubeProxyConfig(6), dropInvalid: false },
+      ]);
+      assert.deepEqual(problems((await doctor(w, p)).findings), []);
+    });
+  },
+);
 
 worldTest(skip, "STATUS starts at most one child process", async (w) => {
   // STATUS makes the state directory and takes the lock: this run's places.

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import {
   evalHostTable,
+  evalInvalidDrop,
   evalIptablesBackend,
   evalLinkPolicy,
   evalNeighHeadroom,
@@ -10,6 +11,7 @@ import {
   evalOrphans,
   evalReplyMark,
   evalRpFilter,
+  invalidDrops,
 } from "../../../mod/doctor/checks.ts";
 import type { IpLink, IpRule } from "../../../mod/kernel/ip_json.ts";
 
@@ -111,4 +113,61 @@ Deno.test("orphans: gone netns, stray veth, table-500 route to no veth", () => {
     500,
   );
   assert.deepEqual(clean.map((x) => x.level), ["OK", "OK", "OK"]);
+});
+
+// kube-proxy's filter table (iptables mode) as iptables-save prints it, with Calico's
+// per-workload drop (reached only through an interface match) and a nat table.
+const KUBE_FILTER = `*nat
+:KUBE-FORWARD - [0:0]
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:KUBE-FORWARD - [0:0]
+:cali-FORWARD - [0:0]
+:cali-tw-cali1234 - [0:0]
+-A FORWARD -m comment --comment "cali:wUHhoiAYhphO9Mso" -j cali-FORWARD
+-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
+-A cali-FORWARD -o cali+ -m comment --comment "cali:x" -j cali-tw-cali1234
+-A cali-tw-cali1234 -m conntrack --ctstate INVALID -j DROP
+-A INPUT -m conntrack --ctstate INVALID -j DROP
+COMMIT
+`;
+
+Deno.test("invalidDrops() finds the forward path's INVALID drop (kube-proxy's), not per-interface or INPUT ones", () => {
+  assert.deepEqual(invalidDrops(KUBE_FILTER, 4), [
+    {
+      family: 4,
+      chain: "KUBE-FORWARD",
+      rule: "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP",
+    },
+  ]);
+  assert.deepEqual(invalidDrops("-A FORWARD -m state --state INVALID,NEW -j DROP\n", 6), []);
+  assert.deepEqual(
+    invalidDrops("*filter\n-A FORWARD -m state --state INVALID,NEW -j DROP\nCOMMIT\n", 6).length,
+    1,
+  );
+  assert.deepEqual(invalidDrops("", 4), [], "no iptables output: nothing found");
+});
+
+Deno.test("evalInvalidDrop(): OK without the rule; WARN with it, the remedy naming be_liberal or kube-proxy's version", () => {
+  assert.equal(evalInvalidDrop([], 0).level, "OK");
+  const drops = [...invalidDrops(KUBE_FILTER, 4), ...invalidDrops(KUBE_FILTER, 6)];
+  const strict = evalInvalidDrop(drops, 0);
+  assert.equal(strict.level, "WARN");
+  assert.match(
+    strict.found,
+    /KUBE-FORWARD .*\(IPv4, IPv6\); net\.netfilter\.nf_conntrack_tcp_be_liberal=0/,
+  );
+  assert.match(
+    strict.remedy,
+    /nf_conntrack_tcp_be_liberal=1 .*kube-proxy 1\.29 or later.*nftables mode/,
+  );
+  const liberal = evalInvalidDrop(drops, 1);
+  assert.equal(liberal.level, "WARN");
+  assert.match(liberal.found, /although net\.netfilter\.nf_conntrack_tcp_be_liberal=1/);
+  assert.match(liberal.remedy, /kube-proxy before 1\.29 writes the rule whatever the setting/);
 });
