@@ -79,6 +79,14 @@ export interface World extends AsyncDisposable {
    */
   addPod(prefix?: string): Promise<TestNetns>;
   /**
+   * Add another node on the switch (a second Kubernetes node): its uplink (the world's
+   * uplink name) with `ip4`/prefix and `ip6`/64, default routes via the world's gateway,
+   * forwarding on; removed with the world.
+   *
+   * @param opts short name prefix (also names the switch port `p-<prefix>`), addresses
+   */
+  addNode(opts: { prefix: string; ip4: string; ip6?: string }): Promise<TestNetns>;
+  /**
    * Place a "service" address (e.g. "10.233.0.10/32") on the node's
    * `kube-ipvs0` (a veth whose peer `kube-ipvs0-p` stays in the node: the
    * kernel here has no dummy links).
@@ -111,6 +119,34 @@ async function destroyAll(list: TestNetns[]): Promise<void> {
   if (errors.length > 0) throw new Error(`Cannot destroy the world: ${errors.join("; ")}`);
 }
 
+/** Plug `node` into the switch as `port` and make it a forwarding node with its addresses. */
+async function setUpNode(
+  sw: TestNetns,
+  node: TestNetns,
+  port: string,
+  net4: WorldNet4,
+  ip6: string | undefined,
+): Promise<void> {
+  await addVethPair(sw, port, node, net4.uplink);
+  await sw.ip(["link", "set", port, "master", "br0"]);
+  // A Kubernetes node forwards; IPv6 forwarding also stops it from
+  // accepting router advertisements, which keeps the world static.
+  node.setSysctl("net.ipv4.ip_forward", 1);
+  node.setSysctl("net.ipv4.conf.all.arp_notify", 1);
+  const batch = [
+    `addr add ${net4.nodeIp4}/${net4.prefix4} dev ${net4.uplink}`,
+    `route add default via ${net4.gateway4} dev ${net4.uplink}`,
+  ];
+  if (ip6 !== undefined) {
+    node.setSysctl("net.ipv6.conf.all.forwarding", 1);
+    batch.push(
+      `addr add ${ip6}/${WORLD.prefix6} dev ${net4.uplink} nodad`,
+      `route add default via ${WORLD.gateway6} dev ${net4.uplink}`,
+    );
+  }
+  await exec(["ip", "-n", node.name, "-batch", "-"], { stdin: batch.join("\n") + "\n" });
+}
+
 /**
  * Build a world (switch, node, gateway). On any failure everything made so
  * far is removed before the error is thrown.
@@ -139,29 +175,11 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
 
     await sw.ip(["link", "add", "br0", "type", "bridge"]);
     await sw.ip(["link", "set", "br0", "up"]);
-    await addVethPair(sw, "p-node", node, net4.uplink);
     await addVethPair(sw, "p-gw", gw, "eth0");
-    await sw.ip(["link", "set", "p-node", "master", "br0"]);
     await sw.ip(["link", "set", "p-gw", "master", "br0"]);
-
-    // A Kubernetes node forwards; IPv6 forwarding also stops it from
-    // accepting router advertisements, which keeps the world static.
-    node.setSysctl("net.ipv4.ip_forward", 1);
-    node.setSysctl("net.ipv4.conf.all.arp_notify", 1);
-    const nodeBatch = [
-      `addr add ${net4.nodeIp4}/${net4.prefix4} dev ${net4.uplink}`,
-      `route add default via ${net4.gateway4} dev ${net4.uplink}`,
-    ];
+    await setUpNode(sw, node, "p-node", net4, ipv6 ? WORLD.nodeIp6 : undefined);
     const gwBatch = [`addr add ${net4.gateway4}/${net4.prefix4} dev eth0`];
-    if (ipv6) {
-      node.setSysctl("net.ipv6.conf.all.forwarding", 1);
-      nodeBatch.push(
-        `addr add ${WORLD.nodeIp6}/${WORLD.prefix6} dev ${net4.uplink} nodad`,
-        `route add default via ${WORLD.gateway6} dev ${net4.uplink}`,
-      );
-      gwBatch.push(`addr add ${WORLD.gateway6}/${WORLD.prefix6} dev eth0 nodad`);
-    }
-    await exec(["ip", "-n", node.name, "-batch", "-"], { stdin: nodeBatch.join("\n") + "\n" });
+    if (ipv6) gwBatch.push(`addr add ${WORLD.gateway6}/${WORLD.prefix6} dev eth0 nodad`);
     await exec(["ip", "-n", gw.name, "-batch", "-"], { stdin: gwBatch.join("\n") + "\n" });
 
     const world: World = {
@@ -173,6 +191,12 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       addPod: async (prefix = "pod") => {
         const ns = await createNetns(prefix);
         pods.push(ns);
+        return ns;
+      },
+      addNode: async ({ prefix, ip4, ip6 }) => {
+        const ns = await createNetns(prefix);
+        made.push(ns);
+        await setUpNode(sw, ns, `p-${prefix}`, { ...net4, nodeIp4: ip4 }, ip6);
         return ns;
       },
       addServiceAddress: async (cidr) => {
