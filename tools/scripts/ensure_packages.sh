@@ -20,8 +20,9 @@ set -uo pipefail
 case "${1:-test}" in
   test)
     # ip; iptables-restore for underlay mode; macvlan/static/host-local/ptp for the
-    # chains; ping for traffic checks; containerd, runc and busybox-static for e2e.
-    PACKAGES=(iproute2 iptables containernetworking-plugins iputils-ping containerd runc busybox-static)
+    # chains; ping for traffic checks; nft for kube-proxy's nftables mode in the two-node
+    # suite; containerd, runc and busybox-static for e2e.
+    PACKAGES=(iproute2 iptables containernetworking-plugins iputils-ping nftables containerd runc busybox-static)
     ;;
   demo)
     PACKAGES=(iproute2 iptables containernetworking-plugins iputils-ping)
