@@ -395,20 +395,21 @@ function clusterTest(mode: KubeProxyMode): void {
             assert.match(route, / dev net1 /, `IPv${f} reply route to node B`);
           }
 
-          // 5 alone: the reply goes back through B (B forwards it to the client), not A.
+          // 5 alone: the reply goes back through B (B forwards it to the client), not A (it
+          // would forward it to B's IP). Counted by destination: half-open connections of 4
+          // may still retransmit underlay-a's SYN-ACKs through A meanwhile.
           const five = all.filter((c) => c.id.startsWith("5 "));
-          const ua = cw.families.map((f) => addr(CLUSTER.underlayA, f));
           const count = () =>
-            Promise.all(
-              [cw.a, cw.b].flatMap((n) => ua.map((ip) => cw.forwardedFrom(n, ip))),
-            );
+            Promise.all(cw.families.flatMap((f) => [
+              cw.forwardedFrom(cw.a, addr(CLUSTER.underlayA, f), addr(CLUSTER.b, f)),
+              cw.forwardedFrom(cw.b, addr(CLUSTER.underlayA, f), addr(CLUSTER.client, f)),
+            ]));
           const c0 = await count();
           await assertOutcomes(cw, five, answer, "case 5 again");
           const c1 = await count();
-          const n = ua.length;
-          for (let i = 0; i < n; i++) {
-            assert.equal(c1[i], c0[i], `node A forwarded a case-5 reply of ${ua[i]}`);
-            assert.ok(c1[n + i]! > c0[n + i]!, `node B forwarded no case-5 reply of ${ua[i]}`);
+          for (const [i, f] of cw.families.entries()) {
+            assert.equal(c1[2 * i], c0[2 * i], `IPv${f}: node A forwarded a case-5 reply`);
+            assert.ok(c1[2 * i + 1]! > c0[2 * i + 1]!, `IPv${f}: node B forwarded no case-5 reply`);
           }
 
           // Case 3 and 4 (the asymmetric paths), measured.
@@ -420,6 +421,7 @@ function clusterTest(mode: KubeProxyMode): void {
             // The asymmetry: 3's replies (overlay-b's) never cross node A, 4's (underlay-a's,
             // by veth0 and the hijack route) do; node A counts them before any drop.
             const ob = cw.families.map((f) => addr(CLUSTER.overlayB, f));
+            const ua = cw.families.map((f) => addr(CLUSTER.underlayA, f));
             const viaA = () => Promise.all([...ob, ...ua].map((ip) => cw.forwardedFrom(cw.a, ip)));
             const via0 = await viaA();
             await assertOutcomes(

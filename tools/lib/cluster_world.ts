@@ -22,7 +22,8 @@
  *     default/to-underlay-b ClusterIP 10.233.0.11:80, [fd00:10:233::11]:80 -> underlay-b:8080
  *     default/nodeport-a    NodePort 30080 (ClusterIP .12 / ::12) -> underlay-a:8080,
  *                           externalTrafficPolicy Cluster (the node masquerades)
- *   mangle TEST-ACCT on both nodes: port-8080 replies of every pod address they forward
+ *   mangle TEST-ACCT on both nodes: port-8080 replies of every pod address they forward, and
+ *   underlay-a's to the client and to node B
  * ```
  *
  * Every pod runs the test server (its name, e.g. `underlay-a`, and the peer it saw); pods
@@ -164,8 +165,11 @@ export interface ClusterWorld extends AsyncDisposable {
     targets: readonly ExchangeTarget[],
     opts?: ExchangeOptions,
   ): Promise<Exchange[]>;
-  /** How many port-8080 packets from `src` the node has forwarded. */
-  forwardedFrom(node: ClusterNode, src: string): Promise<number>;
+  /**
+   * How many port-8080 packets from `src` the node has forwarded (to `dst`: only for the
+   * flows counted with a destination, underlay-a's replies to the client and to node B).
+   */
+  forwardedFrom(node: ClusterNode, src: string, dst?: string): Promise<number>;
   /** Stop every server, remove every netns (idempotent). */
   destroy(): Promise<void>;
 }
@@ -336,7 +340,15 @@ export async function createClusterWorld(opts: ClusterWorldOptions): Promise<Clu
       CLUSTER.multiEth0,
       CLUSTER.multiNet1,
     ].flatMap((d) => families.map((f) => addr(d, f)));
-    for (const n of [a, b]) await addForwardAccounting(n.ns, sources);
+    // The NodePort's replies: to the client (B un-NATs and forwards them), to node B (what A
+    // would forward if they came its way).
+    const nodePortReplies = families.flatMap((f) =>
+      [CLUSTER.client, CLUSTER.b].map((to) => ({
+        src: addr(CLUSTER.underlayA, f),
+        dst: addr(to, f),
+      }))
+    );
+    for (const n of [a, b]) await addForwardAccounting(n.ns, [...sources, ...nodePortReplies]);
 
     const started = await Promise.all([
       startTcpServer(pods.underlayA, "underlay-a"),
@@ -362,7 +374,7 @@ export async function createClusterWorld(opts: ClusterWorldOptions): Promise<Clu
         for (const n of [a, b]) n.ns.setSysctl(TCP_BE_LIBERAL, on ? 1 : 0);
       },
       exchanges: (from, targets, o) => tcpExchanges(from, targets, o),
-      forwardedFrom: (node, src) => forwardedPackets(node.ns, src),
+      forwardedFrom: (node, src, dst) => forwardedPackets(node.ns, src, dst),
       destroy,
       [Symbol.asyncDispose]: destroy,
     };

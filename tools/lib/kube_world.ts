@@ -139,29 +139,44 @@ export function kubeProxyConfig(family: Family): ProxyConfig {
   };
 }
 
+/** Forwarded replies to count: from `src` (TCP port 8080), to `dst` only or anywhere. */
+export interface ReplyFlow {
+  src: string;
+  dst?: string;
+}
+
+function flowMatch(f: ReplyFlow): string {
+  const host = f.src.includes(":") ? 128 : 32;
+  return `-s ${f.src}/${host}${f.dst === undefined ? "" : ` -d ${f.dst}/${host}`}`;
+}
+
 /**
  * Count, in the node's `mangle` FORWARD chain (`TEST-ACCT`), the TCP packets from port 8080
- * of each source that the node forwards: the replies of the test servers. Before kube-proxy's
+ * that the node forwards, per flow: the replies of the test servers. Before kube-proxy's
  * filter rules (which may drop them) and untouched when they are rewritten. Call once per node.
  *
  * @param node the node netns
- * @param sources pod addresses (both families)
+ * @param flows pod addresses (any destination) or source and destination (both families)
  */
 export async function addForwardAccounting(
   node: TestNetns,
-  sources: readonly string[],
+  flows: readonly (string | ReplyFlow)[],
 ): Promise<void> {
+  const all = flows.map((f) => (typeof f === "string" ? { src: f } : f));
   for (const v6 of [false, true]) {
-    const host = v6 ? 128 : 32;
-    const mine = sources.filter((ip) => ip.includes(":") === v6);
+    const mine = all.filter((f) => f.src.includes(":") === v6);
     if (mine.length === 0) continue;
     await node.exec([v6 ? "ip6tables-restore" : "iptables-restore", "--noflush"], {
       stdin: [
         "*mangle",
         ":TEST-ACCT - [0:0]",
         "-A FORWARD -j TEST-ACCT",
-        ...mine.map((ip) =>
-          `-A TEST-ACCT -s ${ip}/${host} -p tcp -m tcp --sport ${KUBE.serverPort} -m comment --comment "forwarded replies of ${ip}"`
+        ...mine.map((f) =>
+          `-A TEST-ACCT ${
+            flowMatch(f)
+          } -p tcp -m tcp --sport ${KUBE.serverPort} -m comment --comment "forwarded replies of ${f.src}${
+            f.dst === undefined ? "" : ` to ${f.dst}`
+          }"`
         ),
         "COMMIT",
         "",
@@ -171,21 +186,29 @@ export async function addForwardAccounting(
 }
 
 /**
- * How many packets from `src` (TCP source port 8080) the node has forwarded
- * ({@linkcode addForwardAccounting}); throws when its rule is not found.
+ * How many packets of a flow (from `src`, TCP source port 8080, to `dst` if given) the node
+ * has forwarded ({@linkcode addForwardAccounting}); throws when its rule is not found.
  *
  * @param node the node netns
  * @param src the source address
+ * @param dst the destination, for a flow counted with one
  * @returns the packet counter
  */
-export async function forwardedPackets(node: TestNetns, src: string): Promise<number> {
+export async function forwardedPackets(
+  node: TestNetns,
+  src: string,
+  dst?: string,
+): Promise<number> {
   const v6 = src.includes(":");
   const save = await node.exec([v6 ? "ip6tables-save" : "iptables-save", "-c", "-t", "mangle"]);
+  const match = ` ${flowMatch(dst === undefined ? { src } : { src, dst })} -p tcp `;
   const line = save.stdout.split("\n").find((l) =>
-    l.includes("-A TEST-ACCT ") && l.includes(` -s ${src}/${v6 ? 128 : 32} `)
+    l.includes("-A TEST-ACCT ") && l.includes(match)
   );
   const m = /^\[(\d+):\d+\]/.exec(line ?? "");
-  if (!m) throw new Error(`No TEST-ACCT rule for ${src} in ${node.name}:\n${save.stdout}`);
+  if (!m) {
+    throw new Error(`No TEST-ACCT rule "${match.trim()}" in ${node.name}:\n${save.stdout}`);
+  }
   return Number(m[1]);
 }
 
