@@ -350,13 +350,16 @@ export async function createClusterWorld(opts: ClusterWorldOptions): Promise<Clu
     );
     for (const n of [a, b]) await addForwardAccounting(n.ns, [...sources, ...nodePortReplies]);
 
-    const started = await Promise.all([
+    // Every start is awaited, failed or not, and each server that runs is kept: when one
+    // fails, destroy() stops the others (a live one would keep its netns after `ip netns del`).
+    const starts = await Promise.allSettled([
       startTcpServer(pods.underlayA, "underlay-a"),
       startTcpServer(pods.underlayB, "underlay-b"),
       startTcpServer(pods.overlayB, "overlay-b"),
       startTcpServer(pods.multiA, "multi-a"),
     ]);
-    servers.push(...started);
+    for (const s of starts) if (s.status === "fulfilled") servers.push(s.value);
+    for (const s of starts) if (s.status === "rejected") throw s.reason;
 
     const cw: ClusterWorld = {
       world,
