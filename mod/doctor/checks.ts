@@ -4,7 +4,7 @@
  * {@linkcode Finding}: OK / WARN / FAIL, what was found and the remedy. The
  * reads are in `./gather.ts`; the readiness checks STATUS shares in `./ready.ts`.
  *
- * One file (about 500 lines): the evaluators are one table of small rules
+ * One file (about 540 lines): the evaluators are one table of small rules
  * over the same facts, each short; split, they would only scatter it.
  *
  * @example
@@ -457,6 +457,24 @@ export function invalidDrops(save: string, family: 4 | 6): InvalidDrop[] {
 }
 
 /**
+ * Whether `iptables-save -t filter` output holds the filter table: a read that worked prints
+ * it even when it has no rule (its built-in chains), so output without it is a read that
+ * failed (no permission, no iptables), never a table without an INVALID drop.
+ *
+ * @param save the save output (stdout and stderr)
+ * @returns the filter table was read
+ */
+export function filterTableRead(save: string): boolean {
+  return /^\*filter\s*$/m.test(save);
+}
+
+/** Options of {@linkcode evalInvalidDrop}. */
+export interface InvalidDropOptions {
+  /** The families whose filter table could not be read ({@linkcode filterTableRead}). */
+  unread?: readonly (4 | 6)[];
+}
+
+/**
  * A rule dropping conntrack INVALID packets on the forward path (kube-proxy's iptables mode
  * writes `-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP`) breaks TCP between an
  * underlay pod and an overlay pod on another node: that path crosses this node one way
@@ -466,20 +484,39 @@ export function invalidDrops(save: string, family: 4 | 6): InvalidDrop[] {
  * the window check, not the state table; docs/network.md has the measurements); kube-proxy
  * 1.29+ leaves the rule out while it is 1, its nftables mode never writes one.
  *
+ * A family whose filter table could not be read is never taken as one without the rule: with
+ * no rule found elsewhere, the finding is a WARN that says what could not be read.
+ *
  * @param drops the rules found ({@linkcode invalidDrops}), both families
  * @param liberal net.netfilter.nf_conntrack_tcp_be_liberal (undefined: no conntrack)
+ * @param opts the families not read
  * @returns the finding
  */
 export function evalInvalidDrop(
   drops: readonly InvalidDrop[],
   liberal: number | undefined,
+  opts: InvalidDropOptions = {},
 ): Finding {
   const id = "conntrack-invalid";
   const setting = `net.netfilter.nf_conntrack_tcp_be_liberal=${liberal ?? "?"}`;
+  const unread = opts.unread ?? [];
+  const notRead = unread.length === 0
+    ? ""
+    : `; the filter table of ${unread.map((f) => `IPv${f}`).join(", ")} could not be read`;
+  if (drops.length === 0 && unread.length > 0) {
+    return {
+      id,
+      level: "WARN",
+      found:
+        `whether a rule drops conntrack INVALID packets on the forward path is unknown${notRead} (iptables-save -t filter; ${setting})`,
+      remedy:
+        "run coordinator doctor as root in the node's network namespace, with iptables installed",
+    };
+  }
   if (drops.length === 0) return ok(id, `no INVALID drop on the forward path (${setting})`);
   const rules = [...new Set(drops.map((d) => d.rule))].map((r) => `"${r}"`).join(", ");
   const families = [...new Set(drops.map((d) => `IPv${d.family}`))].join(", ");
-  const found = `conntrack INVALID dropped on the forward path: ${rules} (${families})`;
+  const found = `conntrack INVALID dropped on the forward path: ${rules} (${families})${notRead}`;
   const path =
     'TCP between an underlay pod and an overlay pod on another node crosses this node one way only and is dropped here (docs/network.md, "Two nodes")';
   if (liberal === 1) {

@@ -33,6 +33,7 @@ import {
   evalReplyMark,
   evalRpFilter,
   type FileText,
+  filterTableRead,
   type Finding,
   invalidDrops,
   type StateSeen,
@@ -235,10 +236,12 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<Finding[]> {
   findings.push(evalHostTable(rules, routes, hostRuleTable));
   findings.push(evalReplyMark(rules, routes));
   findings.push(evalNeighHeadroom(num("net.ipv4.neigh.default.gc_thresh3"), neigh.length));
+  const filters = [{ family: 4, save: filter4 }, { family: 6, save: filter6 }] as const;
   findings.push(
     evalInvalidDrop(
-      [...invalidDrops(filter4, 4), ...invalidDrops(filter6, 6)],
+      filters.flatMap((f) => invalidDrops(f.save, f.family)),
       num("net.netfilter.nf_conntrack_tcp_be_liberal"),
+      { unread: filters.filter((f) => !filterTableRead(f.save)).map((f) => f.family) },
     ),
   );
   findings.push(...evalOrphans(states(), links, routes, hostRuleTable));

@@ -11,6 +11,7 @@ import {
   evalOrphans,
   evalReplyMark,
   evalRpFilter,
+  filterTableRead,
   invalidDrops,
 } from "../../../mod/doctor/checks.ts";
 import type { IpLink, IpRule } from "../../../mod/kernel/ip_json.ts";
@@ -170,4 +171,26 @@ Deno.test("evalInvalidDrop(): OK without the rule; WARN with it, the remedy nami
   assert.equal(liberal.level, "WARN");
   assert.match(liberal.found, /although net\.netfilter\.nf_conntrack_tcp_be_liberal=1/);
   assert.match(liberal.remedy, /kube-proxy before 1\.29 writes the rule whatever the setting/);
+});
+
+Deno.test("evalInvalidDrop(): a filter table that could not be read is no table without the rule", () => {
+  assert.equal(filterTableRead(KUBE_FILTER), true);
+  assert.equal(filterTableRead("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"), true, "an empty table");
+  assert.equal(filterTableRead(""), false, "no output");
+  assert.equal(
+    filterTableRead(
+      "iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n",
+    ),
+    false,
+  );
+  const unknown = evalInvalidDrop([], 0, { unread: [4, 6] });
+  assert.equal(unknown.level, "WARN");
+  assert.match(unknown.found, /unknown; the filter table of IPv4, IPv6 could not be read/);
+  assert.match(unknown.remedy, /as root/);
+  assert.equal(evalInvalidDrop([], 0, { unread: [6] }).level, "WARN", "one family unread");
+  const drops = invalidDrops(KUBE_FILTER, 4);
+  const partial = evalInvalidDrop(drops, 0, { unread: [6] });
+  assert.equal(partial.level, "WARN");
+  assert.match(partial.found, /\(IPv4\); the filter table of IPv6 could not be read/);
+  assert.equal(evalInvalidDrop([], 0, { unread: [] }).level, "OK");
 });
