@@ -7,7 +7,7 @@
  * Starts N CPU-bound busy loops (default 3: more runnable processes than this
  * machine's 2 cores), then runs `deno test --allow-all` of the privileged
  * suites K times one after the other (default 3): the integration suites
- * with the reference-plugin chains and the Service traffic
+ * with the reference-plugin chains, the Service traffic and the two nodes
  * (tests/integration/), containerd end to end (tests/e2e/), and the leftover
  * check (tests/zz_leftovers_test.ts), or the PATHs given. It prints one line
  * per run (number, passed, failed, ignored, wall time, load average) and the

@@ -133,5 +133,6 @@ Deno.test("testFiles() ends the default suites with the leftover check", () => {
   assert.equal(files.at(-1), "tests/zz_leftovers_test.ts");
   assert.ok(files.includes("tests/e2e/containerd_test.ts"));
   assert.ok(files.includes("tests/integration/service_test.ts"));
+  assert.ok(files.includes("tests/integration/cluster_test.ts"), "the two-node suite");
   assert.ok(!files.some((f) => f.includes("/_")), "no helper modules");
 });
