@@ -3,7 +3,7 @@
  * (pure): the node's Service addresses (`./kube_proxy.ts`) against the
  * configured `serviceCIDR`, its pod blocks (`./pod_routes.ts`) against
  * `overlayPodCIDR`. One evaluator for doctor, `defaults --check` and the
- * verdict `defaults --suggest` prints on its own proposal.
+ * verdict `defaults --suggest` prints on its own proposal (`./suggest.ts`).
  *
  * Levels: a ClusterIP outside every configured CIDR is a FAIL (underlay pods
  * lose that Service: the hijack route does not cover it). An address whose
