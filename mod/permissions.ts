@@ -6,15 +6,27 @@
  * @module
  */
 
-/** Binaries the plugin may start (resolved through PATH). */
+/** Binaries the plugin may start (resolved through PATH), each for what it is started. */
 export const ALLOWED_COMMANDS: readonly string[] = [
+  // ADD, DEL, CHECK, GC: links, addresses, routes, rules, neighbours (`ip -batch`); their
+  // reads and doctor's (`ip -j`); STATUS's readiness check (`ip -V`).
   "ip",
+  // doctor: which backend iptables uses (`iptables -V`).
   "iptables",
-  "ip6tables",
+  // ADD, DEL: the pod's connmark rules in its mangle table (kernel/iptables.ts).
   "iptables-restore",
   "ip6tables-restore",
+  // CHECK and a repeated ADD: those rules read back; doctor (read-only): kube-proxy's nat
+  // rules (its ClusterIPs) and the filter table's conntrack INVALID drop.
   "iptables-save",
   "ip6tables-save",
+  // doctor, defaults --check / --suggest (read-only): kube-proxy's nat rules when they are in
+  // the other iptables backend (iptables-nft says "iptables-legacy tables present").
+  "iptables-legacy-save",
+  "ip6tables-legacy-save",
+  // doctor, defaults --check / --suggest (read-only): kube-proxy's nftables mode
+  // (`nft -j list table ip kube-proxy`, `ip6 kube-proxy`).
+  "nft",
 ];
 
 /**

@@ -27,7 +27,8 @@ export const SUBCOMMANDS: Readonly<
     load: async () => (await import("./doctor.ts")).DOCTOR,
   },
   defaults: {
-    summary: "check a node defaults file, or make one from a Spiderpool SpiderCoordinator",
+    summary:
+      "check a node defaults file against this node, suggest one from it, or make one from a Spiderpool SpiderCoordinator",
     load: async () => (await import("./defaults.ts")).DEFAULTS,
   },
 };

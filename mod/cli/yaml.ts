@@ -22,8 +22,8 @@
  * Why not npm:yaml: the plugin runs as one bundle, and a dynamic import of
  * npm:yaml there put Node's module loader under every CNI call (+30 ms) and
  * 268 KB into the file (+4-8 ms to start even without it; measured in
- * docs/DESIGN.md). This reader is loaded only by `coordinator defaults`, and
- * the tests check it against npm:yaml.
+ * docs/DESIGN.md). This reader is loaded only by the subcommands (`coordinator
+ * defaults`, `coordinator doctor --conf`), and the tests check it against npm:yaml.
  *
  * @example
  * ```ts
@@ -36,6 +36,8 @@
  *
  * @module
  */
+
+import { CniError, ErrorCode } from "../errors.ts";
 
 /** A text that this reader cannot read as YAML, with where. */
 export class YamlError extends Error {
@@ -742,4 +744,35 @@ class Reader {
 export function parseYaml(text: string): unknown[] {
   const src = text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
   return new Reader(src).documents();
+}
+
+/**
+ * The documents of a file as kubectl prints it: JSON (`-o json`), else YAML.
+ *
+ * @param text the file
+ * @param source its name, for messages
+ * @returns the documents
+ * @throws CniError 7 with the parser's reason and the place
+ */
+export function readDocuments(text: string, source: string): unknown[] {
+  let jsonError: string | undefined;
+  if (/^\s*[{[]/.test(text)) {
+    try {
+      return [JSON.parse(text)];
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+      jsonError = err.message; // maybe YAML's flow style; tried next
+    }
+  }
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    if (!(err instanceof YamlError)) throw err;
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `Cannot read "${source}": ${
+        jsonError === undefined ? `not YAML as kubectl prints it: ${err.message}` : jsonError
+      }`,
+    );
+  }
 }

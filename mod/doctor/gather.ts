@@ -1,17 +1,23 @@
 /**
- * `coordinator doctor`'s reads, then the evaluators of `./checks.ts`. Files
- * (NetworkManager, systemd .link files, the CNI bin and conf dirs) are read
- * under `root`, so tests can plant them; kernel state (links, routes, rules,
- * neighbours, sysctls, iptables) is read in the current netns; state files
- * under the state dir (`COORDINATOR_STATE_DIR`). Read-only.
+ * `coordinator doctor`'s reads, then the evaluators of `./checks.ts` and
+ * `./cluster.ts`. Files (NetworkManager, systemd .link files, the CNI bin and
+ * conf dirs, the node defaults file) are read under `root`, so tests can plant
+ * them; kernel state (links, routes, rules, neighbours, sysctls, iptables,
+ * nftables) is read in the current netns; state files under the state dir
+ * (`COORDINATOR_STATE_DIR`). Read-only.
  *
- * Processes: `ip -V` (readiness), one `ip -j -batch` and one `ip -6 -j -batch`
- * (the IPv6 rules) beside it, `iptables -V`, `iptables-save -t nat`,
- * `iptables-save -t filter`, `ip6tables-save -t filter`.
+ * Processes: `ip -V` (readiness), one `ip -j -batch` (addresses, for kube-ipvs0's;
+ * links, routes of both families, IPv4 rules, neighbours) and one `ip -6 -j
+ * -batch` (the IPv6 rules) beside it, `iptables -V`, `iptables-save -t
+ * filter`, `ip6tables-save -t filter`, and kube-proxy's rules
+ * (`./cluster_reads.ts`: `iptables-save -t nat`, `ip6tables-save -t nat`,
+ * `nft -j list table ip kube-proxy`, `nft -j list table ip6 kube-proxy`, and
+ * the legacy backend's saves when iptables says it has tables), all at once.
  *
  * @module
  */
 
+import { DEFAULTS_FILE, DEFAULTS_FILE_ENV } from "../config/defaults.ts";
 import { parseConfig } from "../config/parse.ts";
 import { errorMessage } from "../errors.ts";
 import { run } from "../kernel/exec.ts";
@@ -39,6 +45,9 @@ import {
   type StateSeen,
 } from "./checks.ts";
 import { readyChecks } from "./ready.ts";
+import { type ClusterFacts, clusterFacts, evalPodCidr, evalServiceCidr } from "./cluster.ts";
+import { CLUSTER_READS, ipUnread, readKubeProxyRules } from "./cluster_reads.ts";
+import { type ConfEntry, effectiveConfig } from "./effective.ts";
 
 /** Options of {@linkcode runDoctor}. */
 export interface DoctorOptions {
@@ -48,6 +57,21 @@ export interface DoctorOptions {
   binDir?: string;
   /** The CNI conf dir, under root (default /etc/cni/net.d). */
   confDir?: string;
+  /** The node defaults file (default: COORDINATOR_DEFAULTS_FILE, else the usual path under root). */
+  defaultsFile?: string;
+  /** The coordinator entry of a conflist, plugin config or NAD, over the defaults file. */
+  conf?: ConfEntry;
+}
+
+/**
+ * The node defaults file doctor reads: `COORDINATOR_DEFAULTS_FILE` when set
+ * (as ADD reads it), else `/etc/cni/net.d/coordinator.d/defaults.json` under `root`.
+ *
+ * @param root the directory files are read under
+ * @returns the path
+ */
+export function doctorDefaultsPath(root = "/"): string {
+  return Deno.env.get(DEFAULTS_FILE_ENV) || under(root, DEFAULTS_FILE);
 }
 
 function under(root: string, path: string): string {
@@ -170,6 +194,27 @@ function states(): StateSeen[] {
 }
 
 /**
+ * The two cluster CIDR findings against the effective configuration, or one
+ * FAIL naming the file when that configuration does not parse.
+ */
+function clusterChecks(opts: DoctorOptions, facts: ClusterFacts): Finding[] {
+  try {
+    const eff = effectiveConfig({
+      defaultsFile: opts.defaultsFile ?? doctorDefaultsPath(opts.root ?? "/"),
+      ...(opts.conf === undefined ? {} : { conf: opts.conf }),
+    });
+    return [evalServiceCidr(eff.conf, facts, eff.source), evalPodCidr(eff.conf, facts, eff.source)];
+  } catch (err) {
+    return [{
+      id: "cluster-config",
+      level: "FAIL",
+      found: errorMessage(err),
+      remedy: "fix the file (coordinator defaults --check FILE names the field)",
+    }];
+  }
+}
+
+/**
  * Run every check.
  *
  * @param opts where files are read
@@ -181,28 +226,36 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<Finding[]> {
   // Exit codes 1-4: a table the kernel lacks, no permission; read as nothing there.
   const save = (argv: string[]) =>
     run(argv, { okCodes: [0, 1, 2, 3, 4] }).then((r) => r.stdout + r.stderr, () => "");
-  const [batch, ver, nat, filter4, filter6] = await Promise.all([
+  const [batch, ver, kube, filter4, filter6] = await Promise.all([
     runIp({
       before: {
+        ...CLUSTER_READS,
         links: READ.links(),
-        routes: READ.routes(),
         rules4: READ.rules(4),
         rules6: READ.rules(6),
         neigh: READ.neighs(true),
       },
-    }).catch(() => undefined),
+    }).catch((err: unknown) => errorMessage(err)),
     run(["iptables", "-V"]).then((r) => r.stdout + r.stderr, () => undefined),
-    save(["iptables-save", "-t", "nat"]),
+    readKubeProxyRules(),
     save(["iptables-save", "-t", "filter"]),
     save(["ip6tables-save", "-t", "filter"]),
   ]);
   // A read that failed reads as empty (its answer is empty), as a node without them.
-  const links: IpLink[] = batch?.before.links ?? [];
-  const routes: IpRoute[] = batch?.before.routes ?? [];
-  const neigh: IpNeigh[] = batch?.before.neigh ?? [];
-  const rules: IpRule[] = [...batch?.before.rules4 ?? [], ...batch?.before.rules6 ?? []];
+  const ip = typeof batch === "string" ? undefined : batch.before;
+  const links: IpLink[] = ip?.links ?? [];
+  const routes: IpRoute[] = ip?.routes ?? [];
+  const neigh: IpNeigh[] = ip?.neigh ?? [];
+  const rules: IpRule[] = [...ip?.rules4 ?? [], ...ip?.rules6 ?? []];
 
-  findings.push(evalIptablesBackend(ver, nat));
+  findings.push(evalIptablesBackend(ver, kube.nat4));
+  const facts = clusterFacts({
+    ...kube,
+    unread: [...kube.unread, ...ipUnread(batch)],
+    routes,
+    ipvs: ip?.ipvs ?? [],
+  });
+  findings.push(...clusterChecks(opts, facts));
   const nm = networkManager(root);
   findings.push(evalNetworkManager(nm.running, nm.confs));
   findings.push(evalLinkPolicy(linkFiles(root)));

@@ -50,6 +50,24 @@ export async function withPlanted(fn: (p: Planted) => Promise<void>): Promise<vo
 }
 
 /**
+ * Write the node defaults file under the planted root, where doctor reads it
+ * (`/etc/cni/net.d/coordinator.d/defaults.json` under `--root`).
+ *
+ * @param p the planted root
+ * @param defaults the file's object
+ * @returns the file's path
+ */
+export async function plantDefaults(
+  p: Planted,
+  defaults: Record<string, unknown>,
+): Promise<string> {
+  const dir = `${p.root}/etc/cni/net.d/coordinator.d`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(`${dir}/defaults.json`, JSON.stringify(defaults));
+  return `${dir}/defaults.json`;
+}
+
+/**
  * `coordinator doctor --json --root <root>` in a node netns.
  *
  * @param node the node netns

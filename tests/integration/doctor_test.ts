@@ -10,10 +10,16 @@ import assert from "node:assert/strict";
 import { itConf, WORLD, type World, worldTest } from "../_helpers/world.ts";
 import { privilegedSkipReason } from "../_helpers/netns.ts";
 import { applyKubeProxy } from "../../tools/lib/kube_proxy.ts";
-import { kubeProxyConfig } from "../../tools/lib/kube_world.ts";
+import { KUBE, kubeProxyConfig } from "../../tools/lib/kube_world.ts";
 import { driverArgv, runProcess } from "../_helpers/cni.ts";
 import { RUN } from "../_helpers/run.ts";
-import { doctor as doctorIn, type Planted, problems, withPlanted } from "../_helpers/doctor.ts";
+import {
+  doctor as doctorIn,
+  plantDefaults,
+  type Planted,
+  problems,
+  withPlanted,
+} from "../_helpers/doctor.ts";
 
 const doctor = (w: World, p: Planted) => doctorIn(w.node, p);
 
@@ -101,6 +107,11 @@ worldTest(
       // The node's own netns: nf_conntrack_tcp_be_liberal is per netns.
       w.node.setSysctl("net.netfilter.nf_conntrack_tcp_be_liberal", 0);
       await applyKubeProxy(w.node, "iptables", [kubeProxyConfig(4), kubeProxyConfig(6)]);
+      // The node's CIDRs configured: its ClusterIPs are no problem (service-cidr is OK).
+      await plantDefaults(p, {
+        serviceCIDR: KUBE.serviceCIDR,
+        overlayPodCIDR: KUBE.overlayPodCIDR,
+      });
       const strict = await doctor(w, p);
       assert.deepEqual(problems(strict.findings), ["conntrack-invalid"]);
       const f = strict.findings.find((x) => x.id === "conntrack-invalid")!;

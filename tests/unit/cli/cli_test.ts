@@ -1,8 +1,14 @@
-/** The subcommands in-process: explain without root (prevResult + --node-ip), --help. */
+/**
+ * The subcommands in-process: explain without root (prevResult + --node-ip), --help,
+ * defaults --check / --suggest over node facts made of captured tool output.
+ */
 
 import assert from "node:assert/strict";
 import { runCli } from "../../../mod/cli/mod.ts";
 import { spawnCount } from "../../../mod/kernel/exec.ts";
+import { defaultsCommand } from "../../../mod/cli/defaults.ts";
+import type { ClusterFacts } from "../../../mod/doctor/cluster.ts";
+import { CALICO, IPT4, IPT6, reads } from "../doctor/_fixtures.ts";
 
 async function cli(
   args: string[],
@@ -99,7 +105,7 @@ Deno.test("defaults --check: a valid file prints the merged config, an invalid o
       good,
       JSON.stringify({ serviceCIDR: ["10.233.0.0/18"], hijackCidr: ["169.254.0.0/16"] }),
     );
-    const ok = await cli(["defaults", "--check", good]);
+    const ok = await cli(["defaults", "--check", good, "--no-node"]);
     assert.equal(ok.code, 0, ok.err);
     const merged = JSON.parse(ok.out) as { serviceCIDR: string[]; hijackCIDR: string[] };
     assert.deepEqual(merged.serviceCIDR, ["10.233.0.0/18"]);
@@ -111,7 +117,7 @@ Deno.test("defaults --check: a valid file prints the merged config, an invalid o
       entry,
       JSON.stringify({ type: "coordinator", serviceCIDR: ["10.96.0.0/12"] }),
     );
-    const over = await cli(["defaults", "--check", good, "--entry", entry]);
+    const over = await cli(["defaults", "--check", good, "--entry", entry, "--no-node"]);
     assert.equal(over.code, 0, over.err);
     assert.deepEqual((JSON.parse(over.out) as { serviceCIDR: string[] }).serviceCIDR, [
       "10.96.0.0/12",
@@ -119,12 +125,97 @@ Deno.test("defaults --check: a valid file prints the merged config, an invalid o
 
     const bad = `${dir}/bad.json`;
     await Deno.writeTextFile(bad, JSON.stringify({ serviceCIDR: ["10.233.0.1"] }));
-    const no = await cli(["defaults", "--check", bad]);
+    const no = await cli(["defaults", "--check", bad, "--no-node"]);
     assert.equal(no.code, 1);
     assert.equal(no.out, "");
     assert.match(no.err, new RegExp(`${bad.replaceAll(".", "\\.")}.*serviceCIDR`));
 
-    assert.equal((await cli(["defaults"])).code, 2, "--check is required");
+    assert.equal((await cli(["defaults"])).code, 2, "--check or --suggest is required");
+    assert.equal((await cli(["defaults", "--check", good, "--suggest"])).code, 2, "not both");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** `defaults` in-process over given node facts. */
+async function defaults(
+  args: string[],
+  facts: ClusterFacts,
+): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await defaultsCommand({ readFacts: () => Promise.resolve(facts) }).run({
+    args,
+    stdin: () => Promise.resolve(new Uint8Array()),
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+  });
+  return { code, out, err };
+}
+
+Deno.test("defaults --check compares the file with the node as doctor does: a Service outside FAILs (exit 1)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "coordinator-defaults-cli-" });
+  try {
+    const facts = reads({ iptables: [IPT4, IPT6], routes: CALICO });
+    const good = `${dir}/good.json`;
+    await Deno.writeTextFile(
+      good,
+      JSON.stringify({
+        serviceCIDR: ["10.96.0.0/12", "fd00:10:96::/112"],
+        overlayPodCIDR: ["10.244.0.0/16", "fd00:10:244::/56"],
+      }),
+    );
+    const ok = await defaults(["--check", good], facts);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.err, /^OK {3}service-cidr: 6 ClusterIPs checked .*iptables/m);
+    assert.match(ok.err, /^OK {3}overlay-pod-cidr: 10 pod routes/m);
+    const narrow = `${dir}/narrow.json`;
+    await Deno.writeTextFile(narrow, JSON.stringify({ serviceCIDR: ["10.96.0.0/16"] }));
+    const no = await defaults(["--check", narrow], facts);
+    assert.equal(no.code, 1);
+    assert.match(
+      no.err,
+      /^FAIL service-cidr: 4 of 6 ClusterIPs .*10\.104\.17\.33 \(ns1\/web:http\)/m,
+    );
+    assert.match(no.err, /^WARN overlay-pod-cidr: 10 of 10 pod routes/m);
+    assert.ok(JSON.parse(no.out), "the merged configuration is still printed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("defaults --suggest prints a defaults file covering the node, keeps the file's other fields, says how", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "coordinator-defaults-cli-" });
+  try {
+    const current = `${dir}/defaults.json`;
+    await Deno.writeTextFile(
+      current,
+      JSON.stringify({ serviceCidr: ["10.233.0.0/18"], hijackCIDR: ["169.254.0.0/16"] }),
+    );
+    const r = await defaults(
+      ["--suggest", "--defaults", current],
+      reads({ iptables: [IPT4, IPT6], routes: CALICO }),
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out), {
+      hijackCIDR: ["169.254.0.0/16"],
+      serviceCIDR: ["10.96.0.0/12", "fd00:10:96::/112"],
+      overlayPodCIDR: ["10.244.0.0/16", "fd00:10:244::/67"],
+    });
+    assert.match(r.err, /lower bound/);
+    assert.match(r.err, /no API server was consulted/);
+    assert.match(r.err, /^OK {3}service-cidr: .*from the suggestion/m);
+    const empty = `${dir}/empty.json`;
+    await Deno.writeTextFile(empty, "{}");
+    const none = await defaults(["--suggest", "--defaults", empty], reads({}));
+    assert.equal(none.code, 1);
+    assert.equal(none.out, "");
+    assert.match(none.err, /nothing to suggest/);
+    // A typo in --defaults is an error, not a suggestion that drops the file's fields.
+    const typo = await defaults(["--suggest", "--defaults", `${dir}/defualts.json`], reads({}));
+    assert.equal(typo.code, 1);
+    assert.equal(typo.out, "");
+    assert.match(typo.err, /^defaults: Cannot read ".*defualts\.json": no such file/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

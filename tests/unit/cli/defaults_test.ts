@@ -7,7 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { readDocuments, writeDefaultsFile } from "../../../mod/cli/defaults.ts";
+import { writeDefaultsFile } from "../../../mod/cli/defaults.ts";
+import { readDocuments } from "../../../mod/cli/yaml.ts";
 import { runCli } from "../../../mod/cli/mod.ts";
 import { checkDefaultsFile, DEFAULTS_FILE } from "../../../mod/config/defaults.ts";
 import { CniError } from "../../../mod/errors.ts";
@@ -90,7 +91,7 @@ Deno.test("defaults --from-spidercoordinator prints the node defaults of kubectl
   // What it prints passes `defaults --check`, i.e. ADD's reading of the file.
   await withDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/defaults.json`, yaml.out);
-    const check = await cli(["defaults", "--check", `${dir}/defaults.json`]);
+    const check = await cli(["defaults", "--check", `${dir}/defaults.json`, "--no-node"]);
     assert.equal(check.code, 0, check.err);
     assert.equal(JSON.parse(check.out).vethLinkAddress, "169.254.100.1");
   });
@@ -209,6 +210,12 @@ Deno.test("defaults --from-spidercoordinator: unreadable input and usage errors"
       ["defaults", "--check", "a.json", "--out", "c.json"],
       ["defaults", "--from-spidercoordinator", "b.yaml", "--entry", "e.json"],
       ["defaults", "--from-spidercoordinator"],
+      ["defaults", "--suggest", "--check", "a.json"],
+      ["defaults", "--suggest", "--from-spidercoordinator", "b.yaml"],
+      ["defaults", "--suggest", "--out", "c.json"],
+      ["defaults", "--suggest", "--no-node"],
+      ["defaults", "--check", "a.json", "--defaults", "d.json"],
+      ["defaults", "--from-spidercoordinator", "b.yaml", "--no-node"],
     ]
   ) {
     const r = await cli(args);
@@ -220,7 +227,7 @@ Deno.test("defaults --from-spidercoordinator: unreadable input and usage errors"
   assert.match(help.out, /--from-spidercoordinator FILE/);
   assert.match(
     (await cli(["--help"])).err,
-    /defaults +check a node defaults file, or make one from/,
+    /defaults +check a node defaults file against this node, suggest one from it, or make one from/,
   );
 });
 
