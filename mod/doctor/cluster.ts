@@ -264,7 +264,7 @@ export function evalServiceCidr(conf: ClusterConfig, facts: ClusterFacts, source
     level: "OK",
     found: `${what} checked (${
       familyCounts([...cluster, ...unknown])
-    }; ${modes}): all inside ${config}${extra}${unread}`,
+    }; ${modes}): all inside ${config}${extra}`,
     remedy: "",
   };
 }
@@ -286,7 +286,9 @@ export function evalPodCidr(conf: ClusterConfig, facts: ClusterFacts, source = "
     return {
       id,
       level: "OK",
-      found: "no overlay CNI pod routes (Calico, Cilium, Flannel) on this node: not checked",
+      found: `no overlay CNI pod routes (Calico, Cilium, Flannel) on this node: not checked${
+        facts.unread.filter((u) => u.startsWith("ip:")).map((u) => `; not read: ${u}`).join("")
+      }`,
       remedy: "",
     };
   }

@@ -106,6 +106,14 @@ Deno.test("evalServiceCidr(): no kube-proxy rules is OK, saying it was not check
   const f = evalServiceCidr(CONF, { ...reads({}), unread: ["nft: not installed"] });
   assert.equal(f.level, "OK");
   assert.match(f.found, /not checked; not read: nft: not installed/);
+  // With addresses found, a mode that could not be read is not worth a word.
+  const found = evalServiceCidr(CONF, {
+    ...reads({ iptables: [IPT4, IPT6] }),
+    unread: ["nft: not installed"],
+  });
+  assert.doesNotMatch(found.found, /not read/);
+  const pods = evalPodCidr(CONF, { ...reads({}), unread: ["ip: not installed"] });
+  assert.match(pods.found, /not checked; not read: ip: not installed/);
 });
 
 Deno.test("evalPodCidr(): inside is OK, a block outside overlayPodCIDR WARNs naming it, none is not checked", () => {
