@@ -1,4 +1,7 @@
 /**
+ * One file: the Services, both kube-proxy rulesets and the overlay routes describe one made-up
+ * cluster, and the fixtures and the integration tests load it whole.
+ *
  * A kube-proxy-like and Calico/Cilium-like node for the cluster CIDR tests:
  * rulesets in the shapes kube-proxy writes (iptables mode: `iptables-restore`
  * input; nftables mode: an `nft -f` table, recent or v1.29-style) and the
