@@ -23,10 +23,22 @@
  *   `external-…`, `local-…` and `endpoint-…__ip/port` chains, `numgen random mod N vmap`.
  *   There is no INVALID drop in this mode (kubernetes/kubernetes#122663).
  *
+ * Besides ClusterIPs and NodePorts: ExternalIPs and LoadBalancer IPs (`KUBE-SERVICES -d <ip>`
+ * rules with kube-proxy's `external IP` / `loadbalancer IP` comments into `KUBE-EXT-`; nftables:
+ * `service-ips` entries into the `external-` chain), and Services without endpoints (iptables: a
+ * REJECT in the filter table's `KUBE-SERVICES` / `KUBE-EXTERNAL-SERVICES`, nothing in nat;
+ * nftables: `no-endpoint-services` / `no-endpoint-nodeports` entries into `reject-chain`, the
+ * ClusterIP still in `cluster-ips`). {@linkcode ProxyConfig.nftablesLayout} `"1.29"` writes the
+ * alpha nftables mode of kube-proxy 1.29: no `cluster-ips` set and no `cluster-ips-check` chain
+ * (kubernetes/kubernetes#122692 added them in 1.30). IPVS mode is modelled only as far as the
+ * node shows its Service addresses: every one of them on the `kube-ipvs0` link
+ * ({@linkcode applyIpvsAddresses}; no IPVS services, no ipsets or iptables rules of that mode).
+ *
  * Modelled after reading kube-proxy's `pkg/proxy/iptables` and `pkg/proxy/nftables` proxiers
- * (written here, not copied): TCP only, no session affinity, LoadBalancer, external IPs,
- * health check NodePorts or `nfacct` counters; every Service needs an endpoint, and the
- * local-traffic detector is the cluster CIDR (`--cluster-cidr`). Chain names are kube-proxy's:
+ * (written here, not copied): TCP only, no session affinity, LoadBalancer source ranges,
+ * health check NodePorts or `nfacct` counters; ExternalIPs and LoadBalancer IPs only with
+ * `externalTrafficPolicy: Cluster` or a local endpoint; the local-traffic detector is the
+ * cluster CIDR (`--cluster-cidr`). Chain names are kube-proxy's:
  * `KUBE-SVC-XPGD46QRK7WJZT7O` for `ns1/svc1:p80` over TCP, `service-ULMVA6XW-ns1/svc1/tcp/p80`
  * (tests/unit/tools/kube_proxy_test.ts).
  *
@@ -72,6 +84,11 @@ export interface ServicePort {
   nodePort?: number;
   /** `externalTrafficPolicy` (default Cluster). */
   externalTrafficPolicy?: "Cluster" | "Local";
+  /** `spec.externalIPs` of this family. */
+  externalIps?: readonly string[];
+  /** `status.loadBalancer.ingress[].ip` of this family. */
+  loadBalancerIps?: readonly string[];
+  /** None: kube-proxy rejects the Service's traffic instead of forwarding it. */
   endpoints: readonly ServiceEndpoint[];
 }
 
@@ -92,6 +109,11 @@ export interface ProxyConfig {
    * kube-proxy before 1.29 always does and 1.29+ does while `nf_conntrack_tcp_be_liberal` is 0).
    */
   dropInvalid?: boolean;
+  /**
+   * nftables: the layout of kube-proxy 1.29's alpha nftables mode, without the `cluster-ips`
+   * set and the `cluster-ips-check` chain (default: "1.30", as 1.30 and later write it).
+   */
+  nftablesLayout?: "1.29" | "1.30";
 }
 
 /** The masquerade mark (`--masquerade-bit` 14). */
@@ -182,21 +204,35 @@ export function nftablesEndpointChain(s: ServicePort, ep: ServiceEndpoint): stri
   }`;
 }
 
+const localEndpoints = (cfg: ProxyConfig, s: ServicePort) =>
+  s.endpoints.filter((e) => e.node === cfg.node);
+
+/** The ExternalIPs and LoadBalancer IPs of a Service port, with kube-proxy's comment for each. */
+function externalAddrs(s: ServicePort): { ip: string; what: "external IP" | "loadbalancer IP" }[] {
+  return [
+    ...(s.externalIps ?? []).map((ip) => ({ ip, what: "external IP" as const })),
+    ...(s.loadBalancerIps ?? []).map((ip) => ({ ip, what: "loadbalancer IP" as const })),
+  ];
+}
+
 function check(cfg: ProxyConfig): void {
   for (const s of cfg.services) {
-    if (s.endpoints.length === 0) {
-      throw new Error(`Service "${portName(s)}" has no endpoint: not modelled (kube_proxy.ts)`);
+    const external = externalAddrs(s).map((e) => e.ip);
+    const local = (s.externalTrafficPolicy ?? "Cluster") === "Local";
+    if (local && external.length > 0 && localEndpoints(cfg, s).length === 0) {
+      throw new Error(
+        `Service "${
+          portName(s)
+        }": external IPs with externalTrafficPolicy Local and no local endpoint are not modelled (kube_proxy.ts)`,
+      );
     }
-    for (const ip of [s.clusterIp, ...s.endpoints.map((e) => e.ip)]) {
+    for (const ip of [s.clusterIp, ...external, ...s.endpoints.map((e) => e.ip)]) {
       if (ip.includes(":") !== (cfg.family === 6)) {
         throw new Error(`Service "${portName(s)}": "${ip}" is not of family IPv${cfg.family}`);
       }
     }
   }
 }
-
-const localEndpoints = (cfg: ProxyConfig, s: ServicePort) =>
-  s.endpoints.filter((e) => e.node === cfg.node);
 
 /**
  * The `iptables-restore` input (tables `nat` and `filter`, replaced whole) for one family.
@@ -210,13 +246,34 @@ export function iptablesRules(cfg: ProxyConfig): string {
   const chains = new Set<string>();
   const rules: string[] = [];
   const nodePorts: string[] = [];
+  const filterServices: string[] = [];
   const filterExternal: string[] = [];
   const mark = `${MASQUERADE_MARK}/${MASQUERADE_MARK}`;
+  const reject = `REJECT --reject-with ${
+    cfg.family === 6 ? "icmp6-port-unreachable" : "icmp-port-unreachable"
+  }`;
   for (const s of cfg.services) {
     const name = portName(s);
     const c = iptablesChains(s);
     const dst = `-d ${s.clusterIp}/${host} -p tcp`;
     const match = `-m comment --comment "${name} cluster IP" -m tcp --dport ${s.port}`;
+    const external = externalAddrs(s);
+    if (s.endpoints.length === 0) {
+      // Nothing in nat: the filter table rejects the Service's traffic.
+      const none = `-m comment --comment "${name} has no endpoints"`;
+      filterServices.push(`-A KUBE-SERVICES ${dst} ${none} -m tcp --dport ${s.port} -j ${reject}`);
+      for (const e of external) {
+        filterExternal.push(
+          `-A KUBE-EXTERNAL-SERVICES -d ${e.ip}/${host} -p tcp ${none} -m tcp --dport ${s.port} -j ${reject}`,
+        );
+      }
+      if (s.nodePort !== undefined) {
+        filterExternal.push(
+          `-A KUBE-EXTERNAL-SERVICES -p tcp ${none} -m addrtype --dst-type LOCAL -m tcp --dport ${s.nodePort} -j ${reject}`,
+        );
+      }
+      continue;
+    }
     chains.add(c.svc);
     rules.push(`-A KUBE-SERVICES ${dst} ${match} -j ${c.svc}`);
     // Off-cluster sources to a ClusterIP are masqueraded (the local-traffic detector).
@@ -244,11 +301,18 @@ export function iptablesRules(cfg: ProxyConfig): string {
         }`,
       );
     }
-    if (s.nodePort === undefined) continue;
+    for (const e of external) {
+      rules.push(
+        `-A KUBE-SERVICES -d ${e.ip}/${host} -p tcp -m comment --comment "${name} ${e.what}" -m tcp --dport ${s.port} -j ${c.ext}`,
+      );
+    }
+    if (s.nodePort === undefined && external.length === 0) continue;
     chains.add(c.ext);
-    nodePorts.push(
-      `-A KUBE-NODEPORTS -p tcp -m comment --comment ${name} -m tcp --dport ${s.nodePort} -j ${c.ext}`,
-    );
+    if (s.nodePort !== undefined) {
+      nodePorts.push(
+        `-A KUBE-NODEPORTS -p tcp -m comment --comment ${name} -m tcp --dport ${s.nodePort} -j ${c.ext}`,
+      );
+    }
     if ((s.externalTrafficPolicy ?? "Cluster") === "Cluster") {
       rules.push(
         `-A ${c.ext} -m comment --comment "masquerade traffic for ${name} external destinations" -j KUBE-MARK-MASQ`,
@@ -264,6 +328,7 @@ export function iptablesRules(cfg: ProxyConfig): string {
     );
     const local = localEndpoints(cfg, s);
     if (local.length === 0) {
+      // check(): no external IPs here, a NodePort only.
       filterExternal.push(
         `-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "${name} has no local endpoints" -m addrtype --dst-type LOCAL -m tcp --dport ${s.nodePort} -j DROP`,
       );
@@ -308,6 +373,7 @@ export function iptablesRules(cfg: ProxyConfig): string {
     `-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES`,
     `-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL`,
     `-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES`,
+    ...filterServices,
     ...filterExternal,
     ...invalid,
     `-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark} -j ACCEPT`,
@@ -329,6 +395,8 @@ export function nftablesRules(cfg: ProxyConfig): string {
   const fam = cfg.family === 6 ? "ip6" : "ip";
   const addrType = cfg.family === 6 ? "ipv6_addr" : "ipv4_addr";
   const t = `${fam} kube-proxy`;
+  // kube-proxy 1.29 (alpha) had no cluster-ips set and no cluster-ips-check chain.
+  const clusterIps = (cfg.nftablesLayout ?? "1.30") !== "1.29";
   const chains: string[] = [];
   const sets: string[] = [];
   const rules: string[] = [];
@@ -354,7 +422,7 @@ export function nftablesRules(cfg: ProxyConfig): string {
       "firewall-check",
       "services",
       "masquerading",
-      "cluster-ips-check",
+      ...(clusterIps ? ["cluster-ips-check"] : []),
       "mark-for-masquerade",
     ]
   ) chain(c);
@@ -371,23 +439,27 @@ export function nftablesRules(cfg: ProxyConfig): string {
   rule("nat-output", "jump services");
   rule("nat-prerouting", "jump services");
   rule("nat-postrouting", "jump masquerading");
-  rule("filter-forward", "ct state new jump cluster-ips-check");
-  rule("filter-output-post-dnat", "ct state new jump cluster-ips-check");
+  if (clusterIps) {
+    rule("filter-forward", "ct state new jump cluster-ips-check");
+    rule("filter-output-post-dnat", "ct state new jump cluster-ips-check");
+  }
   rule("mark-for-masquerade", `mark set mark or ${MASQUERADE_MARK}`);
   rule("masquerading", `mark and ${MASQUERADE_MARK} == 0 return`);
   rule("masquerading", `mark set mark xor ${MASQUERADE_MARK}`);
   rule("masquerading", "masquerade fully-random");
   const set = (kind: "set" | "map", name: string, type: string, comment: string) =>
     sets.push(`add ${kind} ${t} ${name} { type ${type} ; comment "${comment}" ; }`);
-  set("set", "cluster-ips", addrType, "Active ClusterIPs");
-  rule(
-    "cluster-ips-check",
-    `${fam} daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"`,
-  );
-  rule(
-    "cluster-ips-check",
-    `${fam} daddr { ${cfg.serviceCidr} } drop comment "Drop traffic to unallocated ClusterIPs"`,
-  );
+  if (clusterIps) {
+    set("set", "cluster-ips", addrType, "Active ClusterIPs");
+    rule(
+      "cluster-ips-check",
+      `${fam} daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"`,
+    );
+    rule(
+      "cluster-ips-check",
+      `${fam} daddr { ${cfg.serviceCidr} } drop comment "Drop traffic to unallocated ClusterIPs"`,
+    );
+  }
   set("set", "nodeport-ips", addrType, "IPs that accept NodePort traffic");
   for (const ip of cfg.nodeIps) elements.push(`add element ${t} nodeport-ips { ${ip} }`);
   const triple = `${addrType} . inet_proto . inet_service : verdict`;
@@ -426,6 +498,21 @@ export function nftablesRules(cfg: ProxyConfig): string {
 
   for (const s of cfg.services) {
     const c = nftablesChains(s);
+    const external = externalAddrs(s).map((e) => e.ip);
+    if (clusterIps) elements.push(`add element ${t} cluster-ips { ${s.clusterIp} }`);
+    if (s.endpoints.length === 0) {
+      // No chain of its own: the filter hooks reject its traffic.
+      const none = `comment "${portName(s)}" : goto reject-chain`;
+      for (const ip of [s.clusterIp, ...external]) {
+        elements.push(
+          `add element ${t} no-endpoint-services { ${ip} . tcp . ${s.port} ${none} }`,
+        );
+      }
+      if (s.nodePort !== undefined) {
+        elements.push(`add element ${t} no-endpoint-nodeports { tcp . ${s.nodePort} ${none} }`);
+      }
+      continue;
+    }
     const toEndpoints = (from: string, eps: readonly ServiceEndpoint[]) =>
       rule(
         from,
@@ -446,15 +533,19 @@ export function nftablesRules(cfg: ProxyConfig): string {
       rule(e, `meta l4proto tcp dnat to ${hostPort(ep.ip, ep.port)}`);
     }
     elements.push(
-      `add element ${t} cluster-ips { ${s.clusterIp} }`,
       `add element ${t} service-ips { ${s.clusterIp} . tcp . ${s.port} : goto ${c.svc} }`,
     );
-    if (s.nodePort === undefined) continue;
+    if (s.nodePort === undefined && external.length === 0) continue;
     chain(c.ext);
+    for (const ip of external) {
+      elements.push(`add element ${t} service-ips { ${ip} . tcp . ${s.port} : goto ${c.ext} }`);
+    }
+    if (s.nodePort !== undefined) {
+      elements.push(`add element ${t} service-nodeports { tcp . ${s.nodePort} : goto ${c.ext} }`);
+    }
     if ((s.externalTrafficPolicy ?? "Cluster") === "Cluster") {
       rule(c.ext, "jump mark-for-masquerade");
       rule(c.ext, `goto ${c.svc}`);
-      elements.push(`add element ${t} service-nodeports { tcp . ${s.nodePort} : goto ${c.ext} }`);
       continue;
     }
     rule(
@@ -463,9 +554,9 @@ export function nftablesRules(cfg: ProxyConfig): string {
     );
     rule(c.ext, `fib saddr type local jump mark-for-masquerade comment "masquerade local traffic"`);
     rule(c.ext, `fib saddr type local goto ${c.svc} comment "short-circuit local traffic"`);
-    elements.push(`add element ${t} service-nodeports { tcp . ${s.nodePort} : goto ${c.ext} }`);
     const local = localEndpoints(cfg, s);
     if (local.length === 0) {
+      // check(): no external IPs here, a NodePort only.
       elements.push(
         `add element ${t} no-endpoint-nodeports { tcp . ${s.nodePort} comment "${
           portName(s)
@@ -533,4 +624,48 @@ export async function applyKubeProxy(
   cfgs: readonly ProxyConfig[],
 ): Promise<void> {
   for (const cfg of cfgs) await KUBE_PROXY[mode].apply(node, cfg);
+}
+
+/** The link kube-proxy's IPVS mode binds every Service address to. */
+export const IPVS_LINK = "kube-ipvs0";
+
+/**
+ * The addresses kube-proxy's IPVS mode binds to {@linkcode IPVS_LINK} for one family: every
+ * ClusterIP (with or without endpoints), ExternalIP and LoadBalancer IP, each once.
+ *
+ * @param cfg the node's Services of one family
+ * @returns the addresses, in the Services' order
+ */
+export function ipvsAddresses(cfg: ProxyConfig): string[] {
+  check(cfg);
+  return [
+    ...new Set(cfg.services.flatMap((s) => [s.clusterIp, ...externalAddrs(s).map((e) => e.ip)])),
+  ];
+}
+
+/**
+ * What kube-proxy's IPVS mode shows of its Services on a node: their addresses on
+ * {@linkcode IPVS_LINK} (replacing what an earlier call bound), in one `ip -batch`. On a real
+ * node the link is a dummy link, kept down; this kernel has no dummy links, so a bridge without
+ * ports stands in (down too). The IPVS virtual servers, ipsets and iptables rules of that mode
+ * are not made.
+ *
+ * @param node the node netns
+ * @param cfgs one config per family
+ */
+export async function applyIpvsAddresses(
+  node: TestNetns,
+  cfgs: readonly ProxyConfig[],
+): Promise<void> {
+  const addrs = cfgs.flatMap((cfg) =>
+    ipvsAddresses(cfg).map((ip) =>
+      cfg.family === 6
+        ? `addr add ${ip}/128 dev ${IPVS_LINK} nodad`
+        : `addr add ${ip}/32 dev ${IPVS_LINK}`
+    )
+  );
+  await node.exec(["ip", "link", "del", IPVS_LINK], { allowFail: true });
+  await node.exec(["ip", "-batch", "-"], {
+    stdin: [`link add ${IPVS_LINK} type bridge`, ...addrs, ""].join("\n"),
+  });
 }

@@ -1,7 +1,9 @@
 /**
  * The kube-proxy rules writer of the test worlds (tools/lib/kube_proxy.ts): chain names and
  * the lines that name a ClusterIP are kube-proxy's own (the expected values are those of
- * kube-proxy's proxier tests for the same Services), in both modes.
+ * kube-proxy's proxier tests for the same Services), in both modes; ExternalIPs, LoadBalancer
+ * IPs and Services without endpoints as kube-proxy writes them, the 1.29 nftables layout, and
+ * the addresses of IPVS mode's kube-ipvs0.
  */
 
 import assert from "node:assert/strict";
@@ -9,6 +11,7 @@ import {
   iptablesChains,
   iptablesEndpointChain,
   iptablesRules,
+  ipvsAddresses,
   nftablesChains,
   nftablesEndpointChain,
   nftablesRules,
@@ -131,10 +134,124 @@ Deno.test("nftablesRules() writes the transaction of kube-proxy's nftables mode"
   assert.match(v6, / meta l4proto tcp dnat to \[fd00:10::1\]:80$/m);
 });
 
-Deno.test("the writers refuse what they do not model (a Service without endpoints, a wrong family)", () => {
-  assert.throws(
-    () => iptablesRules({ ...cfg, services: [{ ...svc1, endpoints: [] }] }),
-    /no endpoint/,
+/** svc1 with an ExternalIP and a LoadBalancer IP; a Service without endpoints with both too. */
+const web: ServicePort = {
+  ...svc1,
+  externalIps: ["192.0.2.50"],
+  loadBalancerIps: ["198.51.100.7"],
+};
+const idle: ServicePort = {
+  namespace: "ns1",
+  name: "idle",
+  portName: "http",
+  clusterIp: "172.30.0.43",
+  port: 8080,
+  nodePort: 3003,
+  externalIps: ["192.0.2.51"],
+  endpoints: [],
+};
+const withExternal: ProxyConfig = { ...cfg, services: [web, idle] };
+
+Deno.test("iptablesRules() writes ExternalIPs and LoadBalancer IPs into KUBE-EXT-, with kube-proxy's comments", () => {
+  const lines = iptablesRules(withExternal).split("\n");
+  for (
+    const want of [
+      `-A KUBE-SERVICES -d 192.0.2.50/32 -p tcp -m comment --comment "ns1/svc1:p80 external IP" -m tcp --dport 80 -j KUBE-EXT-XPGD46QRK7WJZT7O`,
+      `-A KUBE-SERVICES -d 198.51.100.7/32 -p tcp -m comment --comment "ns1/svc1:p80 loadbalancer IP" -m tcp --dport 80 -j KUBE-EXT-XPGD46QRK7WJZT7O`,
+      `-A KUBE-EXT-XPGD46QRK7WJZT7O -m comment --comment "masquerade traffic for ns1/svc1:p80 external destinations" -j KUBE-MARK-MASQ`,
+      "-A KUBE-EXT-XPGD46QRK7WJZT7O -j KUBE-SVC-XPGD46QRK7WJZT7O",
+      ":KUBE-EXT-XPGD46QRK7WJZT7O - [0:0]",
+    ]
+  ) assert.ok(lines.includes(want), `missing: ${want}`);
+  assert.ok(
+    !lines.some((l) => l.startsWith("-A KUBE-NODEPORTS ")),
+    "no NodePort, no KUBE-NODEPORTS rule",
   );
+});
+
+Deno.test("iptablesRules(): a Service without endpoints is a REJECT in filter and nothing in nat", () => {
+  const text = iptablesRules(withExternal);
+  const [nat, filter] = text.split("*filter");
+  assert.doesNotMatch(nat!, /172\.30\.0\.43|192\.0\.2\.51|ns1\/idle/);
+  for (
+    const want of [
+      `-A KUBE-SERVICES -d 172.30.0.43/32 -p tcp -m comment --comment "ns1/idle:http has no endpoints" -m tcp --dport 8080 -j REJECT --reject-with icmp-port-unreachable`,
+      `-A KUBE-EXTERNAL-SERVICES -d 192.0.2.51/32 -p tcp -m comment --comment "ns1/idle:http has no endpoints" -m tcp --dport 8080 -j REJECT --reject-with icmp-port-unreachable`,
+      `-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "ns1/idle:http has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 3003 -j REJECT --reject-with icmp-port-unreachable`,
+    ]
+  ) assert.ok(filter!.split("\n").includes(want), `missing: ${want}`);
+  const v6 = iptablesRules({
+    ...cfg,
+    family: 6,
+    clusterCidr: "fd00:10::/64",
+    services: [{ ...svc1, clusterIp: "fd00:30::43", endpoints: [] }],
+  });
+  assert.match(
+    v6,
+    /^-A KUBE-SERVICES -d fd00:30::43\/128 .* -j REJECT --reject-with icmp6-port-unreachable$/m,
+  );
+});
+
+Deno.test("nftablesRules(): ExternalIPs and LB IPs go to the external- chain; without endpoints, to reject-chain", () => {
+  const lines = nftablesRules(withExternal).split("\n");
+  const t = "ip kube-proxy";
+  for (
+    const want of [
+      `add element ${t} service-ips { 192.0.2.50 . tcp . 80 : goto external-ULMVA6XW-ns1/svc1/tcp/p80 }`,
+      `add element ${t} service-ips { 198.51.100.7 . tcp . 80 : goto external-ULMVA6XW-ns1/svc1/tcp/p80 }`,
+      `add rule ${t} external-ULMVA6XW-ns1/svc1/tcp/p80 goto service-ULMVA6XW-ns1/svc1/tcp/p80`,
+      // The set has every ClusterIP, one without endpoints too.
+      `add element ${t} cluster-ips { 172.30.0.43 }`,
+      `add element ${t} no-endpoint-services { 172.30.0.43 . tcp . 8080 comment "ns1/idle:http" : goto reject-chain }`,
+      `add element ${t} no-endpoint-services { 192.0.2.51 . tcp . 8080 comment "ns1/idle:http" : goto reject-chain }`,
+      `add element ${t} no-endpoint-nodeports { tcp . 3003 comment "ns1/idle:http" : goto reject-chain }`,
+    ]
+  ) assert.ok(lines.includes(want), `missing: ${want}`);
+  assert.ok(
+    !lines.some((l) => l.includes("service-ips { 172.30.0.43 ") || l.includes("ns1/idle/tcp")),
+    "no service-ips entry and no chain without endpoints",
+  );
+});
+
+Deno.test("nftablesRules() of kube-proxy 1.29: no cluster-ips set, no cluster-ips-check chain", () => {
+  const text = nftablesRules({ ...withExternal, nftablesLayout: "1.29" });
+  assert.doesNotMatch(text, /cluster-ips/);
+  assert.match(
+    text,
+    /^add element ip kube-proxy service-ips \{ 172\.30\.0\.41 \. tcp \. 80 : goto /m,
+  );
+  assert.match(text, /^add element ip kube-proxy no-endpoint-services \{ 172\.30\.0\.43 /m);
+  assert.match(nftablesRules(withExternal), /Drop traffic to unallocated ClusterIPs/);
+});
+
+Deno.test("ipvsAddresses(): every ClusterIP (one without endpoints too), ExternalIP and LB IP, once", () => {
+  assert.deepEqual(ipvsAddresses({ ...withExternal, services: [svc1, web, idle] }), [
+    "172.30.0.41",
+    "192.0.2.50",
+    "198.51.100.7",
+    "172.30.0.43",
+    "192.0.2.51",
+  ]);
+});
+
+Deno.test("the writers refuse what they do not model (a wrong family, external IPs of a Local Service without a local endpoint)", () => {
   assert.throws(() => nftablesRules({ ...cfg, family: 6 }), /not of family IPv6/);
+  assert.throws(
+    () => iptablesRules({ ...cfg, services: [{ ...svc1, externalIps: ["fd00::50"] }] }),
+    /"fd00::50" is not of family IPv4/,
+  );
+  const remote: ServicePort = {
+    ...web,
+    externalTrafficPolicy: "Local",
+    endpoints: [{ ip: "10.180.0.1", port: 80, node: "node2" }],
+  };
+  for (const write of [iptablesRules, nftablesRules, ipvsAddresses]) {
+    assert.throws(() => write({ ...cfg, services: [remote] }), /not modelled/);
+  }
+  // A NodePort alone of such a Service is modelled (dropped, as kube-proxy does).
+  const np = { ...remote, externalIps: [], loadBalancerIps: [], nodePort: 3004 };
+  assert.match(
+    iptablesRules({ ...cfg, services: [np] }),
+    /"ns1\/svc1:p80 has no local endpoints" .* --dport 3004 -j DROP/,
+  );
 });
