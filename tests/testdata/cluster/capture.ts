@@ -4,21 +4,21 @@
  *
  *   deno run --allow-all tests/testdata/cluster/capture.ts
  *
- * Each scenario loads the kube-proxy-like rules and the overlay CNI's routes of
- * `tests/_helpers/cluster_rules.ts` into a throwaway netns, runs the real
- * tools doctor runs, and writes their output here unchanged. Every netns is
- * removed, also on failure.
+ * Each scenario loads kube-proxy's rules (the shared writer, tools/lib/kube_proxy.ts) and the
+ * overlay CNI's routes of the fixture cluster (tests/_helpers/cluster_fixture.ts) into a
+ * throwaway netns, runs the real tools doctor runs, and writes their output here unchanged.
+ * Every netns is removed, also on failure.
  *
  * @module
  */
 
 import { createNetns } from "../../_helpers/netns.ts";
-import { type ClusterLoad, loadCluster } from "../../_helpers/cluster_rules.ts";
+import { type FixtureNode, loadFixtureNode } from "../../_helpers/cluster_fixture.ts";
 
 const DIR = new URL(".", import.meta.url).pathname;
 
 interface Scenario {
-  load: ClusterLoad;
+  load: FixtureNode;
   /** file name -> argv run in the netns. */
   files: Record<string, string[]>;
 }
@@ -41,7 +41,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    load: { mode: "nftables-v1.29", cni: "calico" },
+    load: { mode: "nftables-1.29", cni: "calico" },
     files: {
       "nft_ip_kube_proxy_v129.json": ["nft", "-j", "list", "table", "ip", "kube-proxy"],
       "nft_ip6_kube_proxy_v129.json": ["nft", "-j", "list", "table", "ip6", "kube-proxy"],
@@ -55,7 +55,7 @@ const SCENARIOS: Scenario[] = [
 
 for (const s of SCENARIOS) {
   await using ns = await createNetns("capture");
-  await loadCluster(ns, s.load);
+  await loadFixtureNode(ns, s.load);
   for (const [file, argv] of Object.entries(s.files)) {
     const r = await ns.exec(argv);
     await Deno.writeTextFile(`${DIR}${file}`, r.stdout);

@@ -19,7 +19,7 @@ import {
   type ClusterReads,
 } from "../../../mod/doctor/cluster.ts";
 import type { ProxyView } from "../../../mod/doctor/kube_proxy.ts";
-import { CLUSTER } from "../../_helpers/cluster_rules.ts";
+import { FIXTURE } from "../../_helpers/cluster_fixture.ts";
 
 const DIR = new URL("../../testdata/cluster/", import.meta.url);
 const text = (f: string) => Deno.readTextFileSync(new URL(f, DIR));
@@ -46,8 +46,8 @@ export const CILIUM: IpRoute[] = parseRoutes(json("ip_route_cilium.json"));
 
 /** The cluster's right CIDRs. */
 export const CONF: ClusterConfig = {
-  serviceCIDR: [...CLUSTER.serviceCIDR],
-  overlayPodCIDR: [...CLUSTER.overlayPodCIDR],
+  serviceCIDR: [...FIXTURE.serviceCIDR],
+  overlayPodCIDR: [...FIXTURE.overlayPodCIDR],
   hijackCIDR: [],
 };
 

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { evalPodCidr, evalServiceCidr } from "../../../mod/doctor/cluster.ts";
-import { iptablesRules, outsideService, SERVICES } from "../../_helpers/cluster_rules.ts";
+import { fixtureIptables, outsideService } from "../../_helpers/cluster_fixture.ts";
 import {
   CALICO,
   CILIUM,
@@ -36,7 +36,7 @@ Deno.test("evalServiceCidr(): the right serviceCIDR is OK and says how many and 
 });
 
 Deno.test("evalServiceCidr(): a Service outside serviceCIDR FAILs, naming it", () => {
-  const nat = iptablesRules(4, [...SERVICES, outsideService(4)]);
+  const nat = fixtureIptables(4, [outsideService(4)]);
   const f = evalServiceCidr(CONF, reads({ iptables: [nat, IPT6] }));
   assert.equal(f.level, "FAIL");
   assert.match(f.found, /^1 of 7 ClusterIPs \(iptables\) outside serviceCIDR/);
@@ -53,11 +53,8 @@ Deno.test("evalServiceCidr(): a Service outside serviceCIDR FAILs, naming it", (
 });
 
 Deno.test("evalServiceCidr(): names five, then how many more; an empty serviceCIDR FAILs them all", () => {
-  const many = Array.from(
-    { length: 8 },
-    (_, i) => ({ ...outsideService(4), clusterIp: `10.200.0.${i + 1}` }),
-  );
-  const f = evalServiceCidr(CONF, reads({ iptables: [iptablesRules(4, [...SERVICES, ...many])] }));
+  const many = Array.from({ length: 8 }, (_, i) => outsideService(4, i + 1));
+  const f = evalServiceCidr(CONF, reads({ iptables: [fixtureIptables(4, many)] }));
   assert.equal(f.level, "FAIL");
   assert.match(f.found, /^8 of 11 ClusterIPs/);
   assert.match(f.found, /and 3 more$/);

@@ -18,7 +18,12 @@ import {
   parseNftKubeProxy,
 } from "../../../mod/doctor/kube_proxy.ts";
 import { parsePodRoutes } from "../../../mod/doctor/pod_routes.ts";
-import { CALICO_BLOCKS, CILIUM_BLOCKS, SERVICES } from "../../_helpers/cluster_rules.ts";
+import {
+  CALICO_BLOCKS,
+  CILIUM_BLOCKS,
+  fixtureProxyConfigs,
+} from "../../_helpers/cluster_fixture.ts";
+import { ipvsAddresses } from "../../../tools/lib/kube_proxy.ts";
 import {
   CALICO,
   CILIUM,
@@ -134,11 +139,7 @@ Deno.test("parseNftKubeProxy() reads merged CIDR ranges, and nothing from an err
 Deno.test("parseIpvsAddrs() takes every kube-ipvs0 address, kind unknown", () => {
   const v = parseIpvsAddrs(IPVS);
   assert.equal(v.present, true);
-  const want = [
-    ...new Set(
-      SERVICES.flatMap((s) => [s.clusterIp, ...(s.externalIps ?? []), ...(s.lbIps ?? [])]),
-    ),
-  ];
+  const want = fixtureProxyConfigs().flatMap(ipvsAddresses);
   assert.deepEqual(kinds(v), {
     unknown: want.map((ip) => toPrefix(ip)!).map((p) => prefixText(p).split("/")[0]!).sort(),
   });
