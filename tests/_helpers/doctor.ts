@@ -1,7 +1,8 @@
 /**
- * `coordinator doctor --json` run as the binary runs, inside a node netns, against a planted
- * root (a CNI bin dir holding `coordinator`) and a state dir of its own under /run/cni, so
- * that neither the machine's files nor its lock are read.
+ * `coordinator doctor --json` (and the other subcommands) run as the binary runs, inside a node
+ * netns, against a planted root (a CNI bin dir holding `coordinator`, and the node defaults file
+ * when planted) and a state dir of its own under /run/cni, so that neither the machine's files
+ * nor its lock are read.
  *
  * @example
  * ```ts ignore
@@ -14,7 +15,7 @@
  */
 
 import assert from "node:assert/strict";
-import { pluginArgv, runProcess } from "./cni.ts";
+import { pluginArgv, type ProcessRun, runProcess } from "./cni.ts";
 import type { TestNetns } from "./netns.ts";
 import type { Finding } from "../../mod/doctor/checks.ts";
 
@@ -68,18 +69,20 @@ export async function plantDefaults(
 }
 
 /**
- * `coordinator doctor --json --root <root>` in a node netns.
+ * `coordinator <args>` (a subcommand) in a node netns, with the planted state dir and lock.
  *
  * @param node the node netns
  * @param p the planted root and state dir
- * @returns the exit code and the findings
+ * @param args the subcommand and its arguments
+ * @returns exit code, output, parsed stdout
  */
-export async function doctor(
+export function coordinatorCli(
   node: TestNetns,
   p: Planted,
-): Promise<{ code: number; findings: Finding[] }> {
-  const run = await runProcess(
-    [...pluginArgv(), "doctor", "--json", "--root", p.root],
+  args: readonly string[],
+): Promise<ProcessRun> {
+  return runProcess(
+    [...pluginArgv(), ...args],
     {
       PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
       COORDINATOR_STATE_DIR: p.stateDir,
@@ -89,6 +92,22 @@ export async function doctor(
     "",
     { netns: node },
   );
+}
+
+/**
+ * `coordinator doctor --json --root <root>` in a node netns.
+ *
+ * @param node the node netns
+ * @param p the planted root and state dir
+ * @param extra more arguments (`--conf FILE`, `--defaults FILE`)
+ * @returns the exit code and the findings
+ */
+export async function doctor(
+  node: TestNetns,
+  p: Planted,
+  extra: readonly string[] = [],
+): Promise<{ code: number; findings: Finding[] }> {
+  const run = await coordinatorCli(node, p, ["doctor", "--json", "--root", p.root, ...extra]);
   const json = run.json as { findings: Finding[] } | undefined;
   assert.ok(json, run.stdout + run.stderr);
   return { code: run.code, findings: json.findings };

@@ -1,7 +1,7 @@
 /**
  * One file: the kube-proxy node, its backend and client, the pods and the TCP exchanges share one world's addresses and life cycle.
  *
- * A Kubernetes node as kube-proxy (iptables mode) and Calico leave it, built of
+ * A Kubernetes node as kube-proxy (iptables mode by default) and Calico leave it, built of
  * throwaway network namespaces on top of {@linkcode createWorld}:
  *
  * ```
@@ -10,7 +10,7 @@
  *   [node] ens192 10.6.212.101/16, fd00:6::101/64 ───────────────────────── br0
  *          cali<n> (ee:ee:ee:ee:ee:ee, proxy_arp) ── eth0 [backend] 10.233.64.10/32,
  *                                                     fd00:10:233:64::10/128
- *          kube-proxy (iptables mode, tools/lib/kube_proxy.ts):
+ *          kube-proxy (iptables mode, or nftables mode; tools/lib/kube_proxy.ts):
  *                  ClusterIP 10.233.0.10:80 / [fd00:10:233::10]:80 -> backend:8080
  *                  (PREROUTING + OUTPUT, masquerade unless from 10.233.64.0/18)
  *                  NodePort <node IP>:30080 -> underlay pod:8080 (Local: no masquerade)
@@ -30,7 +30,8 @@
  * {@linkcode addCalicoEth0}, {@linkcode addExternalClient}, {@linkcode startTcpServer},
  * {@linkcode addForwardAccounting}. Everything (servers first, then every netns) is removed by
  * `destroy()` / `await using`, also on failure. Requires root, iproute2,
- * iptables/ip6tables (nat, filter, mangle; conntrack, addrtype, comment, statistic).
+ * iptables/ip6tables (nat, filter, mangle; conntrack, addrtype, comment, statistic); `nft` in
+ * nftables mode.
  *
  * @example
  * ```ts ignore
@@ -46,7 +47,7 @@
 import { addVethPair, createNetns, type TestNetns } from "./netns.ts";
 import { errorMessage } from "../../mod/errors.ts";
 import { pollUntil, within } from "./poll.ts";
-import { applyKubeProxy, type ProxyConfig } from "./kube_proxy.ts";
+import { applyKubeProxy, type KubeProxyMode, type ProxyConfig } from "./kube_proxy.ts";
 import { createWorld, WORLD, type World } from "./world.ts";
 
 /** The fixed addresses and ports of every kube world. */
@@ -266,6 +267,8 @@ export interface KubeWorld extends AsyncDisposable {
   readonly backendCali: string;
   /** The families the world has (4, and 6 unless built without IPv6). */
   readonly families: readonly Family[];
+  /** kube-proxy's mode on the node. */
+  readonly mode: KubeProxyMode;
   /** An empty pod netns (lo up) with the distro's rp_filter 2 on all, default and lo. */
   addUnderlayPod(prefix?: string): Promise<TestNetns>;
   /**
@@ -299,6 +302,11 @@ export interface KubeWorld extends AsyncDisposable {
 export interface KubeWorldOptions {
   /** Build the IPv6 half too (default true). */
   ipv6?: boolean;
+  /**
+   * kube-proxy's mode (default iptables). In nftables mode there is no conntrack INVALID
+   * drop (kubernetes/kubernetes#122663), and the forward accounting stays in iptables' mangle.
+   */
+  mode?: KubeProxyMode;
 }
 
 const DISTRO_RP_FILTER = 2;
@@ -590,6 +598,7 @@ export async function addExternalClient(
  */
 export async function createKubeWorld(opts: KubeWorldOptions = {}): Promise<KubeWorld> {
   const ipv6 = opts.ipv6 ?? true;
+  const mode = opts.mode ?? "iptables";
   const families: Family[] = ipv6 ? [4, 6] : [4];
   const world = await createWorld({ ipv6 });
   const extra: TestNetns[] = [];
@@ -625,7 +634,7 @@ export async function createKubeWorld(opts: KubeWorldOptions = {}): Promise<Kube
       KUBE.backendIp4,
       ipv6 ? KUBE.backendIp6 : undefined,
     );
-    await applyKubeProxy(node, "iptables", families.map(kubeProxyConfig));
+    await applyKubeProxy(node, mode, families.map(kubeProxyConfig));
     await addForwardAccounting(
       node,
       families.flatMap((f) =>
@@ -643,6 +652,7 @@ export async function createKubeWorld(opts: KubeWorldOptions = {}): Promise<Kube
       backend,
       backendCali,
       families,
+      mode,
       addUnderlayPod: async (prefix = "upod") => {
         const ns = await world.addPod(prefix);
         setDistroSysctls(ns);
