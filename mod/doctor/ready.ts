@@ -7,9 +7,9 @@
  * doctor's cluster CIDR checks (`./cluster.ts`) stay out on purpose: a
  * `serviceCIDR` that misses a ClusterIP is not "cannot serve ADD", and code 50
  * would have the runtime report the node's network not ready (kubelet marks
- * the node NotReady); their reads would also add five processes, 12 ms on an
- * empty node to 0.9 s with 5000 Services per family
- * (`tools/bench/cluster_reads_bench.ts`), to every STATUS.
+ * the node NotReady); their reads would also add five processes, 10 ms on an
+ * empty node to 1.1 s (iptables mode) or 2.3 s (nftables mode) with 5000
+ * Services per family (`tools/bench/cluster_reads_bench.ts`), to every STATUS.
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * What the cluster CIDR reads of `coordinator doctor` / `defaults` cost (root):
  * `readClusterFacts()` (iptables-save and ip6tables-save -t nat, one nft -j
- * list table per family, one ip batch of routes and kube-ipvs0) in a
+ * list table per family, one ip batch of the addresses and routes) in a
  * throwaway netns holding N ClusterIPs per family in kube-proxy's iptables
  * mode, then in its nftables mode; next to STATUS as it is (its readiness
  * checks, one `ip -V`), timed in the same process. The numbers behind the
@@ -12,15 +12,17 @@
  * deno run --allow-all tools/bench/cluster_reads_bench.ts --runs 21 --n 0,1000
  * ```
  *
- * The rules are a minimal kube-proxy shape (one KUBE-SERVICES rule and one
- * KUBE-SVC chain per Service; the cluster-ips set and service-ips map), made
- * here so the script stands alone. Each case runs once as a warm-up, then
+ * The rules are kube-proxy's as the test worlds write them (tools/lib/kube_proxy.ts: per
+ * Service its KUBE-SERVICES rule, KUBE-SVC and KUBE-SEP chains in iptables mode; its
+ * cluster-ips and service-ips entries, service and endpoint chains in nftables mode), one
+ * endpoint per Service. Each case runs once as a warm-up, then
  * `runs` times in one child process inside the netns; the table shows median,
  * min and max ms. Prints one `BENCH_JSON {...}` line last.
  *
  * @module
  */
 
+import { applyKubeProxy, type ProxyConfig } from "../lib/kube_proxy.ts";
 import { createNetns, privilegedSkipReason, type TestNetns, whichTool } from "../lib/netns.ts";
 import { median } from "../lib/stats.ts";
 
@@ -38,45 +40,26 @@ function v6(i: number): string {
   return `fd00:10:96::${(i + 1).toString(16)}`;
 }
 
-function iptables(n: number, family: 4 | 6): string {
+/** kube-proxy's view of n Services of one family, each with one endpoint. */
+function proxyConfig(n: number, family: 4 | 6): ProxyConfig {
   const ip = family === 4 ? v4 : v6;
-  const host = family === 4 ? 32 : 128;
-  const lines = ["*nat", ":KUBE-SERVICES - [0:0]", ":KUBE-MARK-MASQ - [0:0]"];
-  for (let i = 0; i < n; i++) lines.push(`:KUBE-SVC-B${String(i).padStart(15, "0")} - [0:0]`);
-  for (let i = 0; i < n; i++) {
-    const svc = `KUBE-SVC-B${String(i).padStart(15, "0")}`;
-    lines.push(
-      `-A KUBE-SERVICES -d ${
-        ip(i)
-      }/${host} -p tcp -m comment --comment "ns/svc${i}:http cluster IP" -m tcp --dport 80 -j ${svc}`,
-      `-A ${svc} -j KUBE-MARK-MASQ`,
-    );
-  }
-  return [...lines, "COMMIT", ""].join("\n");
-}
-
-function nft(n: number, family: 4 | 6): string {
-  const ip = family === 4 ? v4 : v6;
-  const ipX = family === 4 ? "ip" : "ip6";
-  const type = family === 4 ? "ipv4_addr" : "ipv6_addr";
-  const ips = Array.from({ length: n }, (_, i) => ip(i));
-  const lines = [
-    `table ${ipX} kube-proxy {`,
-    `\tset cluster-ips { type ${type}; }`,
-    `\tmap service-ips { type ${type} . inet_proto . inet_service : verdict; }`,
-    "\tchain mark-for-masquerade { mark set mark or 0x4000; }",
-    "}",
-  ];
-  for (let i = 0; i < ips.length; i += 500) {
-    const part = ips.slice(i, i + 500);
-    lines.push(`add element ${ipX} kube-proxy cluster-ips { ${part.join(", ")} }`);
-    lines.push(
-      `add element ${ipX} kube-proxy service-ips { ${
-        part.map((a) => `${a} . tcp . 80 : goto mark-for-masquerade`).join(", ")
-      } }`,
-    );
-  }
-  return lines.join("\n") + "\n";
+  const pod = (i: number) =>
+    family === 4 ? `10.244.${(i >> 8) & 255}.${i & 255}` : `fd00:10:244::${(i + 1).toString(16)}`;
+  return {
+    family,
+    node: "node-1",
+    nodeIps: [family === 4 ? "10.6.212.101" : "fd00:6::101"],
+    clusterCidr: family === 4 ? "10.244.0.0/16" : "fd00:10:244::/56",
+    serviceCidr: family === 4 ? "10.96.0.0/12" : "fd00:10:96::/112",
+    services: Array.from({ length: n }, (_, i) => ({
+      namespace: "ns",
+      name: `svc${i}`,
+      portName: "http",
+      clusterIp: ip(i),
+      port: 80,
+      endpoints: [{ ip: pod(i), port: 8080, node: "node-1" }],
+    })),
+  };
 }
 
 const CHILD = `
@@ -141,12 +124,7 @@ async function main(): Promise<number> {
     for (const mode of ["iptables", "nftables"] as const) {
       for (const n of ns) {
         await using net = await createNetns("crb");
-        if (mode === "iptables") {
-          await net.exec(["iptables-restore"], { stdin: iptables(n, 4) });
-          await net.exec(["ip6tables-restore"], { stdin: iptables(n, 6) });
-        } else {
-          await net.exec(["nft", "-f", "-"], { stdin: nft(n, 4) + nft(n, 6) });
-        }
+        await applyKubeProxy(net, mode, [proxyConfig(n, 4), proxyConfig(n, 6)]);
         rows.push({ mode, n, ...(await measure(net, runs, dir)) });
       }
     }
