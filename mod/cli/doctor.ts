@@ -42,12 +42,14 @@ export function readConfEntry(path: string): ConfEntry {
   try {
     text = Deno.readTextFileSync(path);
   } catch (err) {
-    throw new CniError(
-      ErrorCode.InvalidNetworkConfig,
-      `Cannot read "${path}": ${errorMessage(err)}`,
-    );
+    throw cannotRead(path, err);
   }
   return { path, entry: coordinatorEntry(readDocuments(text, path), path) };
+}
+
+function cannotRead(path: string, err: unknown): CniError {
+  const why = err instanceof Deno.errors.NotFound ? "no such file" : errorMessage(err);
+  return new CniError(ErrorCode.InvalidNetworkConfig, `Cannot read "${path}": ${why}`);
 }
 
 /** An explicit `--defaults FILE` must be there: a typo would compare with the built-ins. */
@@ -55,10 +57,7 @@ function mustExist(path: string): void {
   try {
     Deno.statSync(path);
   } catch (err) {
-    throw new CniError(
-      ErrorCode.InvalidNetworkConfig,
-      `Cannot read "${path}": ${errorMessage(err)}`,
-    );
+    throw cannotRead(path, err);
   }
 }
 

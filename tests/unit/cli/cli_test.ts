@@ -1,6 +1,7 @@
 /**
  * The subcommands in-process: explain without root (prevResult + --node-ip), --help,
- * defaults --check / --suggest over node facts made of captured tool output.
+ * defaults --check / --suggest over node facts made of captured tool output, doctor's bad
+ * --conf / --defaults arguments.
  */
 
 import assert from "node:assert/strict";
@@ -216,6 +217,39 @@ Deno.test("defaults --suggest prints a defaults file covering the node, keeps th
     assert.equal(typo.code, 1);
     assert.equal(typo.out, "");
     assert.match(typo.err, /^defaults: Cannot read ".*defualts\.json": no such file/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("doctor --conf / --defaults: a file that cannot be read or holds no coordinator entry is exit 2, before any read of the node", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "coordinator-doctor-cli-" });
+  try {
+    const none = `${dir}/nad.yaml`;
+    await Deno.writeTextFile(
+      none,
+      `kind: NetworkAttachmentDefinition\nspec:\n  config: '{"cniVersion": "1.0.0", "name": "m", "plugins": [{"type": "macvlan"}]}'\n`,
+    );
+    const tabs = `${dir}/tabs.yaml`;
+    await Deno.writeTextFile(tabs, "spec:\n\tconfig: x\n");
+    const notJson = `${dir}/bad.yaml`;
+    await Deno.writeTextFile(notJson, `spec:\n  config: '{"type": "coordinator",}'\n`);
+    const spawned = spawnCount();
+    for (
+      const [args, message] of [
+        [["--conf", `${dir}/nad.yml`], /^doctor: Cannot read ".*nad\.yml": no such file$/m],
+        [["--conf", none], /nad\.yaml: no coordinator entry \(expected a conflist/],
+        [["--conf", tabs], /Cannot read ".*tabs\.yaml": not YAML as kubectl prints it: A tab/],
+        [["--conf", notJson], /bad\.yaml: the NAD's spec\.config is not valid JSON/],
+        [["--defaults", `${dir}/defualts.json`], /Cannot read ".*defualts\.json": no such file/],
+      ] as [string[], RegExp][]
+    ) {
+      const r = await cli(["doctor", "--root", dir, ...args]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
+      assert.equal(r.out, "");
+      assert.match(r.err, message);
+    }
+    assert.equal(spawnCount(), spawned, "nothing was started: the node was not read");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
