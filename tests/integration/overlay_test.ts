@@ -204,6 +204,9 @@ worldTest(
       const del = await cni(w.node, "DEL", conf, call);
       assert.equal(del.code, 0, del.stdout);
       assert.deepEqual(diffSnapshots(node0, await readback(w.node)), {});
+      // Calico's DEL: its veth goes now (a netns is torn down in the background, and the
+      // next round's route to 10.233.100.2 must not meet this one's).
+      await w.node.ip(["link", "del", cali]);
       await pod.destroy();
     }
   },
