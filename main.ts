@@ -11,6 +11,7 @@
 
 import { MAX_STDIN_BYTES, versionAnswer } from "./mod/cni/versions.ts";
 import { errorMessage } from "./mod/errors.ts";
+import { mark, phaseReport } from "./mod/phases.ts";
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
   let bytes = new TextEncoder().encode(text);
@@ -39,6 +40,7 @@ async function readStdin(limit: number): Promise<Uint8Array> {
 }
 
 async function main(): Promise<number> {
+  mark("main");
   const command = Deno.env.get("CNI_COMMAND") ?? "";
   if (command === "") {
     // A person at the command line: --help, --version, the subcommands (mod/cli/).
@@ -68,15 +70,20 @@ async function main(): Promise<number> {
     );
     return 1;
   }
+  mark("stdin");
   if (loads === undefined) {
     writeAll(Deno.stdout, versionAnswer(stdin));
     return 0;
   }
   const [dispatch, commands] = loads;
   const { runCni } = await dispatch;
+  mark("loaded");
   const out = await runCni({ env: Deno.env.toObject(), stdin, commands: () => commands });
   if (out.stdout !== "") writeAll(Deno.stdout, out.stdout);
   if (out.stderr !== "") writeAll(Deno.stderr, out.stderr);
+  mark("answered");
+  const phases = phaseReport();
+  if (phases !== undefined) writeAll(Deno.stderr, phases + "\n");
   return out.exitCode;
 }
 

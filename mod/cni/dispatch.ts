@@ -27,6 +27,7 @@ import { type ConfigNote, ifnameProblem, NAME_RE, parseConfig } from "../config/
 import { type CoordinatorConfig } from "../config/types.ts";
 import { CniError, ErrorCode, toCniError } from "../errors.ts";
 import { createLogger, type Logger, nullLogger } from "../log.ts";
+import { mark } from "../phases.ts";
 import { validateNetns } from "../kernel/netns.ts";
 import { loadState } from "../kernel/state.ts";
 import { formatResult, parseResult } from "./result.ts";
@@ -290,6 +291,7 @@ export async function runCni(io: CniIo): Promise<CniOutcome> {
       ? parseConfig(raw, { lenient: true, notes, ...withDefaults(notes) })
       : parseConfig(raw, { notes, ...withDefaults() });
     const cniArgs = parseCniArgs(env.args);
+    mark("config");
 
     let prevResult: Result | undefined;
     if (raw["prevResult"] !== undefined && raw["prevResult"] !== null) {
@@ -332,6 +334,7 @@ export async function runCni(io: CniIo): Promise<CniOutcome> {
     for (const n of notes) log[n.level](n.msg, n.fields ?? {});
     // Before anything is changed: the netns must exist, be a netns, and not be ours.
     if (cmd === "ADD" || cmd === "CHECK") (io.checkNetns ?? validateNetns)(env.netns);
+    mark("netns");
     const commands = await io.commands();
     const ctx: CmdContext = { env, conf, prevResult, cniArgs, log };
     switch (cmd) {

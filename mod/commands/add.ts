@@ -57,6 +57,7 @@ import { addView, nicOf, planNic } from "../plan/view.ts";
 import { gatewaysOf, planPod } from "../plan/pod.ts";
 import { nodeSysctls, plannedMac, podSysctls, randomMac } from "../plan/tune.ts";
 import { isFwmarkRule } from "../plan/underlay.ts";
+import { mark } from "../phases.ts";
 import { cleanHost } from "./_host.ts";
 import { type NodeBatch, runNodeBatch } from "./_node.ts";
 import { type Kernel, REAL_KERNEL } from "./port.ts";
@@ -148,9 +149,11 @@ export async function cmdAdd(ctx: CmdContext, k: Kernel = REAL_KERNEL): Promise<
     // 1. The pod.
     const rules6 = (prev.ips ?? []).some((ip) => familyOf(ip.address) === 6);
     const facts = await k.readPod(ctx.env.netns, { rules6 });
+    mark("pod read");
     undo.before = structuredClone(facts);
     // 2. The plan.
     const plan = await planAdd(ctx, k, facts);
+    mark("planned");
     // 3. The node.
     const node = await runNodeBatch(k, plan.view, plan.create ? plan.hostMac : undefined);
     undo.host = hostCleanup({
@@ -160,14 +163,18 @@ export async function cmdAdd(ctx: CmdContext, k: Kernel = REAL_KERNEL): Promise<
       hostRuleTable: ctx.conf.hostRuleTable,
     });
     throwFailures(node, "Cannot configure the node");
+    mark("node batch");
     const nodeWritten = tuneNode(ctx, k, plan, node);
     // 4. Detection and the MAC.
     const mac = await detectAndSetMac(ctx, k, plan, undo);
+    mark("detection");
     // 5. The pod.
     const pod = await applyPod(ctx, k, plan, node.nodeIps, undo);
+    mark("pod batch");
     // 6. The record.
     k.state.save(stateOf(ctx, k, plan, node, nodeWritten, mac, pod));
     undo.state = true;
+    mark("state");
     // 7. The result.
     return resultOf(prev, ctx.env.ifname, mac);
   } catch (err) {

@@ -8,6 +8,7 @@ import type { CmdContext } from "../cni/dispatch.ts";
 import { cleanHost, hostCleanupFor } from "./_host.ts";
 import { CniError, ErrorCode } from "../errors.ts";
 import { podRuleCleanup } from "../plan/cleanup.ts";
+import { mark } from "../phases.ts";
 import { type Kernel, REAL_KERNEL } from "./port.ts";
 
 /**
@@ -26,6 +27,7 @@ export async function cmdDel(ctx: CmdContext, k: Kernel = REAL_KERNEL): Promise<
   // Entering the netns is only needed without state or for pod-side rules.
   const usable = () => k.netnsUsable(env.netns);
   const cleanup = await hostCleanupFor(ctx, k, state, usable);
+  mark("planned");
   // Hot-unplug of a later NIC: its `from` rules would outlive it in the pod.
   const podRules = state !== undefined && state.podRules.length > 0 && usable()
     ? podRuleCleanup(state.podRules)
@@ -38,6 +40,7 @@ export async function cmdDel(ctx: CmdContext, k: Kernel = REAL_KERNEL): Promise<
     }]),
     k.withLock(() => cleanHost(k, [cleanup])),
   ]);
+  mark("cleaned");
   const failures = [...hostFailures, ...podFailures];
   if (failures.length > 0) {
     throw new CniError(ErrorCode.NetworkSetupFailed, failures.join("; "));

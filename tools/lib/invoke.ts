@@ -41,6 +41,8 @@ export interface Invocation {
   cniArgs?: string;
   /** Argv put before the plugin's (e.g. strace, /usr/bin/time). */
   wrapper?: readonly string[];
+  /** More environment for the plugin (e.g. COORDINATOR_PHASES). */
+  env?: Record<string, string>;
 }
 
 /** What one call did. */
@@ -78,7 +80,7 @@ export function invoke(inv: Invocation): Promise<InvocationResult> {
     conf: inv.conf,
     argv,
     ...(inv.wrapper === undefined ? {} : { wrapper: inv.wrapper }),
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...inv.env },
     ...(inv.hostNetns === undefined ? {} : { host: inv.hostNetns }),
     enter: "setns",
   });

@@ -23,6 +23,7 @@
 
 // deno-lint-ignore-file no-console
 import { addMacvlanNic, createWorld, itConf } from "../lib/world.ts";
+import { removeRunDirs, useRunDirs } from "../lib/run_dirs.ts";
 import { containerId, denoRunArgv, type NetnsRef, runPlugin } from "../lib/plugin.ts";
 import { runFlags } from "../../mod/permissions.ts";
 import { ensureBundle } from "../lib/bundle.ts";
@@ -36,6 +37,9 @@ if (TREES.length === 0 || !(ROUNDS > 0)) {
   console.error("usage: measure_ab.ts ROUNDS TREE... [--last-pod]");
   Deno.exit(2);
 }
+// The run's own state directory, lock and log (tools/lib/run_dirs.ts), never
+// the node's: removed at the end (the resident pod's DEL first).
+const DIRS = useRunDirs();
 const CONF = itConf("measure", "measure", { logLevel: "info" });
 
 function quantile(xs: number[], q: number): number {
@@ -83,23 +87,16 @@ const plugin = (tree: string) => {
   return denoRunArgv(src ? `${dir}/main.ts` : ensureBundle(dir), flags);
 };
 await using w = await createWorld({ ipv6: false });
+const residentCall = { containerId: containerId(), netns: "" };
 if (!LAST_POD) {
   const resident = await w.addPod("r");
+  residentCall.netns = resident.path;
   const prevResult = await addMacvlanNic(w.node, resident, {
     ifname: "eth0",
     addrs: ["10.6.49.1/16"],
     gateways: ["10.6.0.1"],
   });
-  await coordinator(
-    w.node,
-    TREES[0]!,
-    "ADD",
-    { containerId: containerId(), netns: resident.path },
-    {
-      ...CONF,
-      prevResult,
-    },
-  );
+  await coordinator(w.node, TREES[0]!, "ADD", residentCall, { ...CONF, prevResult });
 }
 const mv: number[] = [];
 const add = new Map<string, number[]>(TREES.map((t) => [t, []]));
@@ -132,3 +129,6 @@ for (const tree of TREES) {
       ` (p25 ${r(quantile(d, 0.25))})`,
   );
 }
+if (!LAST_POD) await coordinator(w.node, TREES[0]!, "DEL", residentCall, CONF);
+const left = removeRunDirs(DIRS);
+if (left.length > 0) console.error(`left in the run's state directory: ${left.join(", ")}`);

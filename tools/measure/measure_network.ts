@@ -14,6 +14,7 @@
 
 // deno-lint-ignore-file no-console
 import { addMacvlanNic, createWorld, itConf } from "../lib/world.ts";
+import { removeRunDirs, useRunDirs } from "../lib/run_dirs.ts";
 import { addVethPair, exec, type TestNetns } from "../lib/netns.ts";
 import { containerId, driverArgv, pluginArgv, type ProcessRun, runPlugin } from "../lib/plugin.ts";
 import { median } from "../lib/stats.ts";
@@ -21,6 +22,8 @@ import { macvlan } from "./_macvlan.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 20);
 
+// The run's own state directory, lock and log (tools/lib/run_dirs.ts), never the node's.
+const DIRS = useRunDirs();
 const CONF = itConf("measure", "measure", { logLevel: "info" });
 
 /** One attachment of a pod. */
@@ -137,5 +140,10 @@ async function spawns(): Promise<void> {
   console.log(`overlay IPv4 net1: ADD ${count(a.stderr)} processes, DEL ${count(d.stderr)}`);
 }
 
-await timing();
-await spawns();
+try {
+  await timing();
+  await spawns();
+} finally {
+  const left = removeRunDirs(DIRS);
+  if (left.length > 0) console.error(`left in the run's state directory: ${left.join(", ")}`);
+}
