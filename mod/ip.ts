@@ -173,8 +173,9 @@ export function formatIp(ip: IpBytes): string {
   return ip.family === 4 ? formatIpv4At(ip.bytes, 0) : formatIpv6At(ip.bytes, 0);
 }
 
-/** Decimal text of each byte value. */
+/** Decimal text of each byte value, and the same followed by a dot. */
 const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+const DEC_DOT: readonly string[] = DEC.map((d) => d + ".");
 /** Hex text of each byte value: without leading zero, and as two digits. */
 const HEX1: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16));
 const HEX2: readonly string[] = Array.from(
@@ -190,7 +191,7 @@ const HEX2: readonly string[] = Array.from(
  * @returns e.g. "10.0.0.1"
  */
 export function formatIpv4At(b: Uint8Array, at: number): string {
-  return DEC[b[at]!]! + "." + DEC[b[at + 1]!]! + "." + DEC[b[at + 2]!]! + "." + DEC[b[at + 3]!]!;
+  return DEC_DOT[b[at]!]! + DEC_DOT[b[at + 1]!]! + DEC_DOT[b[at + 2]!]! + DEC[b[at + 3]!]!;
 }
 
 /**
