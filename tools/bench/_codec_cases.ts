@@ -37,6 +37,11 @@ export interface Contender {
   name: string;
   /** One call: one frame (or one batch). Returns a number to keep the work alive. */
   fn: () => number;
+  /**
+   * For a Wasm contender: the name of the reference contender doing the same
+   * job (the same output, in the same form), when it is not the group's first.
+   */
+  vs?: string;
 }
 
 /** One benchmark group: Wasm entry points and the reference doing the same job. */
@@ -47,7 +52,7 @@ export interface CodecGroup {
   frames: number;
   /** The Wasm codec's contenders; the first is the group's baseline. */
   wasm: Contender[];
-  /** The reference's contenders; the first is the yardstick of the Wasm ones. */
+  /** The reference's contenders; the first is the yardstick of the Wasm ones without `vs`. */
   ref: Contender[];
 }
 
@@ -241,7 +246,9 @@ function batchGroup(n: number): CodecGroup {
         },
       },
       {
+        // Numbers into an ArpNumbers object per frame, as the reference's per-frame parser gives them.
         name: `wasm parseReceivedArpBatch + readArpBatchInto (zero copy) x${n}`,
+        vs: `ref  refParseArpAt per frame (numbers) x${n}`,
         fn: () => {
           table.set(rxEntries);
           batch.parseReceivedArpBatch(n);

@@ -4,9 +4,10 @@
  * contender of a group is timed once (a block of calls of about `--ms`
  * milliseconds), in an order that rotates from round to round, so that
  * the Wasm codec and the reference see the same load. Reported per contender:
- * the median ns per call (and per frame), and against the group's reference
- * the median of the per-round ratios and how many rounds it was at least as
- * fast. A ratio below 1.00 means faster than the reference.
+ * the median ns per call (and per frame), and against the reference
+ * contender doing the same job (the group's first reference, or the one its
+ * `vs` names) the median of the per-round ratios and how many rounds it was
+ * at least as fast. A ratio below 1.00 means faster than the reference.
  *
  * Run: `deno task bench:codec:paired [--rounds 21] [--ms 2] [--group "NS parse"]`.
  * The last line is `CODEC_PAIRED_JSON {...}` with every number.
@@ -29,7 +30,9 @@ export interface PairedRow {
   medianNs: number;
   /** The same per frame (batch groups divide by the batch size). */
   nsPerFrame: number;
-  /** Median over the rounds of (this contender's time / the reference's time in that round). */
+  /** The reference contender it is compared with (its own name for the reference's). */
+  vs: string;
+  /** Median over the rounds of (this contender's time / the `vs` contender's time in that round). */
   ratio: number;
   /** Rounds in which this contender took at most the reference's time. */
   roundsAtMost: number;
@@ -88,8 +91,10 @@ export function runGroup(g: CodecGroup, rounds: number, ms: number): PairedRow[]
       times[i]!.push(timeBlock(all[i]!.fn, calls[i]!));
     }
   }
-  const ref = times[refIndex]!;
   return all.map((c, i) => {
+    const j = i < refIndex && c.vs !== undefined ? all.findIndex((x) => x.name === c.vs) : refIndex;
+    if (j < refIndex) throw new Error(`No reference contender "${c.vs}" in "${g.group}"`);
+    const ref = times[j]!;
     const ratios = times[i]!.map((t, r) => t / ref[r]!);
     const m = median(times[i]!);
     return {
@@ -98,6 +103,7 @@ export function runGroup(g: CodecGroup, rounds: number, ms: number): PairedRow[]
       side: i < refIndex ? "wasm" : "ref",
       medianNs: m,
       nsPerFrame: m / g.frames,
+      vs: all[j]!.name,
       ratio: median(ratios),
       roundsAtMost: ratios.filter((x) => x <= 1).length,
       rounds,
@@ -124,15 +130,16 @@ if (import.meta.main) {
   const print = (s: string) => Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
   print(`${rounds} interleaved rounds, blocks of about ${ms} ms per contender`);
   print("");
-  print("| group | contender | median ns/call | ns/frame | ratio to ref | rounds <= ref |");
-  print("| --- | --- | ---: | ---: | ---: | ---: |");
+  print("| group | contender | median ns/call | ns/frame | vs | ratio | rounds <= vs |");
+  print("| --- | --- | ---: | ---: | --- | ---: | ---: |");
   for (const g of groups) {
     for (const row of runGroup(g, rounds, ms)) {
       rows.push(row);
+      const vs = row.vs === row.name ? "-" : row.vs.replace(/ x\d+$/, "");
       print(
         `| ${row.group} | ${row.name} | ${row.medianNs.toFixed(1)} | ${
           row.nsPerFrame.toFixed(1)
-        } | ${row.ratio.toFixed(2)} | ${row.roundsAtMost}/${row.rounds} |`,
+        } | ${vs} | ${row.ratio.toFixed(2)} | ${row.roundsAtMost}/${row.rounds} |`,
       );
     }
   }
