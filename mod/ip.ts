@@ -14,8 +14,6 @@ export interface IpBytes {
   bytes: Uint8Array;
 }
 
-const V4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
 /**
  * Parse an IPv4 or IPv6 address in text form.
  *
@@ -23,53 +21,146 @@ const V4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9
  * @returns the bytes, or undefined when it is not an address
  */
 export function parseIp(text: string): IpBytes | undefined {
-  if (V4_RE.test(text)) {
-    return { family: 4, bytes: Uint8Array.from(text.split(".").map(Number)) };
+  if (typeof text !== "string") return undefined;
+  const v4 = ipv4Range(text, 0, text.length);
+  if (v4 >= 0) {
+    const bytes = new Uint8Array(4);
+    bytes[0] = v4 >>> 24;
+    bytes[1] = v4 >>> 16;
+    bytes[2] = v4 >>> 8;
+    bytes[3] = v4;
+    return { family: 4, bytes };
   }
-  return parseIpv6(text);
+  const bytes = new Uint8Array(16);
+  return parseIpv6Into(text, bytes, 0) ? { family: 6, bytes } : undefined;
 }
 
-function parseIpv6(text: string): IpBytes | undefined {
-  if (!text.includes(":") || !/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
-  const halves = text.split("::");
-  if (halves.length > 2) return undefined;
-  // Only the address's very last group may be a dotted quad: never one before "::".
-  const parseGroups = (part: string, last: boolean): number[] | undefined => {
-    if (part === "") return [];
-    const out: number[] = [];
-    const groups = part.split(":");
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i]!;
-      if (g.includes(".")) {
-        // An embedded IPv4 tail ("::ffff:1.2.3.4") only as the last group.
-        if (!last || i !== groups.length - 1 || !V4_RE.test(g)) return undefined;
-        const [a, b, c, d] = g.split(".").map(Number) as [number, number, number, number];
-        out.push((a << 8) | b, (c << 8) | d);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-        out.push(parseInt(g, 16));
-      }
+// The parsers and formatters below work over char codes and byte offsets, with
+// no regular expression, split or intermediate array: config parsing runs them
+// on every CNI call, and the frame codec's builders and parsers per frame.
+
+/** The value of a hex digit's char code, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
+/**
+ * The dotted quad that is exactly `s[start, end)` as an unsigned 32-bit
+ * number, or -1: four decimal parts 0-255, no leading zeros ("010" is octal to
+ * some parsers), nothing else.
+ */
+function ipv4Range(s: string, start: number, end: number): number {
+  let n = 0;
+  let i = start;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (i >= end || s.charCodeAt(i) !== 46) return -1;
+      i++;
     }
-    return out;
-  };
-  const head = parseGroups(halves[0]!, halves.length === 1);
-  const tail = halves.length === 2 ? parseGroups(halves[1]!, true) : [];
-  if (head === undefined || tail === undefined) return undefined;
-  let groups: number[];
-  if (halves.length === 2) {
-    const fill = 8 - head.length - tail.length;
-    if (fill < 1) return undefined;
-    groups = [...head, ...new Array<number>(fill).fill(0), ...tail];
-  } else {
-    groups = head;
+    const first = i;
+    let v = 0;
+    while (i < end && i - first < 4) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + c - 48;
+      i++;
+    }
+    const digits = i - first;
+    if (digits === 0 || digits > 3 || v > 255 || (digits > 1 && s.charCodeAt(first) === 48)) {
+      return -1;
+    }
+    n = n * 256 + v;
   }
-  if (groups.length !== 8) return undefined;
-  const bytes = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    bytes[i * 2] = g >> 8;
-    bytes[i * 2 + 1] = g & 0xff;
-  });
-  return { family: 6, bytes };
+  return i === end ? n : -1;
+}
+
+/**
+ * Write the 4 bytes of a dotted quad at `to[at]` (the rules of
+ * {@linkcode parseIp}).
+ *
+ * @param text the address text
+ * @param to the destination
+ * @param at where the 4 bytes go
+ * @returns false, writing nothing, when `text` is not an IPv4 address
+ */
+export function parseIpv4Into(text: string, to: Uint8Array, at: number): boolean {
+  if (typeof text !== "string") return false;
+  const n = ipv4Range(text, 0, text.length);
+  if (n < 0) return false;
+  to[at] = n >>> 24;
+  to[at + 1] = n >>> 16;
+  to[at + 2] = n >>> 8;
+  to[at + 3] = n;
+  return true;
+}
+
+/** The groups of the IPv6 address being parsed (no allocation per call). */
+const GROUPS = new Uint16Array(8);
+
+/**
+ * Write the 16 bytes of an IPv6 address at `to[at]`: RFC 4291 text, hex groups
+ * of 1-4 digits (either case), at most one "::" standing for at least one zero
+ * group, and a dotted quad only as the very last group; no zone.
+ *
+ * @param text the address text
+ * @param to the destination
+ * @param at where the 16 bytes go
+ * @returns false, writing nothing, when `text` is not an IPv6 address
+ */
+export function parseIpv6Into(text: string, to: Uint8Array, at: number): boolean {
+  if (typeof text !== "string") return false;
+  const len = text.length;
+  if (len < 2) return false;
+  let n = 0;
+  let gap = -1;
+  let i = 0;
+  if (text.charCodeAt(0) === 58) {
+    if (text.charCodeAt(1) !== 58) return false;
+    gap = 0;
+    i = 2;
+  }
+  while (i < len) {
+    if (n === 8) return false;
+    const start = i;
+    let v = 0;
+    while (i < len && i - start < 5) {
+      const h = hexValue(text.charCodeAt(i));
+      if (h < 0) break;
+      v = (v << 4) | h;
+      i++;
+    }
+    if (i < len && text.charCodeAt(i) === 46) {
+      // A dotted quad runs to the end of the text, so nothing (no "::") follows it.
+      if (n > 6) return false;
+      const v4 = ipv4Range(text, start, len);
+      if (v4 < 0) return false;
+      GROUPS[n++] = v4 >>> 16;
+      GROUPS[n++] = v4 & 0xffff;
+      break;
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 4) return false;
+    GROUPS[n++] = v;
+    if (i === len) break;
+    if (text.charCodeAt(i) !== 58) return false;
+    i++;
+    if (i === len) return false; // a single trailing colon
+    if (text.charCodeAt(i) === 58) {
+      if (gap >= 0) return false;
+      gap = n;
+      i++;
+    }
+  }
+  if (gap < 0 ? n !== 8 : n > 7) return false;
+  const zeros = 8 - n;
+  for (let k = 0; k < 8; k++) {
+    const g = gap < 0 || k < gap ? GROUPS[k]! : k < gap + zeros ? 0 : GROUPS[k - zeros]!;
+    to[at + 2 * k] = g >>> 8;
+    to[at + 2 * k + 1] = g;
+  }
+  return true;
 }
 
 /**
@@ -79,30 +170,67 @@ function parseIpv6(text: string): IpBytes | undefined {
  * @returns the text form
  */
 export function formatIp(ip: IpBytes): string {
-  const b = ip.bytes;
-  if (ip.family === 4) return Array.from(b).join(".");
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
-  // Longest run of >= 2 zero groups is compressed (first one on a tie).
-  let bestStart = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
+  return ip.family === 4 ? formatIpv4At(ip.bytes, 0) : formatIpv6At(ip.bytes, 0);
+}
+
+/** Decimal text of each byte value, and the same followed by a dot. */
+const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+const DEC_DOT: readonly string[] = DEC.map((d) => d + ".");
+/** Hex text of each byte value: without leading zero, and as two digits. */
+const HEX1: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16));
+const HEX2: readonly string[] = Array.from(
+  { length: 256 },
+  (_, i) => (i < 16 ? "0" : "") + HEX1[i],
+);
+
+/**
+ * The dotted quad of the 4 bytes at `b[at]`.
+ *
+ * @param b the bytes
+ * @param at where the address starts
+ * @returns e.g. "10.0.0.1"
+ */
+export function formatIpv4At(b: Uint8Array, at: number): string {
+  return DEC_DOT[b[at]!]! + DEC_DOT[b[at + 1]!]! + DEC_DOT[b[at + 2]!]! + DEC[b[at + 3]!]!;
+}
+
+/**
+ * The canonical text of the IPv6 address of the 16 bytes at `b[at]` (RFC
+ * 5952, Section 4: lower case, no leading zeros, the first longest run of two
+ * or more zero groups as "::", no dotted quad).
+ *
+ * @param b the bytes
+ * @param at where the address starts
+ * @returns e.g. "fe80::1"
+ */
+export function formatIpv6At(b: Uint8Array, at: number): string {
+  let bestStart = -1;
+  let bestLen = 1;
+  let runStart = -1;
+  for (let i = 0; i < 8; i++) {
+    if (b[at + 2 * i] === 0 && b[at + 2 * i + 1] === 0) {
+      if (runStart < 0) runStart = i;
+      if (i - runStart + 1 > bestLen) {
+        bestStart = runStart;
+        bestLen = i - runStart + 1;
+      }
+    } else {
+      runStart = -1;
+    }
+  }
+  let s = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      s += "::";
+      i += bestLen - 1;
       continue;
     }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
+    if (i > 0 && i !== bestStart + bestLen) s += ":";
+    const hi = b[at + 2 * i]!;
+    const lo = b[at + 2 * i + 1]!;
+    s += hi === 0 ? HEX1[lo]! : HEX1[hi]! + HEX2[lo]!;
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  const left = hex.slice(0, bestStart).join(":");
-  const right = hex.slice(bestStart + bestLen).join(":");
-  return `${left}::${right}`;
+  return s;
 }
 
 /** A parsed prefix. */

@@ -7,8 +7,11 @@
  * @module
  */
 
-import { formatIp, parseIp } from "../ip.ts";
+import { parseIp, parseIpv4Into, parseIpv6Into } from "../ip.ts";
 import { WASM_BASE64 } from "./_wasm.ts";
+
+/** The dotted quad, and the canonical IPv6 text, of the address at `b[at]` (from mod/ip.ts). */
+export { formatIpv4At as ipv4At, formatIpv6At as ipv6At } from "../ip.ts";
 
 /**
  * Numeric status codes returned by the Wasm exports; mirrors
@@ -258,30 +261,22 @@ export function codecModule(): WebAssembly.Module {
 }
 
 // ---------------------------------------------------------------------------
-// Address text <-> bytes. IP addresses go through mod/ip.ts; MACs are read
-// over char codes (no regular expression on the builders' path).
+// Address text <-> bytes. IP addresses go through mod/ip.ts's char-code
+// parsers and table formatters; MACs are handled here the same way (no regular
+// expression, split or intermediate array per frame).
 
 /** Two lowercase hex digits per byte value. */
 export const HEX: readonly string[] = Array.from(
   { length: 256 },
   (_, i) => i.toString(16).padStart(2, "0"),
 );
+/** The same followed by a colon: a MAC is five of these and one of {@linkcode HEX}. */
+const HEX_COLON: readonly string[] = HEX.map((h) => h + ":");
 
 /** The MAC at `b[at]`, lowercase. */
 export function macAt(b: Uint8Array, at: number): string {
-  return `${HEX[b[at]!]}:${HEX[b[at + 1]!]}:${HEX[b[at + 2]!]}:${HEX[b[at + 3]!]}:${
-    HEX[b[at + 4]!]
-  }:${HEX[b[at + 5]!]}`;
-}
-
-/** The dotted quad at `b[at]`. */
-export function ipv4At(b: Uint8Array, at: number): string {
-  return formatIp({ family: 4, bytes: b.subarray(at, at + 4) });
-}
-
-/** The IPv6 address at `b[at]`, canonical (RFC 5952, no dotted quad). */
-export function ipv6At(b: Uint8Array, at: number): string {
-  return formatIp({ family: 6, bytes: b.subarray(at, at + 16) });
+  return HEX_COLON[b[at]!]! + HEX_COLON[b[at + 1]!]! + HEX_COLON[b[at + 2]!]! +
+    HEX_COLON[b[at + 3]!]! + HEX_COLON[b[at + 4]!]! + HEX[b[at + 5]!]!;
 }
 
 /** The value of a hex digit's char code, or -1. */
@@ -328,9 +323,9 @@ export function ipv4Bytes(ip: string): Uint8Array | undefined {
  * @throws {CodecError} `badArgument` naming `what` when `ip` is not IPv4
  */
 export function writeIpv4(ip: string, to: Uint8Array, at: number, what: string): void {
-  const b = ipv4Bytes(ip);
-  if (b === undefined) throw argumentError(`Invalid ${what} IPv4 address "${String(ip)}"`);
-  to.set(b, at);
+  if (!parseIpv4Into(ip, to, at)) {
+    throw argumentError(`Invalid ${what} IPv4 address "${String(ip)}"`);
+  }
 }
 
 /**
@@ -340,7 +335,7 @@ export function writeIpv4(ip: string, to: Uint8Array, at: number, what: string):
  * @throws {CodecError} `badArgument` naming `what` when `ip` is not IPv6
  */
 export function writeIpv6(ip: string, to: Uint8Array, at: number, what: string): void {
-  const p = typeof ip === "string" ? parseIp(ip) : undefined;
-  if (p?.family !== 6) throw argumentError(`Invalid ${what} IPv6 address "${String(ip)}"`);
-  to.set(p.bytes, at);
+  if (!parseIpv6Into(ip, to, at)) {
+    throw argumentError(`Invalid ${what} IPv6 address "${String(ip)}"`);
+  }
 }

@@ -259,13 +259,18 @@ function solicitedNodeInto(from: Uint8Array, at: number, to: Uint8Array, toAt: n
 // ---------------------------------------------------------------------------
 // Parse.
 
-function readEthernet(): EthernetHeader {
+/** A little-endian u16 of the result struct (a byte pair: no DataView call). */
+function resultU16(m: Uint8Array, at: number): number {
+  return m[at]! | (m[at + 1]! << 8);
+}
+
+function readEthernet(m: Uint8Array, r: number): EthernetHeader {
   const eth: EthernetHeader = {
-    dst: macAt(mem, resultAt + RES_ETH_DST),
-    src: macAt(mem, resultAt + RES_ETH_SRC),
-    ethertype: view.getUint16(resultAt + RES_ETHERTYPE, true),
+    dst: macAt(m, r + RES_ETH_DST),
+    src: macAt(m, r + RES_ETH_SRC),
+    ethertype: resultU16(m, r + RES_ETHERTYPE),
   };
-  if (mem[resultAt + RES_HAS_VLAN] !== 0) eth.vlan = view.getUint16(resultAt + RES_VLAN, true);
+  if (m[r + RES_HAS_VLAN] !== 0) eth.vlan = resultU16(m, r + RES_VLAN);
   return eth;
 }
 
@@ -343,35 +348,37 @@ export function parseReceivedFrame(len: number): Frame | CodecError {
 
 /** Builds the typed frame from the result struct of an accepted parse. */
 function readFrame(): Frame {
-  const eth = readEthernet();
-  const kind = mem[resultAt + RES_KIND];
+  const m = mem;
+  const r = resultAt;
+  const eth = readEthernet(m, r);
+  const kind = m[r + RES_KIND];
   if (kind === KIND_ARP) {
     return {
       kind: "arp",
       eth,
       arp: {
-        operation: view.getUint16(resultAt + RES_ARP_OPER, true) as ArpOperation,
-        senderHardwareAddr: macAt(mem, resultAt + RES_ARP_SHA),
-        senderProtocolAddr: ipv4At(mem, resultAt + RES_ARP_SPA),
-        targetHardwareAddr: macAt(mem, resultAt + RES_ARP_THA),
-        targetProtocolAddr: ipv4At(mem, resultAt + RES_ARP_TPA),
+        operation: resultU16(m, r + RES_ARP_OPER) as ArpOperation,
+        senderHardwareAddr: macAt(m, r + RES_ARP_SHA),
+        senderProtocolAddr: ipv4At(m, r + RES_ARP_SPA),
+        targetHardwareAddr: macAt(m, r + RES_ARP_THA),
+        targetProtocolAddr: ipv4At(m, r + RES_ARP_TPA),
       },
     };
   }
   const ip6: Ipv6Header = {
-    src: ipv6At(mem, resultAt + RES_IP6_SRC),
-    dst: ipv6At(mem, resultAt + RES_IP6_DST),
-    hopLimit: mem[resultAt + RES_HOP_LIMIT]!,
+    src: ipv6At(m, r + RES_IP6_SRC),
+    dst: ipv6At(m, r + RES_IP6_DST),
+    hopLimit: m[r + RES_HOP_LIMIT]!,
   };
-  const target = ipv6At(mem, resultAt + RES_NDP_TARGET);
-  const hasLla = mem[resultAt + RES_HAS_LLA] !== 0;
+  const target = ipv6At(m, r + RES_NDP_TARGET);
+  const hasLla = m[r + RES_HAS_LLA] !== 0;
   const options = readOptions();
   if (kind === KIND_NS) {
     const ns: NeighborSolicitation = { kind: "ns", target, options };
-    if (hasLla) ns.sourceLinkLayerAddr = macAt(mem, resultAt + RES_LLA);
+    if (hasLla) ns.sourceLinkLayerAddr = macAt(m, r + RES_LLA);
     return { kind: "ndp", eth, ip6, ndp: ns };
   }
-  const flags = mem[resultAt + RES_NA_FLAGS]!;
+  const flags = m[r + RES_NA_FLAGS]!;
   const na: NeighborAdvertisement = {
     kind: "na",
     router: (flags & NA_ROUTER) !== 0,
@@ -380,7 +387,7 @@ function readFrame(): Frame {
     target,
     options,
   };
-  if (hasLla) na.targetLinkLayerAddr = macAt(mem, resultAt + RES_LLA);
+  if (hasLla) na.targetLinkLayerAddr = macAt(m, r + RES_LLA);
   return { kind: "ndp", eth, ip6, ndp: na };
 }
 
