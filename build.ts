@@ -33,7 +33,7 @@
 
 import { permissionFlags, v8Flags } from "./mod/permissions.ts";
 import { errorMessage } from "./mod/errors.ts";
-import { ensureBundle } from "./tools/lib/bundle.ts";
+import { BUNDLE_PARTS, ensureBundle } from "./tools/lib/bundle.ts";
 
 /** Where the binary goes. */
 export const DEFAULT_OUTPUT = "dist/coordinator";
@@ -232,6 +232,8 @@ export interface CompileBinaryOptions extends ResolveRuntimeOptions {
   output: string;
   /** The program to compile: the plugin's bundle (`tools/lib/bundle.ts`). */
   input: string;
+  /** The files the program imports on demand (the bundle's parts), embedded too. */
+  include?: readonly string[];
   /** Runs deno compile (the real one streams its stderr through). */
   run: CompileRunner;
   /** Refuses a DENORT_BIN that is the full deno CLI (throws RuntimeMissingError). */
@@ -262,7 +264,7 @@ export async function compileBinary(opts: CompileBinaryOptions): Promise<Runtime
       ? `compile: runtime from the Deno cache: ${source.path}`
       : `compile: runtime not cached (${source.path}): deno compile downloads ${source.url}`,
   );
-  const args = compileArgs({ output: opts.output, input: opts.input });
+  const args = compileArgs({ output: opts.output, input: opts.input, include: opts.include ?? [] });
   say(`compile: deno ${args.join(" ")}`);
   const env: Record<string, string> = {};
   if (source.kind === "env") env["DENORT_BIN"] = source.path;
@@ -290,8 +292,8 @@ export interface CompileArgsOptions {
  *
  * @param opts the program, output path and extra includes
  * @returns the arguments: exactly {@linkcode permissionFlags} and {@linkcode v8Flags}, the output,
- * `--include` for each of `opts.include`, and the program (the bundle holds every module, the
- * detection modules too)
+ * `--include` for each of `opts.include`, and the program (the bundle's entry; its parts are
+ * literal dynamic imports, which deno compile follows, and are passed as includes as well)
  */
 export function compileArgs(opts: CompileArgsOptions): string[] {
   const args = [
@@ -465,8 +467,10 @@ async function compileStep(output: string): Promise<boolean> {
   try {
     const input = ensureBundle(Deno.cwd());
     log(`bundle: ${input}`);
+    const dir = input.slice(0, input.lastIndexOf("/"));
     await compileBinary({
       input,
+      include: BUNDLE_PARTS.map((p) => `${dir}/${p.file}`),
       denortBin: Deno.env.get("DENORT_BIN"),
       denoDir: await denoDirOf(),
       denoVersion: Deno.version.deno,

@@ -53,12 +53,11 @@ async function main(): Promise<number> {
     });
   }
   // VERSION is answered before the rest of the plugin is loaded (containerd and
-  // CRI-O ask it often); every other command needs the skeleton and the network
-  // logic: their loading starts now, so that it overlaps with reading stdin.
-  const loads = command === "VERSION"
-    ? undefined
-    : [import("./mod/cni/dispatch.ts"), import("./mod/commands/mod.ts")] as const;
-  for (const p of loads ?? []) p.catch(() => {}); // a load error surfaces where it is awaited
+  // CRI-O ask it often; in the bundle, the rest is another file); every other
+  // command needs the skeleton and the network logic: their loading starts now,
+  // so that it overlaps with reading stdin.
+  const plugin = command === "VERSION" ? undefined : import("./mod/plugin.ts");
+  plugin?.catch(() => {}); // a load error surfaces where it is awaited
   let stdin: Uint8Array;
   try {
     stdin = await readStdin(MAX_STDIN_BYTES);
@@ -71,14 +70,17 @@ async function main(): Promise<number> {
     return 1;
   }
   mark("stdin");
-  if (loads === undefined) {
+  if (plugin === undefined) {
     writeAll(Deno.stdout, versionAnswer(stdin));
     return 0;
   }
-  const [dispatch, commands] = loads;
-  const { runCni } = await dispatch;
+  const { runCni, commands } = await plugin;
   mark("loaded");
-  const out = await runCni({ env: Deno.env.toObject(), stdin, commands: () => commands });
+  const out = await runCni({
+    env: Deno.env.toObject(),
+    stdin,
+    commands: () => Promise.resolve(commands),
+  });
   if (out.stdout !== "") writeAll(Deno.stdout, out.stdout);
   if (out.stderr !== "") writeAll(Deno.stderr, out.stderr);
   mark("answered");

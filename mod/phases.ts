@@ -7,6 +7,10 @@
  * Unset, a mark is one test of a constant: nothing is recorded or printed.
  * `deno task bench` sets it on its timed calls and reports the phases.
  *
+ * The marks live on `globalThis` (under a registered symbol), not in this
+ * module: the bundle is several files (tools/lib/bundle.ts) and each file that
+ * imports this module holds its own copy of it; one list serves them all.
+ *
  * @example
  * ```ts
  * import { mark, phaseReport } from "./phases.ts";
@@ -23,7 +27,8 @@
 export const PHASES_ENV = "COORDINATOR_PHASES";
 
 const ON = Deno.env.get(PHASES_ENV) !== undefined;
-const marks: [string, number][] = [];
+const MARKS = Symbol.for("coordinator.phases");
+const marks: [string, number][] = ((globalThis as { [MARKS]?: [string, number][] })[MARKS] ??= []);
 
 /**
  * Record that a phase ended now (only with {@linkcode PHASES_ENV} set).

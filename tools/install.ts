@@ -5,15 +5,16 @@
  * - Default: the compiled binary (`dist/coordinator`, from `deno task build`;
  *   `--binary` names another), for nodes and images.
  * - `--launcher`, on a host that has Deno (a dev machine, a CI runner): the
- *   plugin's one bundled file (tools/lib/bundle.ts, made from the sources
- *   now) as `coordinator.js` next to a `coordinator` shell launcher that runs
- *   it with this Deno and exactly the binary's flags (mod/permissions.ts
+ *   plugin's bundle (tools/lib/bundle.ts, made from the sources now: the
+ *   entry `coordinator.js` and its parts `coordinator-cni.js` and
+ *   `coordinator-cli.js`) next to a `coordinator` shell launcher that runs the
+ *   entry with this Deno and exactly the binary's flags (mod/permissions.ts
  *   `runFlags()` and `permissionFlags()`).
  *
  * Every file is written to a temporary file in the target directory and then
  * renamed over the old one (as deploy/install.sh does), so a runtime calling
  * the plugin meanwhile runs the old or the new one, never half a file. The
- * bundle goes first, then the launcher.
+ * bundle's parts go first, then its entry, then the launcher.
  *
  * @module
  */
@@ -21,7 +22,7 @@
 import { parseArgs } from "node:util";
 import { permissionFlags, runFlags } from "../mod/permissions.ts";
 import { errorMessage } from "../mod/errors.ts";
-import { ensureBundle, REPO_ROOT } from "./lib/bundle.ts";
+import { BUNDLE_ENTRY, BUNDLE_FILES, ensureBundle, REPO_ROOT } from "./lib/bundle.ts";
 
 /** The default CNI bin directory. */
 export const DEFAULT_DIR = "/opt/cni/bin";
@@ -115,9 +116,13 @@ export function install(opts: InstallOptions): string {
   } catch { /* below */ }
   if (!info?.isDirectory) throw new Error(`install: ${opts.dir} is not a directory`);
   if (opts.launcher) {
-    const bundle = Deno.readFileSync(ensureBundle());
-    installFile(opts.dir, "coordinator.js", bundle, 0o644);
-    const script = launcherScript(Deno.execPath(), `${opts.dir}/coordinator.js`);
+    const entry = ensureBundle();
+    const from = entry.slice(0, entry.lastIndexOf("/"));
+    // The parts first, then the entry that imports them, then the launcher.
+    for (const file of BUNDLE_FILES) {
+      installFile(opts.dir, file, Deno.readFileSync(`${from}/${file}`), 0o644);
+    }
+    const script = launcherScript(Deno.execPath(), `${opts.dir}/${BUNDLE_ENTRY}`);
     installFile(opts.dir, "coordinator", new TextEncoder().encode(script), 0o755);
   } else {
     let data: Uint8Array;
@@ -131,10 +136,12 @@ export function install(opts: InstallOptions): string {
       );
     }
     installFile(opts.dir, "coordinator", data, 0o755);
-    try {
-      Deno.removeSync(`${opts.dir}/coordinator.js`); // a former launcher's bundle
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    for (const file of BUNDLE_FILES) { // a former launcher's bundle
+      try {
+        Deno.removeSync(`${opts.dir}/${file}`);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
     }
   }
   return `${opts.dir}/coordinator`;

@@ -75,7 +75,7 @@ export interface CniIo {
   stdin: Uint8Array;
   /**
    * Where the network logic comes from, loaded only when a command needs it
-   * (main.ts passes `mod/commands/mod.ts`): the skeleton depends on the
+   * (main.ts passes `mod/commands/mod.ts`, through `mod/plugin.ts`): the skeleton depends on the
    * {@linkcode Commands} contract, never on their implementation.
    */
   commands: () => Promise<Commands>;

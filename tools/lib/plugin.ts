@@ -4,7 +4,7 @@
  * with exactly the environment it is given (`CNI_*`, PATH and the few
  * variables {@linkcode PASS_ENV} names) and the config on stdin.
  *
- * The plugin is `deno run` of its one bundled file (`./bundle.ts`, made from
+ * The plugin is `deno run` of its bundle's entry (`./bundle.ts`, made from
  * `main.ts` and `mod/` on first use, as the binary embeds it) with exactly the
  * binary's flags ({@linkcode runFlags}, then {@linkcode permissionFlags},
  * mod/permissions.ts), or, with COORDINATOR_BIN set, that binary (or

@@ -26,7 +26,6 @@ import { addMacvlanNic, createWorld, itConf } from "../lib/world.ts";
 import { removeRunDirs, useRunDirs } from "../lib/run_dirs.ts";
 import { containerId, denoRunArgv, type NetnsRef, runPlugin } from "../lib/plugin.ts";
 import { runFlags } from "../../mod/permissions.ts";
-import { ensureBundle } from "../lib/bundle.ts";
 import { macvlan } from "./_macvlan.ts";
 
 const args = Deno.args.filter((a) => a !== "--last-pod");
@@ -70,8 +69,9 @@ async function coordinator(
   return run.ms;
 }
 
-// A TREE runs as the bundle of its sources (tools/lib/bundle.ts), as the tests
-// and the binary do; `TREE@src` runs its main.ts module by module instead.
+// A TREE runs as the bundle of its sources, made by the tree's own
+// tools/lib/bundle.ts (trees differ in how they bundle), as its tests and its
+// binary do; `TREE@src` runs its main.ts module by module instead.
 // TREE may carry its own `deno run` flags after a "+", space-separated, in
 // place of runFlags() (e.g. `/tmp/base+` for none, `"/tmp/base+--no-config --no-npm"`).
 // Every TREE gets its own DENO_DIR (under /tmp, kept between runs): V8 rejects
@@ -84,8 +84,27 @@ const plugin = (tree: string) => {
   const flags = extra === undefined ? runFlags() : extra.split(" ").filter((f) => f !== "");
   const src = spec.endsWith("@src");
   const dir = src ? spec.slice(0, -"@src".length) : spec;
-  return denoRunArgv(src ? `${dir}/main.ts` : ensureBundle(dir), flags);
+  return denoRunArgv(src ? `${dir}/main.ts` : bundleOf(dir), flags);
 };
+/** The bundle of a tree, made by that tree's own bundler (once per run). */
+const bundles = new Map<string, string>();
+function bundleOf(dir: string): string {
+  const known = bundles.get(dir);
+  if (known !== undefined) return known;
+  const code = `import { ensureBundle } from "${dir}/tools/lib/bundle.ts";\n` +
+    `console.log(ensureBundle(${JSON.stringify(dir)}));`;
+  const out = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success || text === "") {
+    throw new Error(`Cannot bundle ${dir}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  bundles.set(dir, text);
+  return text;
+}
 await using w = await createWorld({ ipv6: false });
 const residentCall = { containerId: containerId(), netns: "" };
 if (!LAST_POD) {

@@ -34,6 +34,8 @@ Deno.test("deno task install --launcher: a working plugin and subcommand, nothin
     assert.equal(res.code, 0, new TextDecoder().decode(res.stderr));
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
       "coordinator",
+      "coordinator-cli.js",
+      "coordinator-cni.js",
       "coordinator.js",
     ]);
     assert.equal(Deno.statSync(`${dir}/coordinator`).mode! & 0o777, 0o755);
@@ -52,6 +54,32 @@ Deno.test("deno task install --launcher: a working plugin and subcommand, nothin
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     const v = JSON.parse(new TextDecoder().decode(out.stdout)) as { supportedVersions: string[] };
     assert.ok(v.supportedVersions.includes("1.0.0"));
+    // Another CNI command loads the bundle's CNI part: a config without a
+    // name is refused by the dispatcher (code 7), not an internal error.
+    const add = new Deno.Command(`${dir}/coordinator`, {
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        CNI_COMMAND: "ADD",
+        CNI_CONTAINERID: "install-test",
+        CNI_NETNS: "/proc/self/ns/net",
+        CNI_IFNAME: "eth0",
+        CNI_PATH: "/opt/cni/bin",
+      },
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const aw = add.stdin.getWriter();
+    await aw.write(new TextEncoder().encode('{"cniVersion":"1.0.0","type":"coordinator"}'));
+    await aw.close();
+    const addOut = await add.output();
+    const err = JSON.parse(new TextDecoder().decode(addOut.stdout)) as {
+      code: number;
+      msg: string;
+    };
+    assert.equal(addOut.code, 1);
+    assert.equal(err.code, 7, err.msg);
     // A subcommand as a person runs it, with the YAML kubectl prints (issue 21).
     const sc = new URL("../../testdata/spidercoordinator/list_two.yaml", import.meta.url).pathname;
     const conv = await new Deno.Command(`${dir}/coordinator`, {
@@ -74,7 +102,9 @@ Deno.test("install(): the binary by rename, replacing a launcher; a missing one 
   try {
     Deno.writeTextFileSync(`${dir}/bin`, "#!/bin/sh\necho new\n");
     Deno.writeTextFileSync(`${dir}/coordinator`, "old");
-    Deno.writeTextFileSync(`${dir}/coordinator.js`, "old bundle");
+    for (const f of ["coordinator.js", "coordinator-cni.js", "coordinator-cli.js"]) {
+      Deno.writeTextFileSync(`${dir}/${f}`, "old bundle");
+    }
     assert.equal(
       install({ dir, launcher: false, binary: `${dir}/bin` }),
       `${dir}/coordinator`,
