@@ -24,6 +24,11 @@
  * against an empty program in one run: one file 1.12-1.14x, code splitting
  * 1.07x, a one-file VERSION entry 1.01x.
  *
+ * Why minified: less to scan and evaluate at every start. Measured on
+ * 2026-12-07, 100 rounds A/B in one run, ADD / DEL medians: 50.2 / 36.1 ms
+ * plain, 48.2 / 35.1 ms minified (the CNI part 215 -> 117 KB). Nothing in the
+ * plugin reads a function's or class's name; errors carry their messages.
+ *
  * The bundle is made from the sources on first use and kept under `dist/`,
  * named by a digest of `main.ts` and `mod/`, so an edited source is never run
  * from a stale bundle.
@@ -101,7 +106,7 @@ export const BUNDLE_FILES: readonly string[] = [...BUNDLE_PARTS.map((p) => p.fil
  * @returns one argv per file
  */
 export function bundleArgs(dir: string): string[][] {
-  const base = ["bundle", "--no-config", "--platform", "deno", "--output"];
+  const base = ["bundle", "--no-config", "--platform", "deno", "--minify", "--output"];
   return [
     ...BUNDLE_PARTS.map((p) => [...base, `${dir}/${p.file}`, p.specifier]),
     [
