@@ -1,7 +1,7 @@
 /**
  * Compare plugin trees on the network path (a script, not a test; root):
  *
- *   deno run --allow-all tools/measure/measure_ab.ts ROUNDS TREE[@src][+FLAGS]... [--last-pod]
+ *   deno run --allow-all tools/measure/measure_ab.ts ROUNDS TREE[@src][+FLAGS]... [--last-pod] [--check]
  *
  * Each TREE is a checkout of this repository (e.g. `git worktree add` or
  * `git archive HEAD | tar -x -C /tmp/base`), optionally with its own `deno run`
@@ -14,7 +14,8 @@
  * a difference of 1-2 ms between medians of a single `measure_network.ts` run
  * is noise on a shared 2-core machine, here it shows up over 100+ rounds.
  * A resident pod stays on the node (DEL keeps the shared host rule), unless
- * `--last-pod` is given (every DEL then also drops the rule).
+ * `--last-pod` is given (every DEL then also drops the rule). With `--check`,
+ * a CHECK of the pod runs between its ADD and DEL, timed too.
  *
  * Prints the medians and the 25th percentiles per tree.
  *
@@ -28,12 +29,13 @@ import { containerId, denoRunArgv, type NetnsRef, runPlugin } from "../lib/plugi
 import { runFlags } from "../../mod/permissions.ts";
 import { macvlan } from "./_macvlan.ts";
 
-const args = Deno.args.filter((a) => a !== "--last-pod");
-const LAST_POD = args.length !== Deno.args.length;
+const args = Deno.args.filter((a) => a !== "--last-pod" && a !== "--check");
+const LAST_POD = Deno.args.includes("--last-pod");
+const WITH_CHECK = Deno.args.includes("--check");
 const ROUNDS = Number(args[0] ?? 50);
 const TREES = args.slice(1);
 if (TREES.length === 0 || !(ROUNDS > 0)) {
-  console.error("usage: measure_ab.ts ROUNDS TREE... [--last-pod]");
+  console.error("usage: measure_ab.ts ROUNDS TREE... [--last-pod] [--check]");
   Deno.exit(2);
 }
 // The run's own state directory, lock and log (tools/lib/run_dirs.ts), never
@@ -52,7 +54,7 @@ function quantile(xs: number[], q: number): number {
 async function coordinator(
   node: NetnsRef,
   tree: string,
-  command: "ADD" | "DEL",
+  command: "ADD" | "CHECK" | "DEL",
   call: { containerId: string; netns: string },
   conf: unknown,
 ): Promise<number> {
@@ -120,6 +122,7 @@ if (!LAST_POD) {
 const mv: number[] = [];
 const add = new Map<string, number[]>(TREES.map((t) => [t, []]));
 const del = new Map<string, number[]>(TREES.map((t) => [t, []]));
+const check = new Map<string, number[]>(TREES.map((t) => [t, []]));
 for (let i = 0; i < ROUNDS; i++) {
   for (const tree of TREES) {
     const pod = await w.addPod("m");
@@ -131,6 +134,11 @@ for (let i = 0; i < ROUNDS; i++) {
     add.get(tree)!.push(
       await coordinator(w.node, tree, "ADD", call, { ...CONF, prevResult: m.result }),
     );
+    if (WITH_CHECK) {
+      check.get(tree)!.push(
+        await coordinator(w.node, tree, "CHECK", call, { ...CONF, prevResult: m.result }),
+      );
+    }
     del.get(tree)!.push(await coordinator(w.node, tree, "DEL", call, CONF));
     await macvlan(w.node, "DEL", call, address);
     await pod.destroy();
@@ -145,7 +153,8 @@ for (const tree of TREES) {
   console.log(
     `${tree}: ADD median ${r(quantile(a, 0.5))} ms (${r(quantile(a, 0.5) / quantile(mv, 0.5))}x` +
       ` macvlan, p25 ${r(quantile(a, 0.25))}), DEL median ${r(quantile(d, 0.5))} ms` +
-      ` (p25 ${r(quantile(d, 0.25))})`,
+      ` (p25 ${r(quantile(d, 0.25))})` +
+      (WITH_CHECK ? `, CHECK median ${r(quantile(check.get(tree)!, 0.5))} ms` : ""),
   );
 }
 if (!LAST_POD) await coordinator(w.node, TREES[0]!, "DEL", residentCall, CONF);
