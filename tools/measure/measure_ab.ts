@@ -1,7 +1,7 @@
 /**
  * Compare plugin trees on the network path (a script, not a test; root):
  *
- *   deno run --allow-all tools/measure/measure_ab.ts ROUNDS TREE[@src][+FLAGS]... [--last-pod] [--check]
+ *   deno run --allow-all tools/measure/measure_ab.ts ROUNDS TREE[@src][+FLAGS]... [--last-pod] [--check] [--phases]
  *
  * Each TREE is a checkout of this repository (e.g. `git worktree add` or
  * `git archive HEAD | tar -x -C /tmp/base`), optionally with its own `deno run`
@@ -15,9 +15,12 @@
  * is noise on a shared 2-core machine, here it shows up over 100+ rounds.
  * A resident pod stays on the node (DEL keeps the shared host rule), unless
  * `--last-pod` is given (every DEL then also drops the rule). With `--check`,
- * a CHECK of the pod runs between its ADD and DEL, timed too.
+ * a CHECK of the pod runs between its ADD and DEL, timed too. With `--phases`,
+ * the calls report their phases (mod/phases.ts; trees without it: none) and
+ * the paired differences of their "answered" phase are printed as well.
  *
- * Prints the medians and the 25th percentiles per tree.
+ * Prints the medians and the 25th percentiles per tree, and for each tree
+ * after the first the median of its per-round differences to the first.
  *
  * @module
  */
@@ -29,13 +32,14 @@ import { containerId, denoRunArgv, type NetnsRef, runPlugin } from "../lib/plugi
 import { runFlags } from "../../mod/permissions.ts";
 import { macvlan } from "./_macvlan.ts";
 
-const args = Deno.args.filter((a) => a !== "--last-pod" && a !== "--check");
+const args = Deno.args.filter((a) => !["--last-pod", "--check", "--phases"].includes(a));
+const WITH_PHASES = Deno.args.includes("--phases");
 const LAST_POD = Deno.args.includes("--last-pod");
 const WITH_CHECK = Deno.args.includes("--check");
 const ROUNDS = Number(args[0] ?? 50);
 const TREES = args.slice(1);
 if (TREES.length === 0 || !(ROUNDS > 0)) {
-  console.error("usage: measure_ab.ts ROUNDS TREE... [--last-pod] [--check]");
+  console.error("usage: measure_ab.ts ROUNDS TREE... [--last-pod] [--check] [--phases]");
   Deno.exit(2);
 }
 // The run's own state directory, lock and log (tools/lib/run_dirs.ts), never
@@ -64,12 +68,26 @@ async function coordinator(
     ifname: "eth0",
     conf,
     argv: plugin(tree),
-    env: { DENO_DIR: denoDir(tree) },
+    env: { DENO_DIR: denoDir(tree), ...(WITH_PHASES ? { COORDINATOR_PHASES: "1" } : {}) },
     host: node,
   });
   if (run.code !== 0) throw new Error(`${tree} ${command} failed: ${run.stdout}`);
+  if (WITH_PHASES) {
+    const line = run.stderr.split("\n").find((l) => l.startsWith("PHASES "));
+    const all: Record<string, number> = line === undefined ? {} : JSON.parse(line.slice(7));
+    const key = `${tree} ${command}`;
+    answered.set(key, [...answered.get(key) ?? [], all["answered"] ?? NaN]);
+    for (const [name, t] of Object.entries(all)) {
+      const k = `${key} ${name}`;
+      phases.set(k, [...phases.get(k) ?? [], t]);
+    }
+  }
   return run.ms;
 }
+/** With --phases: each call's "answered" phase (ms since its process started), by tree and command. */
+const answered = new Map<string, number[]>();
+/** With --phases: every phase of every call, by tree, command and phase. */
+const phases = new Map<string, number[]>();
 
 // A TREE runs as the bundle of its sources, made by the tree's own
 // tools/lib/bundle.ts (trees differ in how they bundle), as its tests and its
@@ -156,6 +174,49 @@ for (const tree of TREES) {
       ` (p25 ${r(quantile(d, 0.25))})` +
       (WITH_CHECK ? `, CHECK median ${r(quantile(check.get(tree)!, 0.5))} ms` : ""),
   );
+}
+// Paired: the same round's calls of two trees ran seconds apart, so their
+// difference carries less of the machine's drift than two medians do.
+const base = TREES[0]!;
+for (const tree of TREES.slice(1)) {
+  const diffs = (m: Map<string, number[]>) => {
+    const a = m.get(base)!;
+    return m.get(tree)!.map((x, i) => x - a[i]!);
+  };
+  const line = (name: string, m: Map<string, number[]>) => {
+    const d = diffs(m);
+    const faster = d.filter((x) => x < 0).length;
+    return `${name} ${d[0] === undefined ? "-" : r(quantile(d, 0.5))} ms ` +
+      `(faster in ${faster}/${d.length} rounds)`;
+  };
+  console.log(
+    `${tree} - ${base}, median of the rounds' differences: ${line("ADD", add)}, ` +
+      `${line("DEL", del)}${WITH_CHECK ? `, ${line("CHECK", check)}` : ""}`,
+  );
+  if (WITH_PHASES) {
+    const cmds = WITH_CHECK ? ["ADD", "CHECK", "DEL"] : ["ADD", "DEL"];
+    const byCmd = new Map(cmds.map((c) => [c, answered.get(`${tree} ${c}`) ?? []]));
+    const baseBy = new Map(cmds.map((c) => [c, answered.get(`${base} ${c}`) ?? []]));
+    console.log(
+      `${tree} - ${base}, "answered" phase (in the process, start-up and exit left out): ` +
+        cmds.map((c) => {
+          const d = byCmd.get(c)!.map((x, i) => x - baseBy.get(c)![i]!).filter((x) => !isNaN(x));
+          return `${c} ${d.length === 0 ? "-" : r(quantile(d, 0.5))} ms (n ${d.length})`;
+        }).join(", "),
+    );
+  }
+}
+if (WITH_PHASES) {
+  for (const tree of TREES) {
+    for (const c of ["ADD", "CHECK", "DEL"]) {
+      const names = [...phases.keys()].filter((k) => k.startsWith(`${tree} ${c} `));
+      if (names.length === 0) continue;
+      const cells = names.map((k) =>
+        `${k.slice(tree.length + c.length + 2)} ${r(quantile(phases.get(k)!, 0.5))}`
+      );
+      console.log(`${tree} ${c} phases (medians, ms since start): ${cells.join(", ")}`);
+    }
+  }
 }
 if (!LAST_POD) await coordinator(w.node, TREES[0]!, "DEL", residentCall, CONF);
 const left = removeRunDirs(DIRS);
