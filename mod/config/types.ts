@@ -12,7 +12,7 @@ export type Mode = "auto" | "underlay" | "overlay" | "disable";
 
 /** A static policy route (`policyRoutes`), validated and normalised. */
 export interface PolicyRoute {
-  /** Destination prefix, host bits cleared (bare IPs get /32 or /128), e.g. "10.1.2.0/24". */
+  /** Destination prefix, host bits cleared (a bare IP is refused), e.g. "10.1.2.0/24". */
   dst: string;
   /** Gateway address, canonical text. */
   gw: string;
