@@ -56,6 +56,7 @@ import {
   startTcpServer,
   tcpExchanges,
   type TcpServer,
+  teardown,
 } from "./kube_world.ts";
 import {
   applyKubeProxy,
@@ -277,21 +278,7 @@ export async function createClusterWorld(opts: ClusterWorldOptions): Promise<Clu
   const world = await createWorld({ ipv6 });
   const extra: TestNetns[] = [];
   const servers: TcpServer[] = [];
-  let destroyed = false;
-  const destroy = async () => {
-    if (destroyed) return;
-    destroyed = true;
-    // Servers first: a live process would keep its netns (and veths) alive.
-    await Promise.all(servers.map((s) => s.stop()));
-    const errors: string[] = [];
-    for (const ns of [...extra].reverse()) {
-      await ns.destroy().catch((err) => errors.push(String(err)));
-    }
-    await world.destroy().catch((err) => errors.push(String(err)));
-    if (errors.length > 0) {
-      throw new Error(`Cannot destroy the cluster world: ${errors.join("; ")}`);
-    }
-  };
+  const destroy = teardown("cluster", world, extra, servers);
   try {
     const a: ClusterNode = { spec: CLUSTER.a, ns: world.node };
     const b: ClusterNode = {

@@ -590,6 +590,40 @@ export async function addExternalClient(
 }
 
 /**
+ * The `destroy()` of a world built on {@linkcode createWorld} (this kube world,
+ * the two-node world of `./cluster_world.ts`): the test servers first (a live
+ * process would keep its netns and veths), then the extra namespaces, newest
+ * first, then the world; runs once, tries every step and reports every failure.
+ *
+ * @param what the world's name in the error
+ * @param world the base world
+ * @param extra namespaces added to it (read when destroy runs)
+ * @param servers test servers started in it (read when destroy runs)
+ * @returns destroy()
+ */
+export function teardown(
+  what: string,
+  world: World,
+  extra: readonly TestNetns[],
+  servers: readonly TcpServer[],
+): () => Promise<void> {
+  let destroyed = false;
+  return async () => {
+    if (destroyed) return;
+    destroyed = true;
+    await Promise.all(servers.map((s) => s.stop()));
+    const errors: string[] = [];
+    for (const ns of [...extra].reverse()) {
+      await ns.destroy().catch((err) => errors.push(String(err)));
+    }
+    await world.destroy().catch((err) => errors.push(String(err)));
+    if (errors.length > 0) {
+      throw new Error(`Cannot destroy the ${what} world: ${errors.join("; ")}`);
+    }
+  };
+}
+
+/**
  * Build a kube world. On any failure everything made so far is removed
  * before the error is thrown.
  *
@@ -603,19 +637,7 @@ export async function createKubeWorld(opts: KubeWorldOptions = {}): Promise<Kube
   const world = await createWorld({ ipv6 });
   const extra: TestNetns[] = [];
   const servers: TcpServer[] = [];
-  let destroyed = false;
-  const destroy = async () => {
-    if (destroyed) return;
-    destroyed = true;
-    // Servers first: a live process would keep its netns (and veths) alive.
-    await Promise.all(servers.map((s) => s.stop()));
-    const errors: string[] = [];
-    for (const ns of [...extra].reverse()) {
-      await ns.destroy().catch((err) => errors.push(String(err)));
-    }
-    await world.destroy().catch((err) => errors.push(String(err)));
-    if (errors.length > 0) throw new Error(`Cannot destroy the kube world: ${errors.join("; ")}`);
-  };
+  const destroy = teardown("kube", world, extra, servers);
   const newNetns = async (prefix: string) => {
     const ns = await createNetns(prefix);
     extra.push(ns);
