@@ -5,26 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { runCli } from "../../../mod/cli/mod.ts";
+import { cli } from "../../_helpers/cli.ts";
 import { spawnCount } from "../../../mod/kernel/exec.ts";
 import { defaultsCommand } from "../../../mod/cli/defaults.ts";
 import type { ClusterFacts } from "../../../mod/doctor/cluster.ts";
 import { CALICO, IPT4, IPT6, reads } from "../doctor/_fixtures.ts";
-
-async function cli(
-  args: string[],
-  stdin = "",
-): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runCli({
-    args,
-    stdin: () => Promise.resolve(new TextEncoder().encode(stdin)),
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-  });
-  return { code, out, err };
-}
 
 const CONF = {
   cniVersion: "1.0.0",

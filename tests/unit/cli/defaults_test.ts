@@ -9,27 +9,12 @@
 import assert from "node:assert/strict";
 import { writeDefaultsFile } from "../../../mod/cli/defaults.ts";
 import { readDocuments } from "../../../mod/cli/yaml.ts";
-import { runCli } from "../../../mod/cli/mod.ts";
+import { cli } from "../../_helpers/cli.ts";
 import { checkDefaultsFile, DEFAULTS_FILE } from "../../../mod/config/defaults.ts";
 import { CniError } from "../../../mod/errors.ts";
 import { WRITABLE_PATHS } from "../../../mod/permissions.ts";
 
 const TESTDATA = new URL("../../testdata/spidercoordinator/", import.meta.url).pathname;
-
-async function cli(
-  args: string[],
-  stdin = "",
-): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runCli({
-    args,
-    stdin: () => Promise.resolve(new TextEncoder().encode(stdin)),
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-  });
-  return { code, out, err };
-}
 
 async function withDir(fn: (dir: string) => void | Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "coordinator-defaults-sc-" });
